@@ -1,0 +1,57 @@
+# microgradnn task runner. Every target bootstraps what it needs: a fresh clone needs only
+# python3 (and apt-get, or an existing graphviz, for the pictures).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+PYTEST_ARGS ?=
+
+.PHONY: help setup dot test test-fast lint typecheck demo bench notebooks images clean
+
+help:
+	@echo "make setup      create .venv with microgradnn and its dev tools, install graphviz"
+	@echo "make test       run the whole test suite (bootstraps first)"
+	@echo "make demo       train an MLP on two moons and write results into out/"
+	@echo "make lint       ruff + mypy"
+	@echo "make bench      benchmarks against micrograd, PyTorch and numpy"
+	@echo "make notebooks  re-execute the course notebooks and refresh their outputs"
+	@echo "make clean      remove build products (keeps .venv)"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# graphviz's `dot` is a system program that pip cannot install.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing graphviz (dot) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && command -v apt-get >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  else \
+	    echo "warning: graphviz's 'dot' is missing; install it (apt install graphviz / brew install graphviz);" \
+	         "tests that render pictures will be skipped"; \
+	  fi; }
+
+setup: $(STAMP) dot
+
+test: setup
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -n 2 -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check microgradnn tests
+	$(PY) -m ruff format --check microgradnn tests
+	$(PY) -m mypy
+
+typecheck: setup
+	$(PY) -m mypy
+
+clean:
+	rm -rf out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +
