@@ -14,6 +14,7 @@ help:
 	@echo "make demo       train an MLP on two moons and write results into out/"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      benchmarks against micrograd, PyTorch and numpy"
+	@echo "make images     regenerate the pictures in docs/images/"
 	@echo "make notebooks  re-execute the course notebooks and refresh their outputs"
 	@echo "make clean      remove build products (keeps .venv)"
 
@@ -43,6 +44,13 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -n 2 -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) -m microgradnn demo
+
+# The pictures README shows (docs/images/), regenerated from seeded examples.
+images: setup
+	$(PY) -m microgradnn.viz._make_images docs/images
 
 lint: setup
 	$(PY) -m ruff check microgradnn tests

@@ -8,6 +8,23 @@
 6.0
 """
 
+from microgradnn import viz
+from microgradnn.data import (
+    batches,
+    load_digits,
+    make_and,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_or,
+    make_regression_1d,
+    make_spirals,
+    make_xor,
+    one_hot,
+    piecewise_linear,
+    to_pm1,
+    train_test_split,
+)
 from microgradnn.engine import Value, is_grad_enabled, no_grad
 from microgradnn.gradcheck import GradcheckError, GradcheckResult, gradcheck, numerical_grad
 from microgradnn.losses import (
@@ -54,6 +71,16 @@ from microgradnn.optim import (
     clip_grad_value_,
     get_optimizer,
 )
+from microgradnn.train import (
+    Callback,
+    EarlyStopping,
+    History,
+    accuracy,
+    evaluate,
+    fit,
+    predict,
+)
+from microgradnn.viz import draw_dot
 
 __version__ = "0.1.0"
 
@@ -67,11 +94,14 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "Callback",
     "CosineAnnealingLR",
     "Dropout",
+    "EarlyStopping",
     "ExponentialLR",
     "GradcheckError",
     "GradcheckResult",
+    "History",
     "LRScheduler",
     "Layer",
     "LinearLR",
@@ -85,11 +115,16 @@ __all__ = [
     "StepLR",
     "Value",
     "__version__",
+    "accuracy",
+    "batches",
     "bce_loss",
     "bce_with_logits_loss",
     "clip_grad_norm_",
     "clip_grad_value_",
     "cross_entropy_loss",
+    "draw_dot",
+    "evaluate",
+    "fit",
     "get_activation",
     "get_loss",
     "get_optimizer",
@@ -97,12 +132,27 @@ __all__ = [
     "hinge_loss",
     "is_grad_enabled",
     "l2_regularization",
+    "load_digits",
     "load_model",
     "log_softmax",
     "logistic_loss",
     "logsumexp",
+    "make_and",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_or",
+    "make_regression_1d",
+    "make_spirals",
+    "make_xor",
     "mse_loss",
     "no_grad",
     "numerical_grad",
+    "one_hot",
+    "piecewise_linear",
+    "predict",
     "softmax",
+    "to_pm1",
+    "train_test_split",
+    "viz",
 ]

@@ -197,18 +197,12 @@ def get_activation(activation: str | Activation) -> Activation:
 
 
 def logsumexp(values: Sequence[Operand]) -> Value:
-    """log(sum_i e**x_i), stable: m + log(sum_i e**(x_i - m)) with m = max x_i (a constant).
-
-    The gradient is softmax(x) whatever m is, so m only keeps exp from overflowing.
+    """log(sum_i e**x_i) as one stable node (:meth:`Value.logsumexp`); its gradient is softmax(x).
 
     >>> round(logsumexp([Value(1000.0), Value(1000.0)]).data, 6)  # 1000 + log 2
     1000.693147
     """
-    xs = _operands(values, "logsumexp")
-    m = max(v.data for v in xs)
-    if math.isinf(m):
-        m = 0.0
-    return Value.sum([(v - m).exp() for v in xs]).log() + m
+    return Value.logsumexp(_operands(values, "logsumexp"))
 
 
 def log_softmax(values: Sequence[Operand]) -> list[Value]:
@@ -223,21 +217,17 @@ def log_softmax(values: Sequence[Operand]) -> list[Value]:
 
 
 def softmax(values: Sequence[Operand]) -> list[Value]:
-    """Probabilities e**x_i / sum_j e**x_j, computed as e**(x_i - m) / sum_j e**(x_j - m).
+    """Probabilities e**x_i / sum_j e**x_j, computed as e**(x_i - logsumexp(x)).
 
-    Subtracting m = max x_j changes nothing mathematically and keeps every exponent <= 0.
+    Every exponent is <= 0, so nothing overflows, even for logits of 1000.
     For two classes it is the sigmoid: softmax([x, 0]) = [sigmoid(x), 1 - sigmoid(x)].
 
     >>> [round(p.data, 4) for p in softmax([Value(2.0), Value(0.0)])]
     [0.8808, 0.1192]
     """
     xs = _operands(values, "softmax")
-    m = max(v.data for v in xs)
-    if math.isinf(m):
-        m = 0.0
-    exps = [(v - m).exp() for v in xs]
-    total = Value.sum(exps)
-    return [e / total for e in exps]
+    lse = Value.logsumexp(xs)
+    return [(v - lse).exp() for v in xs]
 
 
 def _operands(values: Iterable[Operand], what: str) -> list[Value]:

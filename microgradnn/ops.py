@@ -135,12 +135,36 @@ def fsoftplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def flogsumexp(xs: Floats) -> float:
+    """log(sum_i e**x_i) = m + log(sum_i e**(x_i - m)) with m = max x_i: no overflow."""
+    m = max(xs)
+    if m != m or m == INF or m == -INF:  # nan, or every term is 0 or some term is inf
+        return m if all(x == x for x in xs) else NAN
+    return m + math.log(sum([math.exp(x - m) for x in xs]))
+
+
+def _lse_local(xs: Floats, out: float, arg: Any) -> Floats:
+    # d/dx_i = e**x_i / sum_j e**x_j = e**(x_i - out): the softmax, never overflowing
+    # (inf - inf is nan there, as in torch.logsumexp's gradient).
+    return tuple([fexp(x - out) for x in xs])
+
+
+def _np_logsumexp(xs: tuple[Any, ...]) -> Any:
+    stacked = np.stack(np.broadcast_arrays(*xs))
+    m = np.max(stacked, axis=0)
+    finite = np.isfinite(m)
+    shift = np.where(finite, m, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = shift + np.log(np.sum(np.exp(stacked - shift), axis=0))
+    return np.where(finite, out, m)
+
+
 def _sign(x: float) -> float:
     if x > 0.0:
         return 1.0
     if x < 0.0:
         return -1.0
-    return x * 0.0  # 0 stays 0, nan stays nan (as torch.sign)
+    return x * 0.0  # 0 stays 0, nan stays nan (as numpy.sign; torch.sign(nan) is 0)
 
 
 def _pow_local(xs: Floats, out: float, arg: Any) -> Floats:
@@ -254,6 +278,17 @@ _TABLE: list[Op] = [
         np_local=lambda xs, out, arg: (1.0,) * len(xs),
         local_text=("1",),
         doc="x_1 + ... + x_n in one node; d/dx_i = 1",
+    ),
+    Op(
+        "logsumexp",
+        "logΣexp",
+        -1,
+        forward=lambda xs, arg: flogsumexp(xs),
+        local=_lse_local,
+        np_forward=lambda xs, arg: _np_logsumexp(xs),
+        np_local=lambda xs, out, arg: tuple(np.exp(x - out) for x in xs),
+        local_text=("softmax_i = exp(x_i - out)",),
+        doc="log(e**x_1 + ... + e**x_n) in one stable node; d/dx_i = softmax(x)_i",
     ),
     Op(
         "exp",

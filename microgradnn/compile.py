@@ -1,0 +1,640 @@
+r"""Compile one example's Value graph into a handful of batched numpy operations.
+
+The eager engine builds a fresh graph of Python objects for every example of every step. Yet
+for an MLP, every example builds the *same* graph: only the numbers differ. So we can
+
+1. **trace** the graph once, on a placeholder example: the inputs and targets become placeholder
+   Values, the parameters are recognised by identity, and every other leaf or plain number is a
+   constant;
+2. **replay** it for a whole batch at once: each scalar node becomes a vector over the batch
+   (one row of a ``(n_nodes, B)`` matrix), and the forward and backward passes become a fixed
+   list of array operations.
+
+The replay is *level-scheduled*: nodes at the same depth that apply the same op (say, the 512
+multiplications ``w_ij * x_j`` of a layer) are gathered into one numpy call. The number of numpy
+calls therefore grows with the depth of the network, not with its size. Every array operation
+comes from the op table (:attr:`Op.np_forward <microgradnn.ops.Op>` and ``Op.np_local``), so the
+compiled path uses the same calculus as ``backward()``: for each node and input,
+``grad[input] += local * grad[node]``, vectorised over the batch and over the group.
+
+Parameter gradients are averaged over the batch and *added* into each parameter's ``.grad``, as
+``loss.backward()`` on the batch's mean loss would, so optimizers and ``fit`` work unchanged.
+
+The graph must not depend on the data. Tracing runs ``fn`` on two different placeholder examples
+and compares the graphs: an ``if`` on a ``.data`` value, or a constant that differs between the
+two (such as an active Dropout mask), raises :class:`CompileError`.
+
+>>> from microgradnn import Value
+>>> w, b = Value(2.0), Value(0.5)
+>>> g = trace(lambda xs, ys: (w * xs[0] + b - ys[0]) ** 2, 1, 1, [w, b])
+>>> g.loss_and_grad([[1.0], [2.0]], [[2.0], [4.0]])  # mean of 0.5**2 and 0.5**2
+0.25
+>>> w.grad, b.grad  # mean of 2 * 0.5 * x, and of 2 * 0.5
+(1.5, 1.0)
+"""
+
+# X and Y are the batch matrices, named as in scikit-learn and the rest of the package.
+# ruff: noqa: N803, N806
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from microgradnn.engine import Value, is_grad_enabled
+from microgradnn.ops import Op
+
+__all__ = ["CompileError", "CompiledGraph", "compile_model", "trace"]
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+Outputs = Union[Value, float, Sequence[Union[Value, float]]]
+TraceFn = Callable[[list[Value], list[Value]], Outputs]
+
+# A reference to what feeds a node: ("x", i) input i, ("y", j) target j, ("p", k) parameter k,
+# ("n", m) interior node m (in trace order), ("c", value) a constant.
+Ref = tuple[str, Any]
+
+
+class CompileError(ValueError):
+    """The graph cannot be replayed in batch: it depends on the data, or an op has no numpy rule."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracing: record one example's graph as a list of (op, arg, input references).
+
+
+@dataclass(frozen=True)
+class _Node:
+    op: Op
+    arg: Any
+    inputs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class _Graph:
+    nodes: list[_Node]
+    outputs: list[Ref]
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    """Equal as recorded constants: bit-for-bit, so nan matches nan and 0.0 differs from -0.0."""
+    if type(a) is float and type(b) is float:
+        return a.hex() == b.hex()
+    return bool(a == b)
+
+
+def _same_ref(a: Ref, b: Ref) -> bool:
+    return a[0] == b[0] and _same_number(a[1], b[1])
+
+
+def _describe(node: _Node) -> str:
+    return node.op.name if node.arg is None else f"{node.op.name}({node.arg:g})"
+
+
+def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int, int]) -> _Graph:
+    """Run ``fn`` on one placeholder example and record its graph."""
+    inputs = [Value(v, label=f"x{i}") for i, v in enumerate(xs)]
+    targets = [Value(v, label=f"y{j}") for j, v in enumerate(ys)]
+    result = fn(inputs, targets)
+    single = not isinstance(result, list | tuple)
+    outputs: list[Any] = [result] if single else list(result)  # type: ignore[arg-type]
+    for i, out in enumerate(outputs):
+        if type(out) is not Value and not isinstance(out, int | float):
+            what = "fn's result" if single else f"fn's output {i}"
+            raise TypeError(
+                f"{what} must be a Value or a number, got {type(out).__name__}: {out!r:.60}"
+            )
+
+    leaf_refs: dict[int, Ref] = {id(v): ("x", i) for i, v in enumerate(inputs)}
+    leaf_refs.update({id(v): ("y", j) for j, v in enumerate(targets)})
+    node_refs: dict[int, Ref] = {}
+    nodes: list[_Node] = []
+
+    def ref(v: Any) -> Ref:
+        if type(v) is not Value:
+            return ("c", float(v))
+        found = node_refs.get(id(v)) or leaf_refs.get(id(v))
+        if found is not None:
+            return found
+        k = param_index.get(id(v))
+        return ("p", k) if k is not None else ("c", v.data)
+
+    # Iterative depth-first search from every output, inputs before the nodes that use them.
+    seen: set[int] = set()
+    for root in outputs:
+        if type(root) is not Value or id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root._prev))]
+        while stack:
+            value, prev = stack[-1]
+            for child in prev:
+                if type(child) is Value and child._op is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child._prev)))
+                    break
+            else:
+                stack.pop()
+                op = value._op
+                if op is not None:
+                    node_refs[id(value)] = ("n", len(nodes))
+                    nodes.append(_Node(op, value._arg, tuple(ref(p) for p in value._prev)))
+    return _Graph(nodes, [ref(o) for o in outputs])
+
+
+def _compare(first: _Graph, second: _Graph) -> None:
+    """Raise CompileError at the first node where two traces of the same fn differ."""
+    advice = (
+        "the graph depends on the example's data (an `if` on a .data value, or a number read "
+        "from .data), so one trace cannot stand for the batch"
+    )
+    for m, (a, b) in enumerate(zip(first.nodes, second.nodes, strict=False)):
+        if a.op is not b.op or not _same_number(a.arg, b.arg) or len(a.inputs) != len(b.inputs):
+            raise CompileError(
+                f"the graph differs between two examples at node {m}: one computes "
+                f"{_describe(a)!r}, the other {_describe(b)!r}; {advice}"
+            )
+        for i, (ra, rb) in enumerate(zip(a.inputs, b.inputs, strict=True)):
+            if _same_ref(ra, rb):
+                continue
+            if ra[0] == rb[0] == "c":
+                raise CompileError(
+                    f"a constant differs between two examples at node {m} ({_describe(a)!r}, "
+                    f"input {i}): {ra[1]!r} vs {rb[1]!r}; random or data-dependent constants "
+                    "(an active Dropout mask, a value read from .data) cannot be compiled"
+                )
+            raise CompileError(
+                f"the graph differs between two examples at node {m} ({_describe(a)!r}): "
+                f"input {i} is {ra} in one and {rb} in the other; {advice}"
+            )
+    if len(first.nodes) != len(second.nodes):
+        longer = first if len(first.nodes) > len(second.nodes) else second
+        extra = longer.nodes[min(len(first.nodes), len(second.nodes))]
+        raise CompileError(
+            f"the graph differs between two examples: one has {len(first.nodes)} nodes, the "
+            f"other {len(second.nodes)}, the first extra one computes {_describe(extra)!r}; "
+            f"{advice}"
+        )
+    if len(first.outputs) != len(second.outputs) or not all(
+        _same_ref(a, b) for a, b in zip(first.outputs, second.outputs, strict=True)
+    ):
+        raise CompileError(f"the outputs differ between two examples; {advice}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling: group nodes by (depth, op, parameter, arity) into array operations.
+
+
+Rows = Union[slice, Index]
+
+
+def _as_slice(idx: Index) -> Rows:
+    """``idx`` as a slice when it is a run of consecutive rows: a view instead of a copy."""
+    if len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+@dataclass
+class _Group:
+    """Nodes at one depth that apply the same op: one gathered numpy call forward."""
+
+    op: Op
+    arg: Any
+    start: int  # the group's nodes own rows start:stop of the value matrix
+    stop: int
+    block: Index  # (arity, n): the rows that feed input position j of each node
+    # Backward: the edges (position-major: edge = j * n + node) that carry gradient into a row
+    # that needs it, in buckets (m, rows, edges): each row of the bucket is fed by m edges.
+    buckets: list[tuple[int, Rows, Rows]] = field(default_factory=list)
+    positions: tuple[int, ...] = ()  # input positions with at least one such edge
+
+
+@dataclass
+class _Workspace:
+    """Arrays for one batch size, reused from call to call (fresh ones cost page faults)."""
+
+    values: Array  # (rows, batch): inputs, targets, parameters, constants, then the nodes
+    grads: Array  # (rows, batch): d(mean loss)/d(row), per example
+    gathered: Array  # (edges, batch) scratch: a group's inputs, or its selected edges
+    contrib: Array  # (edges, batch) scratch: local * upstream for every edge of a group
+    summed: Array  # (rows, batch) scratch: a bucket's edges added up per row
+    temp: Array  # (rows, batch) scratch: grads[rows] for fancy-indexed rows
+
+
+def _arg_key(arg: Any) -> Any:
+    return arg.hex() if type(arg) is float else arg
+
+
+class CompiledGraph:
+    """One example's graph, compiled to run a whole batch with numpy.
+
+    Build it with :func:`trace` or :func:`compile_model`. The inputs and targets of a batch are
+    the rows of ``X`` and ``Y``; the parameters are read from the Values given to ``trace`` on
+    every call, so an optimizer that updates ``p.data`` is seen at once.
+
+    Attributes:
+        n_inputs: Numbers per example in ``X``.
+        n_targets: Numbers per example in ``Y`` (0 for a prediction graph).
+        n_outputs: Values that ``fn`` returned (1 for a loss).
+        params: The parameters, in the order given.
+        n_nodes: Op nodes in one example's graph.
+        n_levels: The graph's depth.
+        n_groups: Array operations forward: one per (depth, op, arity) present in the graph.
+    """
+
+    def __init__(self, graph: _Graph, n_inputs: int, n_targets: int, params: list[Value]) -> None:
+        for node in graph.nodes:
+            if node.op.np_forward is None or node.op.np_local is None:
+                raise CompileError(
+                    f"op {node.op.name!r} has no numpy rule (np_forward/np_local) in the op "
+                    "table, so it cannot be compiled; add one in microgradnn/ops.py"
+                )
+        self.n_inputs = n_inputs
+        self.n_targets = n_targets
+        self.n_outputs = len(graph.outputs)
+        self.params = params
+        self.n_nodes = len(graph.nodes)
+
+        # Depth of each node: 1 + the depth of its deepest interior input. Nodes of one depth,
+        # op, parameter and arity form a group; groups run in order of depth.
+        depth: list[int] = []
+        for node in graph.nodes:
+            depth.append(1 + max((depth[r[1]] for r in node.inputs if r[0] == "n"), default=0))
+        keyed: dict[tuple[Any, ...], list[int]] = {}
+        for m, node in enumerate(graph.nodes):
+            key = (depth[m], id(node.op), _arg_key(node.arg), len(node.inputs))
+            keyed.setdefault(key, []).append(m)
+        ordered = sorted(keyed.values(), key=lambda ms: (depth[ms[0]], ms[0]))
+        self.n_levels = max(depth, default=0)
+
+        # Rows of the value matrix: inputs, targets, parameters (in order of first use, so a
+        # layer's weights are consecutive rows), constants, then each group's nodes in a run.
+        self._param_start = n_inputs + n_targets
+        slot: dict[int, int] = {}
+        constants: dict[str, int] = {}
+        for members in ordered:
+            for j in range(len(graph.nodes[members[0]].inputs)):
+                for m in members:
+                    kind, v = graph.nodes[m].inputs[j]
+                    if kind == "p":
+                        slot.setdefault(v, len(slot))
+                    elif kind == "c":
+                        constants.setdefault(v.hex(), len(constants))
+        for r in graph.outputs:
+            if r[0] == "c":
+                constants.setdefault(r[1].hex(), len(constants))
+        self._used_params = np.array(sorted(slot, key=slot.__getitem__), dtype=np.intp)
+        self._const_start = self._param_start + len(slot)
+        self._const_values = np.array([float.fromhex(h) for h in constants], dtype=np.float64)
+        row_of_node = [0] * len(graph.nodes)
+        next_row = self._const_start + len(constants)
+        for members in ordered:
+            for m in members:
+                row_of_node[m] = next_row
+                next_row += 1
+        self._n_rows = next_row
+
+        def row(r: Ref) -> int:
+            kind, v = r
+            if kind == "x":
+                return int(v)
+            if kind == "y":
+                return n_inputs + int(v)
+            if kind == "p":
+                return self._param_start + slot[v]
+            if kind == "n":
+                return row_of_node[v]
+            return self._const_start + constants[float(v).hex()]
+
+        # A row needs a gradient when a parameter flows into it.
+        needs = np.zeros(self._n_rows, dtype=bool)
+        needs[self._param_start : self._const_start] = True
+        for m, node in enumerate(graph.nodes):
+            needs[row_of_node[m]] = any(needs[row(r)] for r in node.inputs)
+
+        self._groups: list[_Group] = []
+        for members in ordered:
+            first = graph.nodes[members[0]]
+            arity = len(first.inputs)
+            block = np.array(
+                [[row(graph.nodes[m].inputs[j]) for m in members] for j in range(arity)],
+                dtype=np.intp,
+            ).reshape(arity, len(members))
+            start = row_of_node[members[0]]
+            group = _Group(first.op, first.arg, start, start + len(members), block)
+            _plan_backward(group, needs)
+            self._groups.append(group)
+        self.n_groups = len(self._groups)
+        self._outputs = np.array([row(r) for r in graph.outputs], dtype=np.intp)
+        self._edges = max((g.block.size for g in self._groups), default=0)
+        self._bucket_rows = max(
+            (_count(rows) for g in self._groups for _, rows, _ in g.buckets), default=0
+        )
+        self._workspaces: dict[int, _Workspace] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledGraph({self.n_nodes} nodes, {self.n_levels} levels, {self.n_groups} "
+            f"array ops, {self.n_inputs} inputs, {self.n_targets} targets, "
+            f"{self.n_outputs} outputs, {len(self.params)} params)"
+        )
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _matrix(self, name: str, data: Any, width: int) -> Array:
+        try:
+            a = np.asarray(data, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be a 2-D array of numbers: {err}") from None
+        if a.ndim == 1 and width == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2 or a.shape[1] != width:
+            raise ValueError(f"expected {name} of shape (batch, {width}), got {a.shape}")
+        return a
+
+    def _workspace(self, batch: int) -> _Workspace:
+        ws = self._workspaces.get(batch)
+        if ws is None:
+            if len(self._workspaces) >= 2:  # keep a full batch and an epoch's last, smaller one
+                self._workspaces.clear()
+            values = np.empty((self._n_rows, batch))
+            values[self._const_start : self._const_start + len(self._const_values)] = (
+                self._const_values[:, None]
+            )
+            empty = np.empty((0, batch))
+            ws = _Workspace(values, empty, empty, empty, empty, empty)
+            self._workspaces[batch] = ws
+        return ws
+
+    def _forward(self, X: Any, Y: Any) -> _Workspace:
+        """Fill the value matrix: one row per input, target, parameter, constant and node."""
+        Xa = self._matrix("X", X, self.n_inputs)
+        if Y is None:
+            if self.n_targets:
+                raise ValueError(f"this graph needs targets Y of shape (batch, {self.n_targets})")
+            Ya = np.empty((len(Xa), 0))
+        else:
+            Ya = self._matrix("Y", Y, self.n_targets)
+        if len(Ya) != len(Xa):
+            raise ValueError(
+                f"X and Y must have the same number of rows, got {len(Xa)} and {len(Ya)}"
+            )
+        batch = len(Xa)
+        if batch == 0:
+            raise ValueError("expected a batch of at least 1 example, got 0")
+        ws = self._workspace(batch)
+        if len(ws.gathered) < self._edges:
+            ws.gathered = np.empty((self._edges, batch))
+        values = ws.values
+        values[: self.n_inputs] = Xa.T
+        values[self.n_inputs : self._param_start] = Ya.T
+        params = self.params
+        data = np.fromiter((params[k].data for k in self._used_params), np.float64)
+        values[self._param_start : self._const_start] = data[:, None]
+        for g in self._groups:
+            values[g.start : g.stop] = g.op.np_forward(_gather(g, values, ws.gathered), g.arg)
+        return ws
+
+    def forward(self, X: Any, Y: Any = None) -> Array:
+        """Run the graph forward for every row of ``X``; no gradients.
+
+        Args:
+            X: Inputs, shape ``(batch, n_inputs)``.
+            Y: Targets, shape ``(batch, n_targets)``; only for graphs traced with targets.
+
+        Returns:
+            The outputs, shape ``(batch, n_outputs)``.
+        """
+        with np.errstate(all="ignore"):
+            values = self._forward(X, Y).values
+        return np.ascontiguousarray(values[self._outputs].T)
+
+    def loss_and_grad(self, X: Any, Y: Any = None) -> float:
+        """Mean loss over the batch; ADDS d(mean loss)/d(p) into each parameter's ``.grad``.
+
+        This equals building the batch's mean loss with the eager engine and calling
+        ``backward()`` (up to float rounding): zero the gradients first (``zero_grad()``).
+
+        Args:
+            X: Inputs, shape ``(batch, n_inputs)``.
+            Y: Targets, shape ``(batch, n_targets)`` (or ``(batch,)`` for one target).
+
+        Returns:
+            The mean of the per-example losses.
+        """
+        if self.n_outputs != 1:
+            raise ValueError(
+                f"loss_and_grad needs a graph with 1 output (a per-example loss), "
+                f"this one has {self.n_outputs}; use forward()"
+            )
+        with np.errstate(all="ignore"):
+            ws = self._forward(X, Y)
+            values = ws.values
+            batch = values.shape[1]
+            if len(ws.grads) == 0:
+                ws.grads = np.empty_like(values)
+                ws.contrib = np.empty((self._edges, batch))
+                ws.summed = np.empty((self._bucket_rows, batch))
+                ws.temp = np.empty((self._bucket_rows, batch))
+            grads = ws.grads
+            grads[self._param_start :] = 0.0
+            out = self._outputs[0]
+            loss = float(values[out].mean())
+            grads[out] += 1.0 / batch  # d(mean)/d(each example's loss)
+            for g in reversed(self._groups):
+                if g.buckets:
+                    _backward_group(g, ws)
+            totals = grads[self._param_start : self._const_start].sum(axis=1)
+        params = self.params
+        for k, d in zip(self._used_params.tolist(), totals.tolist(), strict=True):
+            params[k].grad += d
+        return loss
+
+
+def _count(rows: Rows) -> int:
+    return rows.stop - rows.start if type(rows) is slice else len(rows)
+
+
+def _gather(g: _Group, values: Array, scratch: Array) -> tuple[Array, ...]:
+    """The group's inputs as the op table expects them: one (n, batch) array per position."""
+    k, n = g.block.shape
+    out = scratch[: k * n].reshape(k, n, values.shape[1])
+    np.take(values, g.block, axis=0, out=out, mode="clip")
+    return tuple(out)
+
+
+def _plan_backward(group: _Group, needs: NDArray[np.bool_]) -> None:
+    """Precompute which edges carry gradient and how to add them into their input rows."""
+    n = group.stop - group.start
+    edges = group.block.reshape(-1)
+    selected = np.flatnonzero(needs[edges])
+    if len(selected) == 0:
+        return
+    group.positions = tuple(np.unique(selected // n).tolist())
+    rows = edges[selected]
+    # Several edges may feed one row (x * x, or a hidden unit read by every neuron of the next
+    # layer). Rows fed by m edges each form a bucket; its edges, sorted by row, reshape to
+    # (rows, m, batch) and add up over m: one numpy call per distinct m, and no np.add.at.
+    order = np.argsort(rows, kind="stable")
+    uniq, starts, counts = np.unique(rows[order], return_index=True, return_counts=True)
+    for m in np.unique(counts).tolist():
+        which = np.flatnonzero(counts == m)
+        runs = (starts[which][:, None] + np.arange(m)[None, :]).reshape(-1)
+        group.buckets.append((m, _as_slice(uniq[which]), _as_slice(selected[order[runs]])))
+
+
+def _backward_group(g: _Group, ws: _Workspace) -> None:
+    """grad[input] += local * grad[node] for every edge of the group that needs it."""
+    values, grads = ws.values, ws.grads
+    k, n = g.block.shape
+    batch = values.shape[1]
+    upstream = grads[g.start : g.stop]
+    local = g.op.np_local(_gather(g, values, ws.gathered), values[g.start : g.stop], g.arg)
+    contrib = ws.contrib[: k * n].reshape(k, n, batch)
+    if all(type(d) is float for d in local):  # constant locals (add, sum): one multiply
+        np.multiply(np.array(local)[:, None, None], upstream, out=contrib)
+    else:
+        for j in g.positions:
+            np.multiply(local[j], upstream, out=contrib[j])
+    edges = ws.contrib[: k * n]
+    for m, rows, take in g.buckets:
+        count = _count(rows)
+        if type(take) is slice:
+            e = edges[take]
+        else:
+            e = np.take(edges, take, axis=0, out=ws.gathered[: len(take)], mode="clip")
+        if m > 1:
+            e = np.sum(e.reshape(count, m, batch), axis=1, out=ws.summed[:count])
+        if type(rows) is slice:
+            grads[rows] += e
+        else:
+            t = np.take(grads, rows, axis=0, out=ws.temp[:count], mode="clip")
+            t += e
+            grads[rows] = t
+
+
+def _check_count(name: str, n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(n).__name__}: {n!r}")
+    if n < 0:
+        raise ValueError(f"{name} must be >= 0, got {n}")
+    return int(n)
+
+
+def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -> CompiledGraph:
+    """Trace ``fn`` on one example and compile its graph for batches.
+
+    ``fn(xs, ys)`` receives ``n_inputs`` input Values and ``n_targets`` target Values and returns
+    the example's loss (a Value) or a list of output Values (for prediction). It is called twice,
+    on two different placeholder examples, to check that the graph does not depend on the data.
+
+    Args:
+        fn: The per-example computation.
+        n_inputs: Numbers per example fed as ``xs``.
+        n_targets: Numbers per example fed as ``ys`` (0 when there are none).
+        params: The Values whose gradients :meth:`CompiledGraph.loss_and_grad` fills; recognised
+            by identity. Every other Value the graph reads is frozen as a constant.
+
+    Returns:
+        The compiled graph.
+
+    Raises:
+        CompileError: The graph depends on the data, or uses an op without a numpy rule.
+
+    >>> from microgradnn import Value
+    >>> w = Value(3.0)
+    >>> g = trace(lambda xs, ys: [(w * xs[0]).relu()], 1, 0, [w])
+    >>> g.forward([[1.0], [-1.0], [2.0]]).ravel().tolist()
+    [3.0, 0.0, 6.0]
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}: {fn!r:.60}")
+    n_inputs = _check_count("n_inputs", n_inputs)
+    n_targets = _check_count("n_targets", n_targets)
+    if isinstance(params, Value | str) or not isinstance(params, Iterable):
+        raise TypeError(f"params must be a list of Values, got {type(params).__name__}")
+    unique: list[Value] = []
+    index: dict[int, int] = {}
+    for i, p in enumerate(params):
+        if type(p) is not Value:
+            raise TypeError(f"params must be Values, got {type(p).__name__} at position {i}")
+        if not p.is_leaf:
+            raise ValueError(
+                f"params must be leaf Values (made by Value(...)), position {i} is not"
+            )
+        if id(p) not in index:
+            index[id(p)] = len(unique)
+            unique.append(p)
+    if not is_grad_enabled():
+        raise CompileError("trace records the graph, so it cannot run inside no_grad()")
+
+    # Two placeholder examples that differ everywhere, so that an `if` on the data takes
+    # another branch in the second trace: positive then negative inputs, and targets 1 then the
+    # first of 0, -1, 2 that fn accepts (losses check their targets: hinge wants -1 or +1, BCE
+    # wants [0, 1]).
+    rng = np.random.default_rng(0)
+    xs_first = (0.25 + 0.75 * rng.random(n_inputs)).tolist()
+    xs_second = (-0.25 - 0.75 * rng.random(n_inputs)).tolist()
+    first = _record(fn, xs_first, [1.0] * n_targets, index)
+    rejected: Exception | None = None
+    for target in (0.0, -1.0, 2.0) if n_targets else (0.0,):
+        try:
+            second = _record(fn, xs_second, [target] * n_targets, index)
+            break
+        except (ValueError, TypeError) as err:
+            rejected = rejected or err
+    else:
+        raise CompileError(
+            "fn accepted the first placeholder example (targets 1.0) but rejected every second "
+            f"one (targets 0, -1 and 2), so the graph cannot be checked: {rejected}"
+        ) from rejected
+    _compare(first, second)
+    return CompiledGraph(first, n_inputs, n_targets, unique)
+
+
+def compile_model(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Value] | str | None,
+    n_inputs: int,
+    n_targets: int = 1,
+) -> CompiledGraph:
+    """Compile ``loss_fn(model(x), y)`` for batches: the per-example loss of a model.
+
+    Args:
+        model: A callable on a list of inputs with ``parameters()``, such as an ``MLP``.
+        loss_fn: A loss from :mod:`microgradnn.losses` (or its name), called as
+            ``loss_fn([pred], [target])``: a batch of one. ``target`` is the one target Value
+            when ``n_targets == 1``, else the list of them (e.g. a one-hot row). ``None``
+            compiles the model's outputs instead, for :meth:`CompiledGraph.forward`.
+        n_inputs: Inputs per example.
+        n_targets: Targets per example (ignored when ``loss_fn`` is None).
+
+    Returns:
+        The compiled graph; its parameters are ``model.parameters()``.
+    """
+    params = model.parameters()
+    if loss_fn is None:
+
+        def outputs(xs: list[Value], ys: list[Value]) -> Outputs:
+            out = model(xs)
+            return [out] if type(out) is Value else list(out)
+
+        return trace(outputs, n_inputs, 0, params)
+    if isinstance(loss_fn, str):
+        from microgradnn.losses import get_loss
+
+        loss_fn = get_loss(loss_fn)
+    n_targets = _check_count("n_targets", n_targets)
+    fn = loss_fn
+
+    def loss(xs: list[Value], ys: list[Value]) -> Outputs:
+        target: Any = ys[0] if n_targets == 1 else list(ys)
+        return fn([model(xs)], [target])
+
+    return trace(loss, n_inputs, n_targets, params)

@@ -1,0 +1,867 @@
+"""The training loop: :func:`fit`, :func:`evaluate`, :func:`predict`, History and callbacks.
+
+One optimizer step is the lecture's recipe, in PyTorch's order::
+
+    model.zero_grad()                      # gradients accumulate, so clear them first
+    loss = loss_fn([model(x) for x in xb], yb) + l2 * sum(p**2)   # mean over the batch
+    loss.backward()                        # fill every p.grad with d(loss)/dp
+    optimizer.step()                       # p <- p - lr * p.grad (or Adam's rule, ...)
+
+An epoch visits every example once in ceil(N / B) batches of B examples (shuffled every
+epoch by a seeded generator): ``batch_size=None`` is gradient descent (one update per epoch),
+``1`` is stochastic gradient descent, anything between is mini-batch SGD.
+
+>>> from microgradnn.data import make_and
+>>> from microgradnn.nn import MLP
+>>> X, y = make_and()
+>>> model = MLP(2, [1], seed=0)
+>>> history = fit(model, X, y, loss="bce_logits", lr=1.0, epochs=200, progress=False)
+>>> history.epochs, history.steps, accuracy(model, X, y, loss="bce_logits")
+(200, 200, 1.0)
+>>> (predict(model, X) > 0).tolist()  # logits > 0 <=> class 1
+[False, False, False, True]
+"""
+
+# X (capital) is the data matrix, as in the math and in scikit-learn.
+# ruff: noqa: N803, N806
+
+from __future__ import annotations
+
+import gc
+import math
+import numbers
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from microgradnn.engine import Value, no_grad
+from microgradnn.losses import LOSSES, get_loss, l2_regularization
+from microgradnn.nn import Dropout, Module
+from microgradnn.optim import Optimizer, clip_grad_norm_, get_optimizer
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "accuracy",
+    "evaluate",
+    "fit",
+    "predict",
+]
+
+LossFn = Callable[..., Value]
+
+
+class Model(Protocol):
+    """What :func:`fit` needs of a model: an :class:`~microgradnn.nn.MLP` or any Module."""
+
+    training: bool
+
+    def __call__(self, x: Any) -> Any: ...
+    def parameters(self) -> list[Value]: ...
+    def zero_grad(self) -> None: ...
+    def train(self, mode: bool = True) -> Any: ...
+    def eval(self) -> Any: ...
+    def modules(self) -> list[Module]: ...
+    def state_dict(self) -> dict[str, float]: ...
+    def load_state_dict(self, state: Any, strict: bool = True) -> Any: ...
+
+
+_PM1_LOSSES = frozenset({"hinge", "logistic"})
+_PROB_LOSSES = frozenset({"bce", "bce_logits"})
+
+
+# -- History and callbacks -------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """What :func:`fit` measured, one entry per epoch.
+
+    Attributes:
+        train_loss: Mean training loss over the epoch's batches (each weighted by its size),
+            including the L2 penalty when ``l2 > 0``: the number the optimizer minimised.
+        val_loss: The same loss on ``validation_data`` after the epoch (empty without it).
+        train_acc: Accuracy of the predictions made during the epoch (None when accuracy does
+            not apply, e.g. regression).
+        val_acc: Accuracy on ``validation_data`` after the epoch.
+        lr: The learning rate used during the epoch.
+        epoch_time: Seconds per epoch (training and validation).
+        steps: Optimizer updates made in total.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_acc: list[float | None] = field(default_factory=list)
+    val_acc: list[float | None] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)
+    steps: int = 0
+
+    @property
+    def epochs(self) -> int:
+        """The number of epochs completed."""
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy: the per-epoch lists, ``epochs`` and ``steps``.
+
+        >>> History(train_loss=[0.5]).to_dict()["epochs"]
+        1
+        """
+        return {
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "train_loss": list(self.train_loss),
+            "val_loss": list(self.val_loss),
+            "train_acc": list(self.train_acc),
+            "val_acc": list(self.val_acc),
+            "lr": list(self.lr),
+            "epoch_time": list(self.epoch_time),
+        }
+
+
+@runtime_checkable
+class _HasStep(Protocol):
+    def step(self) -> Any: ...
+
+
+class Callback:
+    """Hooks :func:`fit` calls; subclass and override any of them (all optional).
+
+    Any object with some of these methods works as a callback; this class only supplies
+    do-nothing defaults.
+    """
+
+    def on_train_begin(self, model: Model) -> None:
+        """Called once before the first epoch."""
+
+    def on_batch_end(self, step: int, model: Model) -> None:
+        """Called after ``backward()`` and before ``optimizer.step()``: ``p.grad`` is this batch's.
+
+        Args:
+            step: The update's number, counting from 0 over the whole run.
+            model: The model being trained.
+        """
+
+    def on_epoch_end(self, epoch: int, model: Model, history: History) -> bool | None:
+        """Called after each epoch (0-based) once ``history`` holds it; return True to stop."""
+        return None
+
+    def on_train_end(self, model: Model, history: History) -> None:
+        """Called once after the last epoch (also after an early stop)."""
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored number has not improved for ``patience`` epochs.
+
+    Args:
+        patience: Epochs without improvement to tolerate.
+        min_delta: The smallest change that counts as an improvement.
+        monitor: A :class:`History` list: ``"val_loss"`` (the default), ``"train_loss"``
+            (lower is better), ``"val_acc"`` or ``"train_acc"`` (higher is better).
+        restore_best: Put back the weights of the best epoch when training ends.
+
+    Attributes:
+        best: The best value seen.
+        best_epoch: The epoch (0-based) where it was seen.
+        stopped_epoch: The epoch training stopped at, or None if it ran to the end.
+
+    >>> stopper = EarlyStopping(patience=2, monitor="train_loss")
+    >>> history = History()
+    >>> for epoch, loss in enumerate([0.9, 0.5, 0.6, 0.7]):
+    ...     history.train_loss.append(loss)
+    ...     stop = stopper.on_epoch_end(epoch, model=None, history=history)
+    >>> stop, stopper.best, stopper.best_epoch
+    (True, 0.5, 1)
+    """
+
+    _MONITORS = ("val_loss", "train_loss", "val_acc", "train_acc")
+
+    def __init__(
+        self,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        restore_best: bool = False,
+    ) -> None:
+        patience = _check_int(patience, "patience", 1)
+        min_delta = _check_number(min_delta, "min_delta", 0.0, strict=False)
+        if monitor not in self._MONITORS:
+            raise ValueError(f"monitor must be one of {', '.join(self._MONITORS)}, got {monitor!r}")
+        self.patience = patience
+        self.min_delta = min_delta
+        self.monitor = monitor
+        self.restore_best = restore_best
+        self._maximize = monitor.endswith("acc")
+        self.best = -math.inf if self._maximize else math.inf
+        self.best_epoch = -1
+        self.stopped_epoch: int | None = None
+        self._wait = 0
+        self._best_state: dict[str, float] | None = None
+
+    def on_train_begin(self, model: Model) -> None:
+        """Forget any previous run."""
+        self.best = -math.inf if self._maximize else math.inf
+        self.best_epoch = -1
+        self.stopped_epoch = None
+        self._wait = 0
+        self._best_state = None
+
+    def on_epoch_end(self, epoch: int, model: Model, history: History) -> bool:
+        """Record the monitored value; True once it has stalled ``patience`` epochs in a row."""
+        values: list[Any] = getattr(history, self.monitor)
+        if not values:
+            hint = " (fit got no validation_data)" if self.monitor.startswith("val") else ""
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is empty{hint}")
+        value = values[-1]
+        if value is None:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r}, but accuracy does not apply to this "
+                "loss and targets; monitor a loss instead"
+            )
+        if self._maximize:
+            improved = value > self.best + self.min_delta
+        else:
+            improved = value < self.best - self.min_delta
+        if improved:
+            self.best = float(value)
+            self.best_epoch = epoch
+            self._wait = 0
+            if self.restore_best:
+                self._best_state = model.state_dict()
+            return False
+        self._wait += 1
+        if self._wait >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, model: Model, history: History) -> None:
+        """Restore the best weights if asked to."""
+        if self.restore_best and self._best_state is not None:
+            model.load_state_dict(self._best_state)
+
+
+# -- checks and conversions -------------------------------------------------------------------
+
+
+def _model_io(model: Model) -> tuple[int | None, int | None]:
+    """The model's number of inputs and outputs, when it says (an MLP, a Layer do)."""
+    nin = getattr(model, "nin", None)
+    nout = getattr(model, "nout", None)
+    sizes = getattr(model, "sizes", None)
+    if nout is None and isinstance(sizes, Sequence) and sizes:
+        nout = sizes[-1]
+    return (
+        nin if isinstance(nin, int) else None,
+        nout if isinstance(nout, int) else None,
+    )
+
+
+def _check_x(model: Model, X: ArrayLike, what: str = "X") -> np.ndarray:
+    Xa = np.asarray(X)
+    if Xa.dtype.kind not in "iufb":
+        raise TypeError(f"{what} must hold numbers, got dtype {Xa.dtype}")
+    Xa = Xa.astype(np.float64, copy=False)
+    if Xa.ndim != 2:
+        hint = ""
+        if Xa.ndim == 1:
+            hint = " (one feature: X.reshape(-1, 1); one example: X.reshape(1, -1))"
+        raise ValueError(f"{what} must be 2-D (N examples, d features), got shape {Xa.shape}{hint}")
+    if len(Xa) == 0:
+        raise ValueError(f"{what} has no rows")
+    nin, _ = _model_io(model)
+    if nin is not None and Xa.shape[1] != nin:
+        raise ValueError(f"the model expects {nin} input features, got {Xa.shape[1]} columns")
+    if not np.all(np.isfinite(Xa)):
+        raise ValueError(f"{what} contains NaN or infinite values")
+    return Xa
+
+
+def _check_xy(
+    model: Model, X: ArrayLike, y: ArrayLike, what: str = "X"
+) -> tuple[np.ndarray, np.ndarray]:
+    Xa = _check_x(model, X, what)
+    ya = np.asarray(y)
+    if ya.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (N,) or 2-D (N, k), got shape {ya.shape}")
+    if ya.dtype.kind not in "iufb":
+        raise TypeError(f"y must hold numbers, got dtype {ya.dtype}")
+    if len(Xa) != len(ya):
+        raise ValueError(
+            f"{what} and y must have the same number of rows: {what} has {len(Xa)}, y has {len(ya)}"
+        )
+    return Xa, ya
+
+
+def _resolve_loss(loss: str | LossFn) -> tuple[LossFn, str | None]:
+    """The loss function and its canonical name (None for a callable of the user's own)."""
+    fn = get_loss(loss)
+    for name, known in LOSSES.items():
+        if known is fn:
+            return fn, "cross_entropy" if name == "ce" else name
+    return fn, None
+
+
+def _is_integral(a: np.ndarray) -> bool:
+    return a.dtype.kind in "iub" or bool(np.all(a == np.round(a)))
+
+
+def _check_targets(y: np.ndarray, name: str | None, nout: int | None) -> None:
+    """Clear errors for targets that do not fit the loss (before any work is done)."""
+    if name in _PM1_LOSSES:
+        bad = y[(y != 1) & (y != -1)]
+        if bad.size:
+            raise ValueError(
+                f"{name} loss expects targets -1 or +1, got {bad.flat[0].item()} "
+                "(convert 0/1 labels with microgradnn.data.to_pm1)"
+            )
+    elif name in _PROB_LOSSES:
+        bad = y[(y < 0) | (y > 1)]
+        if bad.size:
+            raise ValueError(
+                f"{name} loss expects targets between 0 and 1, got {bad.flat[0].item()}"
+            )
+    elif name == "cross_entropy" and y.ndim == 1:
+        if not _is_integral(y) or y.min() < 0:
+            raise ValueError(
+                f"cross_entropy loss expects class indices 0..K-1, got {y[:5].tolist()}"
+            )
+        if nout is not None and int(y.max()) >= nout:
+            raise ValueError(
+                f"cross_entropy loss: the model has {nout} outputs, so classes 0..{nout - 1}, "
+                f"got class {int(y.max())}"
+            )
+
+
+def _targets(y: np.ndarray, name: str | None) -> list[Any]:
+    """Targets as Python numbers (class indices as ints), the form the loss functions take."""
+    if y.ndim == 2:
+        return [list(map(float, row)) for row in y.tolist()]
+    if name == "cross_entropy":
+        return [int(v) for v in y.tolist()]
+    return [float(v) for v in y.tolist()]
+
+
+def _accuracy_from(out: np.ndarray, y: np.ndarray, name: str | None) -> float | None:
+    """Accuracy of outputs ``out`` (N,) or (N, K) against targets, as the loss implies."""
+    if name in _PM1_LOSSES:
+        if out.ndim != 1 or y.ndim != 1:
+            return None
+        return float(np.mean(np.where(out > 0, 1, -1) == y))
+    if name in _PROB_LOSSES:
+        if out.ndim != 1 or y.ndim != 1:
+            return None
+        threshold = 0.5 if name == "bce" else 0.0
+        return float(np.mean((out > threshold).astype(np.int64) == y))
+    if name == "cross_entropy":
+        if out.ndim != 2:
+            return None
+        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
+        return float(np.mean(np.argmax(out, axis=1) == labels))
+    if name == "mse":
+        if out.ndim == 1 and y.ndim == 1 and _is_integral(y):
+            return float(np.mean(np.round(out) == y))
+        if out.ndim == 2 and y.ndim == 2 and out.shape == y.shape and _is_one_hot(y):
+            return float(np.mean(np.argmax(out, axis=1) == np.argmax(y, axis=1)))
+    return None
+
+
+def _is_one_hot(y: np.ndarray) -> bool:
+    return bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
+
+
+def _outputs_array(outputs: list[Any]) -> np.ndarray:
+    """Model outputs (Values, or lists of Values) as floats: shape (N,) or (N, K)."""
+    if outputs and type(outputs[0]) is Value:
+        return np.array([o.data for o in outputs], dtype=np.float64)
+    return np.array([[v.data for v in o] for o in outputs], dtype=np.float64)
+
+
+def _loss_of_outputs(fn: LossFn, out: np.ndarray, targets: list[Any]) -> float:
+    """The loss of already computed outputs (no graph: the outputs become constant leaves)."""
+    with no_grad():
+        if out.ndim == 1:
+            preds: list[Any] = [Value(v) for v in out.tolist()]
+        else:
+            preds = [[Value(v) for v in row] for row in out.tolist()]
+        return float(fn(preds, targets).data)
+
+
+def _l2_penalty(params: Sequence[Value], l2: float) -> float:
+    return l2 * math.fsum(p.data * p.data for p in params) if l2 > 0 else 0.0
+
+
+class _EvalMode:
+    """Put a model in eval mode for a ``with`` block, then restore its previous mode."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.was_training = model.training
+
+    def __enter__(self) -> None:
+        self.model.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        self.model.train(self.was_training)
+
+
+# -- predict, evaluate, accuracy ----------------------------------------------------------------
+
+
+def _forward_all(model: Model, X: np.ndarray) -> np.ndarray:
+    with no_grad(), _EvalMode(model):
+        return _outputs_array([model(row) for row in X.tolist()])
+
+
+def predict(model: Model, X: ArrayLike) -> np.ndarray:
+    """The model's outputs for each row of ``X``, in eval mode and without building a graph.
+
+    Returns:
+        Shape ``(N,)`` for a model with one output, ``(N, K)`` for K outputs: raw outputs
+        (logits, scores, values), not class labels.
+    """
+    return _forward_all(model, _check_x(model, X))
+
+
+def evaluate(
+    model: Model, X: ArrayLike, y: ArrayLike, loss: str | LossFn = "mse"
+) -> dict[str, float | None]:
+    """Loss and accuracy of ``model`` on ``(X, y)``, in eval mode, without building a graph.
+
+    Returns:
+        ``{"loss": mean loss, "acc": accuracy or None}`` (accuracy as in :func:`accuracy`).
+    """
+    Xa, ya = _check_xy(model, X, y)
+    fn, name = _resolve_loss(loss)
+    _check_targets(ya, name, _model_io(model)[1])
+    out = _forward_all(model, Xa)
+    return {
+        "loss": _loss_of_outputs(fn, out, _targets(ya, name)),
+        "acc": _accuracy_from(out, ya, name),
+    }
+
+
+def accuracy(model: Model, X: ArrayLike, y: ArrayLike, loss: str | LossFn = "mse") -> float | None:
+    """The fraction of rows classified right, the decision rule following from the loss.
+
+    hinge and logistic (targets -1/+1): the sign of the output; bce (probabilities): p > 0.5;
+    bce_logits: logit > 0; cross_entropy: the largest output; mse: the rounded output for
+    integer labels and one output, the largest output for one-hot targets. None when no rule
+    applies (regression, or a loss function of your own).
+    """
+    return evaluate(model, X, y, loss)["acc"]
+
+
+# -- fit ------------------------------------------------------------------------------------------
+
+
+def _resolve_optimizer(optimizer: Optimizer | str | None, model: Model, lr: float | None) -> Any:
+    if optimizer is None or isinstance(optimizer, str):
+        kwargs: dict[str, Any] = {} if lr is None else {"lr": lr}
+        return get_optimizer(optimizer or "sgd", model.parameters(), **kwargs)
+    if lr is not None:
+        raise ValueError(
+            "lr was given together with an optimizer object; set the learning rate on the "
+            "optimizer (or pass the optimizer's name, e.g. optimizer='adam', lr=0.01)"
+        )
+    if not hasattr(optimizer, "step") or not hasattr(optimizer, "lr"):
+        raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _resolve_schedule(schedule: Any, optimizer: Any) -> Any:
+    if schedule is None:
+        return None
+    if isinstance(schedule, _HasStep):
+        bound = getattr(schedule, "optimizer", optimizer)
+        if bound is not optimizer:
+            raise ValueError(
+                "schedule is bound to another optimizer than the one fit uses; pass that "
+                "optimizer too, or a function optimizer -> schedule"
+            )
+        return schedule
+    if callable(schedule):
+        made = schedule(optimizer)
+        if not isinstance(made, _HasStep):
+            raise TypeError(f"schedule(optimizer) must return a schedule, got {made!r}")
+        return made
+    raise TypeError(
+        f"schedule must be a schedule or a function optimizer -> schedule, got {schedule!r}"
+    )
+
+
+def _active_dropout(model: Model) -> bool:
+    return any(isinstance(m, Dropout) and m.p > 0.0 for m in model.modules())
+
+
+def _check_number(value: object, name: str, minimum: float, strict: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    x = float(value)
+    if not math.isfinite(x) or x < minimum or (strict and x == minimum):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{name} must be a finite number {relation} {minimum:g}, got {value}")
+    return x
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _call(callbacks: Iterable[object], hook: str, *args: Any) -> bool:
+    """Call ``hook`` on every callback that has it; True if any asked to stop."""
+    stop = False
+    for cb in callbacks:
+        method = getattr(cb, hook, None)
+        if method is not None and method(*args):
+            stop = True
+    return stop
+
+
+def fit(
+    model: Model,
+    X: ArrayLike,
+    y: ArrayLike,
+    loss: str | LossFn = "mse",
+    optimizer: Optimizer | str | None = None,
+    lr: float | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    l2: float = 0.0,
+    schedule: Any = None,
+    callbacks: Sequence[object] = (),
+    progress: bool = True,
+    compiled: bool = False,
+    clip_grad_norm: float | None = None,
+) -> History:
+    """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
+
+    Each update minimises the batch's mean loss, plus ``l2 * sum(p**2)`` over all parameters
+    when ``l2 > 0``. Same arguments and seed give bit-identical weights and history.
+
+    Args:
+        model: A :class:`~microgradnn.nn.Module` taking one row of ``X``.
+        X: Inputs, shape ``(N, d)``.
+        y: Targets: ``(N,)`` labels/values, or ``(N, K)`` (e.g. one-hot rows for ``mse``).
+            hinge and logistic losses want -1/+1 labels (see :func:`~microgradnn.data.to_pm1`).
+        loss: A loss name (``mse``, ``bce``, ``bce_logits``, ``cross_entropy``, ``hinge``,
+            ``logistic``) or a function ``(preds, targets) -> Value``.
+        optimizer: An optimizer, or its name (``sgd``, ``momentum``, ``rmsprop``, ``adam``);
+            None is plain SGD.
+        lr: Learning rate for an optimizer ``fit`` builds (None: that optimizer's default).
+        epochs: Passes over the data.
+        batch_size: Examples per update; None = all (gradient descent), 1 = SGD.
+        shuffle: Visit the examples in a new random order every epoch: epoch k uses the
+            k-th ``permutation(N)`` of ``numpy.random.default_rng(seed)``.
+        seed: Seed of the shuffling.
+        validation_data: ``(X_val, y_val)`` evaluated after every epoch.
+        l2: L2 penalty coefficient alpha (the loss gains alpha * sum p^2).
+        schedule: A learning-rate schedule bound to ``optimizer``, or a function
+            ``optimizer -> schedule``; stepped once per epoch.
+        callbacks: Objects with any of ``on_train_begin``, ``on_batch_end``, ``on_epoch_end``,
+            ``on_train_end`` (see :class:`Callback`).
+        progress: Show a progress bar (tqdm, on stderr; a widget in notebooks).
+        compiled: Run each batch through :mod:`microgradnn.compile`: the graph of one example
+            is traced once and replayed over the batch with numpy.
+        clip_grad_norm: If set, rescale the gradient to at most this norm before each update.
+
+    Returns:
+        The :class:`History` of the run.
+
+    Raises:
+        ValueError: Inconsistent data (row counts, feature count), targets the loss cannot
+            take, bad hyper-parameters, or ``compiled=True`` with active dropout.
+    """
+    Xa, ya = _check_xy(model, X, y)
+    fn, name = _resolve_loss(loss)
+    _, nout = _model_io(model)
+    _check_targets(ya, name, nout)
+    epochs = _check_int(epochs, "epochs", 0)
+    if batch_size is not None:
+        batch_size = _check_int(batch_size, "batch_size", 1)
+    if lr is not None:
+        lr = _check_number(lr, "lr", 0.0, strict=True)
+    l2 = _check_number(l2, "l2", 0.0, strict=False)
+    if clip_grad_norm is not None:
+        clip_grad_norm = _check_number(clip_grad_norm, "clip_grad_norm", 0.0, strict=True)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+    val: tuple[np.ndarray, np.ndarray] | None = None
+    if validation_data is not None:
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        val = _check_xy(model, validation_data[0], validation_data[1], what="X_val")
+        _check_targets(val[1], name, nout)
+        if val[1].ndim != ya.ndim:
+            raise ValueError(
+                f"y_val must have the shape of y's rows: y is {ya.ndim}-D, y_val {val[1].ndim}-D"
+            )
+    opt = _resolve_optimizer(optimizer, model, lr)
+    sched = _resolve_schedule(schedule, opt)
+    params = model.parameters()
+
+    runner: _Runner
+    if compiled:
+        runner = _CompiledRunner(model, fn, name, Xa.shape[1], ya, params)
+    else:
+        runner = _EagerRunner(model, fn, params)
+
+    n = len(Xa)
+    size = n if batch_size is None else min(batch_size, n)
+    steps_per_epoch = math.ceil(n / size)
+    rows = Xa.tolist()
+    targets = _targets(ya, name)
+    val_targets = _targets(val[1], name) if val is not None else []
+    rng = np.random.default_rng(int(seed))
+    history = History()
+    was_training = model.training
+    bar = _progress_bar(epochs * steps_per_epoch, enabled=progress)
+    _call(callbacks, "on_train_begin", model)
+    try:
+        for epoch in range(epochs):
+            start_time = time.perf_counter()
+            model.train()
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            epoch_loss = 0.0
+            outputs: list[np.ndarray] = []
+            for start in range(0, n, size):
+                idx = order[start : start + size].tolist()
+                batch_loss, out = runner.step(
+                    [rows[i] for i in idx],
+                    [targets[i] for i in idx],
+                    Xa[idx],
+                    ya[idx],
+                    l2,
+                    opt,
+                    callbacks,
+                    history.steps,
+                    clip_grad_norm,
+                )
+                history.steps += 1
+                epoch_loss += batch_loss * len(idx)
+                if out is not None:
+                    outputs.append(out)
+                bar.update(1)
+            history.train_loss.append(epoch_loss / n)
+            seen = ya[order]
+            history.train_acc.append(
+                _accuracy_from(np.concatenate(outputs), seen, name) if outputs else None
+            )
+            history.lr.append(float(opt.lr))
+            if val is not None:
+                out_val = runner.forward(val[0])
+                penalty = _l2_penalty(params, l2)
+                history.val_loss.append(_loss_of_outputs(fn, out_val, val_targets) + penalty)
+                history.val_acc.append(_accuracy_from(out_val, val[1], name))
+            if sched is not None:
+                sched.step()
+            history.epoch_time.append(time.perf_counter() - start_time)
+            bar.set_postfix(_postfix(history, epoch, epochs), refresh=True)
+            if _call(callbacks, "on_epoch_end", epoch, model, history):
+                break
+    finally:
+        bar.close()
+        model.train(was_training)
+    _call(callbacks, "on_train_end", model, history)
+    return history
+
+
+def _postfix(history: History, epoch: int, epochs: int) -> dict[str, str]:
+    shown = {"epoch": f"{epoch + 1}/{epochs}", "loss": f"{history.train_loss[-1]:.4g}"}
+    if history.train_acc[-1] is not None:
+        shown["acc"] = f"{history.train_acc[-1]:.3f}"
+    if history.val_loss:
+        shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
+        if history.val_acc[-1] is not None:
+            shown["val_acc"] = f"{history.val_acc[-1]:.3f}"
+    return shown
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    # In a notebook without ipywidgets, tqdm.auto warns once and falls back to a text bar;
+    # the text bar is fine, so the warning is noise.
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        disable=not enabled,
+        file=sys.stderr,
+        unit="step",
+        desc="fit",
+        dynamic_ncols=True,
+    )
+
+
+class _Runner(Protocol):
+    def step(
+        self,
+        xs: list[list[float]],
+        ts: list[Any],
+        Xb: np.ndarray,
+        yb: np.ndarray,
+        l2: float,
+        opt: Any,
+        callbacks: Sequence[object],
+        step_no: int,
+        clip: float | None,
+    ) -> tuple[float, np.ndarray | None]: ...
+
+    def forward(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class _EagerRunner:
+    """Builds one graph per batch with :class:`Value` ops and back-propagates through it."""
+
+    def __init__(self, model: Model, fn: LossFn, params: list[Value]) -> None:
+        self.model = model
+        self.fn = fn
+        self.params = params
+
+    def step(
+        self,
+        xs: list[list[float]],
+        ts: list[Any],
+        Xb: np.ndarray,
+        yb: np.ndarray,
+        l2: float,
+        opt: Any,
+        callbacks: Sequence[object],
+        step_no: int,
+        clip: float | None,
+    ) -> tuple[float, np.ndarray | None]:
+        model = self.model
+        # The graph has no reference cycles (refcounting frees it), so the cyclic collector
+        # would only re-scan the growing heap of fresh nodes: pausing it is a large speed-up.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            model.zero_grad()
+            preds = [model(x) for x in xs]
+            loss = self.fn(preds, ts)
+            if l2 > 0:
+                loss = loss + l2_regularization(self.params, l2)
+            loss.backward()
+            _call(callbacks, "on_batch_end", step_no, model)
+            if clip is not None:
+                clip_grad_norm_(self.params, clip)
+            out = _outputs_array(preds)
+            value = float(loss.data)
+            opt.step()
+            del loss, preds
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return value, out
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        return _forward_all(self.model, X)
+
+
+class _CompiledRunner:
+    """Traces one example's loss once, then replays it over each batch with numpy."""
+
+    def __init__(
+        self,
+        model: Model,
+        fn: LossFn,
+        name: str | None,
+        n_inputs: int,
+        y: np.ndarray,
+        params: list[Value],
+    ) -> None:
+        from microgradnn import compile as mc
+
+        if _active_dropout(model):
+            raise ValueError(
+                "compiled=True cannot replay Dropout (a fresh random mask every example); "
+                "use dropout=0.0 or compiled=False"
+            )
+        self.model = model
+        self.params = params
+        _, nout = _model_io(model)
+        self.one_hot_classes: int | None = None
+        if y.ndim == 1 and name == "cross_entropy":
+            if nout is None:
+                raise ValueError("compiled cross_entropy needs a model with a known output count")
+            self.one_hot_classes = nout
+            n_targets = nout
+        else:
+            n_targets = 1 if y.ndim == 1 else y.shape[1]
+        self.vector_targets = y.ndim == 2 or self.one_hot_classes is not None
+        # Tracing feeds placeholder targets 1 and 0; a -1/+1 loss gets u in {0, 1} as t = 2u - 1.
+        self.pm1 = name in _PM1_LOSSES and y.ndim == 1
+
+        def example_loss(xs: list[Value], ys: list[Value]) -> Value:
+            target: Any = list(ys) if self.vector_targets else ys[0]
+            if self.pm1:
+                target = 2.0 * ys[0] - 1.0
+            return fn([model(xs)], [target])
+
+        # A model returning a bare Value has outputs of shape (N,), as in the eager path.
+        self.scalar_output = False
+
+        def example_output(xs: list[Value], ys: list[Value]) -> list[Value]:
+            out = model(xs)
+            self.scalar_output = type(out) is Value
+            return [out] if type(out) is Value else list(out)
+
+        with _EvalMode(model):
+            self.loss_graph = mc.trace(example_loss, n_inputs, n_targets, params)
+            self.output_graph = mc.trace(example_output, n_inputs, 0, params)
+
+    def _target_matrix(self, yb: np.ndarray) -> np.ndarray:
+        if self.one_hot_classes is not None:
+            return np.eye(self.one_hot_classes)[yb.astype(np.int64)]
+        if self.pm1:
+            return (np.asarray(yb, dtype=np.float64).reshape(-1, 1) + 1.0) / 2.0
+        return np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
+
+    def step(
+        self,
+        xs: list[list[float]],
+        ts: list[Any],
+        Xb: np.ndarray,
+        yb: np.ndarray,
+        l2: float,
+        opt: Any,
+        callbacks: Sequence[object],
+        step_no: int,
+        clip: float | None,
+    ) -> tuple[float, np.ndarray | None]:
+        model = self.model
+        model.zero_grad()
+        out = self._shape(self.output_graph.forward(Xb))
+        value = float(self.loss_graph.loss_and_grad(Xb, self._target_matrix(yb)))
+        if l2 > 0:
+            for p in self.params:
+                p.grad += 2.0 * l2 * p.data
+            value += _l2_penalty(self.params, l2)
+        _call(callbacks, "on_batch_end", step_no, model)
+        if clip is not None:
+            clip_grad_norm_(self.params, clip)
+        opt.step()
+        return value, out
+
+    def _shape(self, out: np.ndarray) -> np.ndarray:
+        out = np.asarray(out, dtype=np.float64)
+        return out[:, 0] if self.scalar_output and out.ndim == 2 else out
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        return self._shape(self.output_graph.forward(X))

@@ -1,0 +1,70 @@
+"""Pictures that let you watch the chain rule.
+
+- :func:`draw_dot`: the computation graph, forward (values, local derivatives) or backward
+  (each edge's ``grad(out) × local``, and how a Value used twice sums its grad); clusters by
+  neuron or layer for whole networks. :func:`render` writes it to a file.
+- :func:`backward_steps`, :class:`BackwardStepper`, :func:`save_backward_html`: backward, one
+  ``_backward()`` at a time, as frames or as an interactive offline HTML page.
+- :func:`parse_expression`: build a graph from text such as ``"tanh(x*w + b)"``
+  (:func:`cli_graph` is the ``microgradnn graph`` command).
+- :mod:`microgradnn.viz.plots`: loss curves, decision boundaries, regression fits as sums of
+  units, gradient magnitudes per layer, dead ReLUs (needs matplotlib).
+
+>>> from microgradnn import Value
+>>> from microgradnn.viz import draw_dot
+>>> x = Value(2.0, label="x")
+>>> draw_dot(x.tanh()).source.startswith("digraph")
+True
+"""
+
+from microgradnn.viz._common import GraphvizNotFoundError
+from microgradnn.viz.expr import (
+    ExpressionError,
+    add_graph_arguments,
+    cli_graph,
+    parse_expression,
+)
+from microgradnn.viz.graph import GraphPicture, draw_dot, render
+from microgradnn.viz.plots import (
+    GradientMonitor,
+    count_dead_relus,
+    dead_relus,
+    plot_dead_relus,
+    plot_decision_boundary,
+    plot_grad_magnitudes,
+    plot_history,
+    plot_loss,
+    plot_regression_fit,
+)
+from microgradnn.viz.stepper import (
+    BackwardFrame,
+    BackwardStepper,
+    backward_html,
+    backward_steps,
+    save_backward_html,
+)
+
+__all__ = [
+    "BackwardFrame",
+    "BackwardStepper",
+    "ExpressionError",
+    "GradientMonitor",
+    "GraphPicture",
+    "GraphvizNotFoundError",
+    "add_graph_arguments",
+    "backward_html",
+    "backward_steps",
+    "cli_graph",
+    "count_dead_relus",
+    "dead_relus",
+    "draw_dot",
+    "parse_expression",
+    "plot_dead_relus",
+    "plot_decision_boundary",
+    "plot_grad_magnitudes",
+    "plot_history",
+    "plot_loss",
+    "plot_regression_fit",
+    "render",
+    "save_backward_html",
+]

@@ -1,0 +1,720 @@
+r"""Training pictures: loss, decision boundaries, fits as sums of units, gradients, dead ReLUs.
+
+Every function returns a matplotlib ``Figure`` built without pyplot (so it works with any
+backend, on servers too) and accepts ``ax=`` to draw into your own axes; save with
+``fig.savefig("loss.png")``. In Jupyter, a returned figure shows as the cell's output.
+matplotlib is optional: ``pip install 'microgradnn[plot]'``.
+
+To evaluate a model on thousands of grid points quickly, the model's graph for one example
+is traced once and replayed with numpy through each op's ``np_forward`` from the op table:
+the same numbers as calling the model point by point, at numpy speed.
+
+>>> from microgradnn.nn import MLP
+>>> from microgradnn.train import History
+>>> fig = plot_loss(History(train_loss=[1.0, 0.5, 0.25], val_loss=[1.1, 0.6, 0.4]))
+>>> [line.get_label() for line in fig.axes[0].lines]
+['train', 'validation']
+"""
+
+# ruff: noqa: N803, N806  (X is the data matrix, as in the lectures and scikit-learn)
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from microgradnn.engine import Value
+from microgradnn.viz._model import ModelInfo, assign_groups, model_info
+
+__all__ = [
+    "DeadReluReport",
+    "GradientMonitor",
+    "batch_forward",
+    "count_dead_relus",
+    "dead_relus",
+    "plot_dead_relus",
+    "plot_decision_boundary",
+    "plot_grad_magnitudes",
+    "plot_history",
+    "plot_loss",
+    "plot_regression_fit",
+]
+
+_INSTALL = "plots need matplotlib: pip install 'microgradnn[plot]'"
+
+
+def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (6.0, 4.0)) -> Any:
+    """A new pyplot-free Figure with a grid of axes."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ImportError(_INSTALL) from err
+    fig = Figure(figsize=size, layout="constrained")
+    fig.subplots(nrows, ncols, squeeze=False)
+    _show_in_ipython(Figure)
+    return fig
+
+
+def _show_in_ipython(figure_type: type) -> None:
+    """Let IPython/Jupyter display a returned pyplot-free Figure (as PNG), once per session.
+
+    ``%matplotlib inline`` registers this formatter only when pyplot is imported; our figures
+    never touch pyplot (so they are not shown twice, and work on any backend).
+    """
+    ipython_mod = sys.modules.get("IPython")
+    if ipython_mod is None:
+        return
+    shell = ipython_mod.get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    if figure_type in formatter.type_printers:
+        return
+    pylabtools: Any = importlib.import_module("IPython.core.pylabtools")
+    formatter.for_type(
+        figure_type, lambda fig: pylabtools.print_figure(fig, "png", bbox_inches="tight")
+    )
+
+
+def _check_ax(ax: Any) -> None:
+    if ax is not None and not hasattr(ax, "plot"):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+
+
+# -- tracing and replay ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Trace:
+    """One example's graph through a model, ready to replay on a batch."""
+
+    inputs: list[Value]
+    outputs: list[Value]
+    order: list[Value]
+    info: ModelInfo
+    neuron_nodes: list[Value | None]
+    """Per neuron of ``info.neurons``, the node holding its output (``a``, else ``z``)."""
+
+
+def _n_inputs(model: Any, X: np.ndarray) -> int:
+    nin = getattr(model, "nin", None)
+    if nin is None:
+        layers = getattr(model, "layers", None) or [model]
+        neurons = getattr(layers[0], "neurons", None) or [layers[0]]
+        w = getattr(neurons[0], "w", None)
+        nin = len(w) if w is not None else X.shape[1]
+    return int(nin)
+
+
+def _trace(model: Any, nin: int) -> _Trace:
+    if not callable(model):
+        raise TypeError(
+            f"model must be callable (an MLP, Layer or Neuron), got {type(model).__name__}"
+        )
+    inputs = [Value(0.0, label=f"x{j}") for j in range(nin)]
+    was_training = bool(getattr(model, "training", False))
+    if was_training and hasattr(model, "eval"):
+        model.eval()
+    try:
+        out = model(inputs)
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train(True)
+    outputs = list(out) if isinstance(out, (list, tuple)) else [out]
+    if not outputs or any(type(o) is not Value for o in outputs):
+        raise TypeError("the model must return a Value or a list of Values")
+    hub = Value.sum(outputs) if len(outputs) > 1 else outputs[0]
+    order = hub.topological_order()
+    if len(outputs) > 1:
+        order = order[:-1]
+    info = model_info(model)
+    groups = assign_groups(order, info)
+    nodes: list[Value | None] = []
+    for k in range(len(info.neurons)):
+        mine = [v for v, g in zip(order, groups, strict=True) if g == k and v._op is not None]
+        pick = next((v for v in reversed(mine) if v.label == "a"), None)
+        pick = pick or next((v for v in reversed(mine) if v.label == "z"), None)
+        nodes.append(pick)
+    return _Trace(inputs, outputs, order, info, nodes)
+
+
+def _replay(tr: _Trace, X: np.ndarray) -> dict[int, Any]:
+    vals: dict[int, Any] = {id(x): X[:, j] for j, x in enumerate(tr.inputs)}
+    with np.errstate(all="ignore"):
+        for v in tr.order:
+            if id(v) in vals:
+                continue
+            op = v._op
+            if op is None:
+                vals[id(v)] = v.data
+                continue
+            args = tuple(vals[id(p)] if type(p) is Value else p for p in v._prev)
+            vals[id(v)] = op.np_forward(args, v._arg)
+    return vals
+
+
+def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
+    arr = np.asarray(X, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (N, d) with N >= 1, got shape {arr.shape}"
+        )
+    return arr
+
+
+def _column(values: Any, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    return np.broadcast_to(arr, (n,)).astype(float) if arr.ndim == 0 else arr.astype(float)
+
+
+def batch_forward(model: Any, X: Any) -> np.ndarray:
+    """The model's outputs for every row of ``X`` at numpy speed, shape ``(N, n_outputs)``.
+
+    Traces the model's graph for one example and replays it with each op's ``np_forward``
+    (dropout off, as in evaluation). Equal to calling the model row by row.
+
+    >>> from microgradnn.nn import MLP
+    >>> model = MLP(2, [3, 1], activation="tanh", seed=0)
+    >>> X = np.array([[0.5, -1.0], [2.0, 0.0]])
+    >>> bool(np.allclose(batch_forward(model, X)[:, 0], [model(list(x)).data for x in X]))
+    True
+    """
+    Xa = _as_matrix(X)
+    nin = _n_inputs(model, Xa)
+    if Xa.shape[1] != nin:
+        raise ValueError(f"expected {nin} inputs per row, got X of shape {Xa.shape}")
+    tr = _trace(model, nin)
+    vals = _replay(tr, Xa)
+    n = Xa.shape[0]
+    return np.stack([_column(vals[id(o)], n) for o in tr.outputs], axis=1)
+
+
+# -- loss curves ----------------------------------------------------------------------------------
+
+
+def _series(history: Any, key: str) -> list[float]:
+    raw = history.get(key, []) if isinstance(history, Mapping) else getattr(history, key, [])
+    return [math.nan if x is None else float(x) for x in (raw or [])]
+
+
+def plot_loss(
+    history: Any, *, ax: Any = None, log_scale: bool = False, title: str | None = None
+) -> Any:
+    """Training (and validation) loss per epoch; accuracy in a second panel when recorded.
+
+    Args:
+        history: A :class:`~microgradnn.train.History`, its ``to_dict()``, or a list of losses.
+        ax: Draw the loss into these axes (accuracy is then left out).
+        log_scale: Logarithmic loss axis (useful when the loss spans decades).
+        title: Title for the loss panel.
+
+    Returns:
+        The Figure: ``fig.axes[0]`` has the lines ``train`` and ``validation`` (if any),
+        ``fig.axes[1]`` (if accuracy was recorded) ``train`` and ``validation`` accuracy.
+    """
+    _check_ax(ax)
+    if isinstance(history, (list, tuple, np.ndarray)):
+        history = {"train_loss": list(history)}
+    elif not isinstance(history, Mapping) and not hasattr(history, "train_loss"):
+        raise TypeError(
+            f"history must be a History, a dict from History.to_dict() or a list of losses, "
+            f"got {type(history).__name__}"
+        )
+    train, val = _series(history, "train_loss"), _series(history, "val_loss")
+    if not train and not val:
+        raise ValueError("history has no losses to plot (train_loss is empty)")
+    tacc, vacc = _series(history, "train_acc"), _series(history, "val_acc")
+    has_acc = any(not math.isnan(a) for a in tacc + vacc)
+    if ax is None:
+        fig = _figure(1, 2 if has_acc else 1, (10.0 if has_acc else 6.0, 4.0))
+        ax_loss = fig.axes[0]
+        ax_acc = fig.axes[1] if has_acc else None
+    else:
+        fig, ax_loss, ax_acc = ax.figure, ax, None
+    for name, ys in (("train", train), ("validation", val)):
+        if ys:
+            ax_loss.plot(range(1, len(ys) + 1), ys, label=name, marker="." if len(ys) < 30 else "")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    if log_scale and any(y > 0 for y in train + val):
+        ax_loss.set_yscale("log", nonpositive="mask")
+    ax_loss.set_title(title or "loss")
+    ax_loss.grid(alpha=0.3)
+    ax_loss.legend()
+    if ax_acc is not None:
+        for name, ys in (("train", tacc), ("validation", vacc)):
+            if ys and any(not math.isnan(a) for a in ys):
+                ax_acc.plot(range(1, len(ys) + 1), ys, label=name)
+        ax_acc.set_xlabel("epoch")
+        ax_acc.set_ylabel("accuracy")
+        ax_acc.set_ylim(-0.02, 1.02)
+        ax_acc.set_title("accuracy")
+        ax_acc.grid(alpha=0.3)
+        ax_acc.legend()
+    return fig
+
+
+plot_history = plot_loss
+"""Alias of :func:`plot_loss`."""
+
+
+# -- decision boundary ----------------------------------------------------------------------------
+
+
+def _labels(y: Any, n: int) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim == 2:
+        arr = np.argmax(arr, axis=1)
+    if arr.shape != (n,):
+        raise ValueError(
+            f"y must hold one label per row of X: expected shape ({n},), got {arr.shape}"
+        )
+    arr = arr.astype(float)
+    if arr.min() < 0:
+        arr = (arr > 0).astype(float)
+    return arr.astype(int)
+
+
+def _threshold(out_node: Value) -> float:
+    op = out_node._op
+    return 0.5 if op is not None and op.name in ("sigmoid", "hard_sigmoid", "step") else 0.0
+
+
+def plot_decision_boundary(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    ax: Any = None,
+    resolution: int = 200,
+    neuron_lines: bool = False,
+    margin: float = 0.5,
+    threshold: float | None = None,
+    title: str | None = None,
+) -> Any:
+    """A 2-D classifier's decision regions as a heatmap, with the data points on top.
+
+    One output: the heatmap is the output score, and the boundary (black line) is where the
+    score crosses ``threshold`` (0.5 after a sigmoid, else 0). Several outputs: each region
+    is coloured by the argmax class.
+
+    Args:
+        model: A model with 2 inputs (e.g. ``MLP(2, [16, 16, 1])``).
+        X: Shape ``(N, 2)``.
+        y: Labels (0/1, -1/+1, 0..K-1, or one-hot rows).
+        ax: Axes to draw into.
+        resolution: Grid points per side.
+        neuron_lines: Also draw each first-layer neuron's zero line w·x + b = 0 (dashed): the
+            half-planes the network combines.
+        margin: Extra room around the data.
+        threshold: Override the decision threshold for one output.
+        title: Axes title.
+
+    Returns:
+        The Figure. ``ax.lines`` holds one line per first-layer neuron when ``neuron_lines``.
+    """
+    _check_ax(ax)
+    Xa = _as_matrix(X)
+    if Xa.shape[1] != 2:
+        raise ValueError(
+            f"plot_decision_boundary needs 2-D inputs: X of shape (N, 2), got {Xa.shape}"
+        )
+    labels = _labels(y, Xa.shape[0])
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    nin = _n_inputs(model, Xa)
+    if nin != 2:
+        raise ValueError(f"plot_decision_boundary needs a model with 2 inputs, got one with {nin}")
+    tr = _trace(model, 2)
+    x0, x1 = Xa[:, 0].min() - margin, Xa[:, 0].max() + margin
+    y0, y1 = Xa[:, 1].min() - margin, Xa[:, 1].max() + margin
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    vals = _replay(tr, grid)
+    scores = np.stack([_column(vals[id(o)], len(grid)) for o in tr.outputs], axis=1)
+    if ax is None:
+        fig = _figure(size=(6.0, 5.0))
+        ax = fig.axes[0]
+    fig = ax.figure
+    from matplotlib.colors import TwoSlopeNorm
+
+    if scores.shape[1] == 1:
+        thr = _threshold(tr.outputs[0]) if threshold is None else float(threshold)
+        s = scores[:, 0].reshape(gx.shape)
+        finite = s[np.isfinite(s)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (thr - 1, thr + 1)
+        norm = TwoSlopeNorm(vcenter=thr, vmin=min(lo, thr - 1e-9), vmax=max(hi, thr + 1e-9))
+        mesh = ax.pcolormesh(gx, gy, s, cmap="RdBu", norm=norm, alpha=0.55, shading="auto")
+        if lo < thr < hi:
+            ax.contour(gx, gy, s, levels=[thr], colors="k", linewidths=1.5)
+        fig.colorbar(mesh, ax=ax, label="model output")
+        cmap = "RdBu"
+        point_colors: Any = labels
+    else:
+        cls = np.argmax(scores, axis=1).reshape(gx.shape)
+        k = scores.shape[1]
+        ax.pcolormesh(gx, gy, cls, cmap="tab10", vmin=0, vmax=9, alpha=0.35, shading="auto")
+        cmap = "tab10"
+        point_colors = labels
+        del k
+    ax.scatter(
+        Xa[:, 0],
+        Xa[:, 1],
+        c=point_colors,
+        cmap=cmap,
+        vmin=0 if cmap == "tab10" else labels.min() - 0.5,
+        vmax=9 if cmap == "tab10" else labels.max() + 0.5,
+        edgecolors="k",
+        linewidths=0.6,
+        s=28,
+        zorder=3,
+    )
+    if neuron_lines:
+        for n in (n for n in tr.info.neurons if n.layer == 0):
+            if len(n.w) != 2:
+                continue
+            w0, w1 = n.w[0].data, n.w[1].data
+            b = n.b.data if n.b is not None else 0.0
+            if w0 == 0.0 and w1 == 0.0:
+                continue
+            if abs(w1) >= abs(w0):
+                xs = np.array([x0, x1])
+                ys = -(w0 * xs + b) / w1
+            else:
+                ys = np.array([y0, y1])
+                xs = -(w1 * ys + b) / w0
+            ax.plot(xs, ys, "--", lw=1.0, color="0.25", alpha=0.8, label=f"{n.short} zero line")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x0")
+    ax.set_ylabel("x1")
+    ax.set_title(title or "decision boundary")
+    return fig
+
+
+# -- regression as a sum of units -----------------------------------------------------------------
+
+
+def plot_regression_fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    show_units: bool | None = None,
+    ax: Any = None,
+    resolution: int = 400,
+    title: str | None = None,
+) -> Any:
+    """A 1-D regression fit; for ``MLP(1, [H, 1])`` also each hidden unit's contribution.
+
+    The lecture's picture: y = b + Σ_i c_i · act(w_i x + b_i). Each dashed curve is one term
+    c_i · act(w_i x + b_i) (c_i is the output neuron's weight i), the dotted line is the
+    output bias b, and their sum is the model (solid).
+
+    Args:
+        model: A model with one input and one output.
+        X: Inputs, shape ``(N,)`` or ``(N, 1)``.
+        y: Targets, shape ``(N,)``.
+        show_units: Draw the hidden units' terms: None (default) when the model is an
+            ``MLP(1, [H, 1])``, True to require it, False never.
+        ax: Axes to draw into.
+        resolution: Points along x for the curves.
+        title: Axes title.
+
+    Returns:
+        The Figure; ``ax.lines`` = [model, unit 0 .. unit H-1, bias] with units shown.
+    """
+    _check_ax(ax)
+    Xa = _as_matrix(X)
+    if Xa.shape[1] != 1:
+        raise ValueError(
+            f"plot_regression_fit needs 1-D inputs: X of shape (N,) or (N, 1), got {Xa.shape}"
+        )
+    ya = np.asarray(y, dtype=float).reshape(-1)
+    if ya.shape[0] != Xa.shape[0]:
+        raise ValueError(
+            f"y must have one target per row of X: expected {Xa.shape[0]}, got {ya.shape[0]}"
+        )
+    tr = _trace(model, 1)
+    if len(tr.outputs) != 1:
+        raise ValueError(
+            f"plot_regression_fit needs a model with one output, got {len(tr.outputs)}"
+        )
+    info = tr.info
+    layers = sorted({n.layer for n in info.neurons})
+    shallow = (
+        len(layers) == 2
+        and sum(1 for n in info.neurons if n.layer == 1) == 1
+        and all(node is not None for node in tr.neuron_nodes)
+    )
+    if show_units and not shallow:
+        sizes = [sum(1 for n in info.neurons if n.layer == layer) for layer in layers]
+        raise ValueError(
+            "show_units draws the hidden units of an MLP(1, [H, 1]); this model has layer "
+            f"sizes {sizes}; pass show_units=False"
+        )
+    units = shallow if show_units is None else bool(show_units)
+    lo, hi = float(Xa.min()), float(Xa.max())
+    pad = 0.05 * (hi - lo or 1.0)
+    xs = np.linspace(lo - pad, hi + pad, resolution)
+    vals = _replay(tr, xs[:, None])
+    fit = _column(vals[id(tr.outputs[0])], len(xs))
+    if ax is None:
+        fig = _figure(size=(7.0, 4.5))
+        ax = fig.axes[0]
+    fig = ax.figure
+    ax.scatter(Xa[:, 0], ya, s=14, color="0.3", alpha=0.7, label="data", zorder=3)
+    ax.plot(xs, fit, color="C3", lw=2.5, label="model = bias + Σ units", zorder=4)
+    if units:
+        out = next(n for n in info.neurons if n.layer == 1)
+        hidden = [(n, tr.neuron_nodes[k]) for k, n in enumerate(info.neurons) if n.layer == 0]
+        for i, (n, node) in enumerate(hidden):
+            assert node is not None
+            c = out.w[i].data
+            term = c * _column(vals[id(node)], len(xs))
+            ax.plot(xs, term, "--", lw=1.1, alpha=0.85, label=f"{c:.3g}·{n.activation}({n.short})")
+        b = out.b.data if out.b is not None else 0.0
+        ax.plot(xs, np.full_like(xs, b), ":", color="k", lw=1.2, label=f"bias {b:.3g}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title or ("regression fit: a sum of units" if units else "regression fit"))
+    if units and len(ax.lines) > 12:
+        ax.legend(handles=ax.lines[:1] + ax.lines[-1:], fontsize=8)
+    else:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# -- gradient magnitudes --------------------------------------------------------------------------
+
+
+class GradientMonitor:
+    """A training callback that records each layer's mean |grad| of its weights.
+
+    Pass it to ``fit(..., callbacks=[monitor])``: after each batch's backward (before the
+    optimizer step) it stores mean(|∂L/∂w|) over every weight of each layer, the number that
+    shows vanishing gradients (sigmoid/tanh layers far from the output get tiny values).
+
+    Args:
+        every: Record every ``every``-th batch.
+        include_bias: Include biases in the mean.
+
+    Attributes:
+        steps: The batch numbers recorded (continuing across repeated ``fit`` calls).
+        layer_names: One name per layer with neurons.
+        values: Per recorded step, one mean |grad| per layer.
+
+    >>> from microgradnn.nn import MLP
+    >>> model = MLP(2, [4, 1], seed=0)
+    >>> monitor = GradientMonitor()
+    >>> model([1.0, 2.0]).backward()
+    >>> monitor.on_batch_end(0, model)
+    >>> monitor.layer_names, len(monitor.values[0])
+    (['layers.0', 'layers.1'], 2)
+    """
+
+    def __init__(self, every: int = 1, include_bias: bool = False) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive int, got {every!r}")
+        self.every = every
+        self.include_bias = bool(include_bias)
+        self.steps: list[int] = []
+        self.layer_names: list[str] = []
+        self.values: list[list[float]] = []
+        self._offset = 0
+
+    def on_train_begin(self, model: Any) -> None:
+        """Continue numbering after any earlier training run."""
+        self._offset = self.steps[-1] + 1 if self.steps else 0
+
+    def on_batch_end(self, step: int, model: Any) -> None:
+        """Record each layer's mean |grad| (called after backward, before the update)."""
+        if step % self.every:
+            return
+        info = model_info(model)
+        if not info.neurons:
+            raise TypeError(
+                f"GradientMonitor needs a model with layers of neurons, got {type(model).__name__}"
+            )
+        per_layer: dict[int, list[float]] = {}
+        for n in info.neurons:
+            ps = list(n.w) + ([n.b] if self.include_bias and n.b is not None else [])
+            per_layer.setdefault(n.layer, []).extend(abs(p.grad) for p in ps)
+        self.layer_names = list(info.layer_names)
+        self.steps.append(self._offset + step)
+        self.values.append(
+            [math.fsum(g) / len(g) if g else 0.0 for _, g in sorted(per_layer.items())]
+        )
+
+    def as_array(self) -> np.ndarray:
+        """The records as an array of shape ``(n_records, n_layers)``."""
+        return np.array(self.values, dtype=float).reshape(len(self.values), -1)
+
+
+def plot_grad_magnitudes(
+    monitor: GradientMonitor | Mapping[str, GradientMonitor],
+    *,
+    ax: Any = None,
+    log_scale: bool = True,
+    smooth: int = 1,
+) -> Any:
+    """Mean |grad| of each layer's weights over training, one line per layer.
+
+    Pass ``{"sigmoid": m1, "relu": m2}`` to compare runs side by side (shared y axis): with
+    sigmoid the first layers' gradients are orders of magnitude smaller (vanishing
+    gradients); with ReLU they stay comparable.
+
+    Args:
+        monitor: A :class:`GradientMonitor` after training, or a dict of them by run name.
+        ax: Axes to draw into (one monitor only).
+        log_scale: Logarithmic y axis (steps where a gradient is exactly 0 leave gaps).
+        smooth: Average each line over a window of this many records (1: raw values).
+
+    Returns:
+        The Figure, one axes per monitor, one line per layer.
+    """
+    _check_ax(ax)
+    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
+        raise ValueError(f"smooth must be a positive int, got {smooth!r}")
+    runs = dict(monitor) if isinstance(monitor, Mapping) else {"": monitor}
+    for name, m in runs.items():
+        if not isinstance(m, GradientMonitor):
+            raise TypeError(f"expected a GradientMonitor, got {type(m).__name__} for {name!r}")
+        if not m.values:
+            raise ValueError(
+                f"the GradientMonitor{' ' + repr(name) if name else ''} recorded nothing: pass it "
+                "to fit(..., callbacks=[monitor]) first"
+            )
+    if ax is not None:
+        if len(runs) != 1:
+            raise ValueError("ax= works with one monitor; pass ax=None to compare several")
+        axes = [ax]
+        fig = ax.figure
+    else:
+        fig = _figure(1, len(runs), (5.5 * len(runs), 4.0))
+        axes = list(fig.axes)
+        for other in axes[1:]:
+            other.sharey(axes[0])
+    for a, (name, m) in zip(axes, runs.items(), strict=True):
+        arr = m.as_array()
+        steps = np.asarray(m.steps, dtype=float)
+        if smooth > 1 and len(arr) >= smooth:
+            kernel = np.ones(smooth) / smooth
+            arr = np.stack(
+                [np.convolve(arr[:, k], kernel, mode="valid") for k in range(arr.shape[1])], 1
+            )
+            steps = steps[smooth - 1 :]
+        for k, lname in enumerate(m.layer_names):
+            a.plot(steps, arr[:, k], label=lname)
+        if log_scale and np.any(arr > 0):
+            a.set_yscale("log", nonpositive="mask")
+        a.set_xlabel("batch")
+        a.set_ylabel("mean |∂L/∂w|")
+        a.set_title(f"{name}: gradient per layer" if name else "gradient per layer")
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
+    return fig
+
+
+# -- dead ReLUs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DeadReluReport:
+    """Which ReLU neurons output 0 for every input.
+
+    Attributes:
+        dead: Names of the dead neurons (``layers.0.neurons.3``).
+        per_layer: ``(layer name, dead, ReLU neurons)`` per layer.
+        active_fraction: Per ReLU neuron, the fraction of inputs where its output is > 0.
+    """
+
+    dead: list[str] = field(default_factory=list)
+    per_layer: list[tuple[str, int, int]] = field(default_factory=list)
+    active_fraction: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        """How many neurons are dead."""
+        return len(self.dead)
+
+    def __int__(self) -> int:
+        return self.count
+
+
+def dead_relus(model: Any, X: Any) -> DeadReluReport:
+    """Find the ReLU neurons whose output is 0 for every row of ``X``.
+
+    Such a neuron is "dead": no gradient reaches its weights, so it never recovers.
+
+    >>> from microgradnn.nn import MLP
+    >>> model = MLP(1, [3, 1], activation="relu", seed=0)
+    >>> for neuron, bias in zip(model.layers[0].neurons, [0.5, -100.0, 0.5]):
+    ...     neuron.w[0].data, neuron.b.data = 1.0, bias
+    >>> dead_relus(model, [[0.0], [1.0], [2.0]]).dead
+    ['layers.0.neurons.1']
+    """
+    Xa = _as_matrix(X)
+    nin = _n_inputs(model, Xa)
+    if Xa.shape[1] != nin:
+        raise ValueError(f"expected {nin} inputs per row, got X of shape {Xa.shape}")
+    tr = _trace(model, nin)
+    vals = _replay(tr, Xa)
+    report = DeadReluReport()
+    counts: dict[int, list[int]] = {}
+    for n, node in zip(tr.info.neurons, tr.neuron_nodes, strict=True):
+        if node is None or node._op is None or node._op.name != "relu":
+            continue
+        out = _column(vals[id(node)], Xa.shape[0])
+        frac = float(np.mean(out > 0.0))
+        report.active_fraction[n.name] = frac
+        c = counts.setdefault(n.layer, [0, 0])
+        c[1] += 1
+        if frac == 0.0:
+            report.dead.append(n.name)
+            c[0] += 1
+    report.per_layer = [(tr.info.layer_names[k], d, t) for k, (d, t) in sorted(counts.items())]
+    return report
+
+
+def count_dead_relus(model: Any, X: Any) -> int:
+    """The number of ReLU neurons that output 0 for every row of ``X`` (see :func:`dead_relus`)."""
+    return dead_relus(model, X).count
+
+
+def plot_dead_relus(model: Any, X: Any, *, ax: Any = None) -> Any:
+    """Bars: each ReLU neuron's fraction of inputs where it is active; dead ones in red.
+
+    One bar per ReLU neuron, layer by layer.
+    """
+    _check_ax(ax)
+    report = dead_relus(model, X)
+    if not report.active_fraction:
+        raise ValueError("the model has no ReLU neurons")
+    if ax is None:
+        fig = _figure(size=(max(5.0, 0.25 * len(report.active_fraction) + 2.0), 3.5))
+        ax = fig.axes[0]
+    fig = ax.figure
+    names = list(report.active_fraction)
+    fracs = [report.active_fraction[n] for n in names]
+    dead = set(report.dead)
+    colors = ["#c0392b" if n in dead else "#1c5fb8" for n in names]
+    ax.bar(range(len(names)), fracs, color=colors)
+    for i, n in enumerate(names):
+        if n in dead:
+            ax.plot([i], [0.02], marker="x", color="#c0392b", ms=8)
+    ticks = [n.replace("layers.", "L").replace(".neurons.", "·N") for n in names]
+    ax.set_xticks(range(len(names)), ticks, rotation=90, fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("fraction of inputs active")
+    summary = ", ".join(f"{name}: {d}/{t} dead" for name, d, t in report.per_layer)
+    ax.set_title(f"ReLU activity ({summary})", fontsize=10)
+    return fig

@@ -1,0 +1,636 @@
+r"""Watch backpropagation one chain-rule step at a time.
+
+:func:`backward_steps` runs the engine's own ``_backward()`` steps, in the order
+``backward()`` runs them (reversed topological order), and records a :class:`BackwardFrame`
+after each: which node ran, what each input received (``grad(out) × local``) and every grad.
+Afterwards it puts every grad back as it was: your Values are not changed.
+
+:class:`BackwardStepper` (and :func:`backward_html` / :func:`save_backward_html`) turns the
+frames into one self-contained HTML page: the backward picture laid out once, with prev/next
+buttons, a slider, play, keyboard arrows (← → Home End) and a caption per frame such as
+``n.grad += 1 × 0.5 (∂o/∂n = 1 - o²) = 0.5``. The page fetches nothing from the network.
+In Jupyter the stepper shows inline; untrusted notebooks strip its ``<script>``: then the
+picture shows the final state and a note asks you to trust the notebook (File > Trust
+Notebook) or open the saved HTML file.
+
+The frames: frame 0 is the seed (``out.grad = 1``, every other grad 0); then one frame per
+``_backward()`` call of a node computed by an op (a leaf's ``_backward()`` does nothing, so
+leaves get no frame of their own); the last frame lists the leaves' grads.
+
+>>> from microgradnn import Value
+>>> x = Value(3.0, label="x")
+>>> y = x * x
+>>> frames = backward_steps(y)
+>>> [f.kind for f in frames]
+['seed', 'step', 'done']
+>>> print(frames[1].caption)
+Step 1 of 1: #1 = x * x, and #1.grad = 1
+  x.grad += 1 × 3 (∂#1/∂x = x) = 3  →  x.grad = 3
+  x.grad += 1 × 3 (∂#1/∂x = x) = 3  →  x.grad = 6
+>>> x.grad  # untouched
+0.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from microgradnn.engine import Value, _as_float
+from microgradnn.viz._common import (
+    check_choice,
+    check_fmt,
+    check_value,
+    fmt_num,
+    local_formula,
+    op_expression,
+    wrap_name,
+)
+from microgradnn.viz.graph import (
+    RANKDIRS,
+    ZERO,
+    Analysis,
+    GraphPicture,
+    Highlight,
+    Options,
+    State,
+    analyze,
+    build,
+    edge_product_text,
+    grad_text,
+    sign_color,
+    sum_text,
+)
+
+__all__ = [
+    "BackwardFrame",
+    "BackwardStepper",
+    "Contribution",
+    "backward_html",
+    "backward_steps",
+    "save_backward_html",
+]
+
+DEFAULT_MAX_NODES = 300
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one input received in one chain-rule step."""
+
+    input_index: int
+    """The input's position in the graph's topological order."""
+    position: int
+    """Which argument of the op it is (0 = first)."""
+    name: str
+    local: float
+    """The local derivative d(node)/d(input)."""
+    upstream: float
+    """The node's grad, d(output)/d(node)."""
+    amount: float
+    """``upstream * local``: what was added to the input's grad."""
+    grad_after: float
+    """The input's grad right after this addition."""
+
+
+@dataclass(frozen=True)
+class BackwardFrame:
+    """The graph's gradients after one step of ``backward()``.
+
+    Attributes:
+        index: Position in the list of frames.
+        kind: ``"seed"`` (the output's grad is set), ``"step"`` (one node's ``_backward()``
+            ran) or ``"done"``.
+        node: The Value whose ``_backward()`` ran (the output for the seed frame).
+        node_index: Its position in topological order.
+        contributions: What each of its inputs received, in argument order.
+        grads: Every node's grad after this frame, in topological order.
+        caption: The frame explained in words.
+    """
+
+    index: int
+    kind: str
+    node: Value | None
+    node_index: int | None
+    contributions: tuple[Contribution, ...]
+    grads: tuple[float, ...] = field(repr=False)
+    processed: tuple[bool, ...] = field(repr=False)
+    caption: str
+    analysis: Analysis = field(repr=False)
+    step: int
+    """1-based step number among the ``"step"`` frames (0 for seed and done)."""
+
+    def state(self) -> State:
+        """This frame's gradients in the form the pictures use."""
+        return State(grads=self.grads, processed=self.processed, seeded=True, exact=True)
+
+    def highlight(self) -> Highlight:
+        """The node that ran, the edges it used and the grads it changed."""
+        if self.node_index is None:
+            return Highlight()
+        j = self.node_index
+        return Highlight(
+            nodes={j},
+            edges={(j, c.position) for c in self.contributions},
+            changed={c.input_index for c in self.contributions} or {j},
+        )
+
+    def graph(
+        self, *, rankdir: str = "LR", fmt: str = ".4g", hide_constants: bool = False
+    ) -> GraphPicture:
+        """This frame as a standalone backward picture (the node that ran in orange)."""
+        check_choice("rankdir", rankdir, RANKDIRS)
+        check_fmt(fmt)
+        opts = Options(
+            view="backward",
+            rankdir=rankdir,
+            fmt=fmt,
+            hide_constants=hide_constants,
+            max_nodes=None,
+        )
+        root = self.analysis.order[-1]
+        return build(root, opts, None, self.state(), self.highlight(), self.analysis).graph
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return self.graph()._repr_mimebundle_(include=include, exclude=exclude)
+
+
+def _step_caption(a: Analysis, j: int, step: int, total: int, contribs: list[Contribution]) -> str:
+    node = a.order[j]
+    name = a.names[j]
+    names = a.prev_names(j, ".4g")
+    lines = [
+        f"Step {step} of {total}: {name} = {op_expression(node, names)}, "
+        f"and {wrap_name(name)}.grad = {fmt_num(node.grad, '.4g')}"
+    ]
+    for c in contribs:
+        formula = local_formula(node, c.position, names, name)
+        local = fmt_num(c.local, ".4g")
+        why = f"∂{wrap_name(name)}/∂{wrap_name(c.name)}"
+        why += f" = {formula}" if formula and formula != local else ""
+        x = wrap_name(c.name)
+        lines.append(
+            f"  {x}.grad += {fmt_num(c.upstream, '.4g')} × {local} ({why}) = "
+            f"{fmt_num(c.amount, '.4g')}  →  {x}.grad = {fmt_num(c.grad_after, '.4g')}"
+        )
+    if not contribs:
+        lines.append("  (its inputs are constants: nothing to pass on)")
+    return "\n".join(lines)
+
+
+def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardFrame]:
+    """Run backward() on ``root`` step by step and record each step; restores every grad.
+
+    Each step is the engine's own ``node._backward()``, run on your graph starting from every
+    grad at 0 (a fresh pass, as if nothing had accumulated yet) and in the same order as
+    :meth:`Value.backward`. When it finishes, every Value gets back the grad it had before.
+
+    Args:
+        root: The output to differentiate.
+        gradient: The seed d(root)/d(root), 1.0 for a loss.
+
+    Returns:
+        The frames: seed, one per non-leaf node, done (see the module docstring).
+    """
+    root = check_value(root, "backward_steps")
+    seed = _as_float(gradient, "backward_steps gradient")
+    a = analyze(root)
+    order = a.order
+    n = len(order)
+    saved = [v.grad for v in order]
+    frames: list[BackwardFrame] = []
+    ops = [j for j in range(n - 1, -1, -1) if order[j]._op is not None]
+    processed = [False] * n
+    try:
+        for v in order:
+            v.grad = 0.0
+        root.grad += seed
+        rname = a.names[-1]
+        frames.append(
+            BackwardFrame(
+                index=0,
+                kind="seed",
+                node=root,
+                node_index=n - 1,
+                contributions=(),
+                grads=tuple(v.grad for v in order),
+                processed=tuple(processed),
+                caption=(
+                    f"Start: backward() sets every grad to 0, then seeds {rname}.grad = "
+                    f"{fmt_num(seed, '.4g')} (∂{rname}/∂{rname} = 1). Now it visits the nodes "
+                    f"from the output back to the inputs: {len(ops)} chain-rule steps."
+                ),
+                analysis=a,
+                step=0,
+            )
+        )
+        for step, j in enumerate(ops, start=1):
+            node = order[j]
+            upstream = node.grad
+            running = {id(p): p.grad for p in node._prev if type(p) is Value}
+            contribs = []
+            node._backward()
+            for k, p in enumerate(node._prev):
+                if type(p) is not Value:
+                    continue
+                amount = a.locals_[j][k] * upstream
+                running[id(p)] += amount
+                contribs.append(
+                    Contribution(
+                        input_index=a.index[id(p)],
+                        position=k,
+                        name=a.names[a.index[id(p)]],
+                        local=a.locals_[j][k],
+                        upstream=upstream,
+                        amount=amount,
+                        grad_after=running[id(p)],
+                    )
+                )
+            processed[j] = True
+            frames.append(
+                BackwardFrame(
+                    index=len(frames),
+                    kind="step",
+                    node=node,
+                    node_index=j,
+                    contributions=tuple(contribs),
+                    grads=tuple(v.grad for v in order),
+                    processed=tuple(processed),
+                    caption=_step_caption(a, j, step, len(ops), contribs),
+                    analysis=a,
+                    step=step,
+                )
+            )
+        leaves = [i for i in range(n) if order[i]._op is None and i != n - 1]
+        shown = [
+            f"{wrap_name(a.names[i])}.grad = {fmt_num(order[i].grad, '.4g')}" for i in leaves[:12]
+        ]
+        if len(leaves) > 12:
+            shown.append(f"… and {len(leaves) - 12} more")
+        caption = "Done: every grad is final. " + (
+            "Leaves: " + ", ".join(shown) if shown else "The output is a leaf."
+        )
+        frames.append(
+            BackwardFrame(
+                index=len(frames),
+                kind="done",
+                node=None,
+                node_index=None,
+                contributions=(),
+                grads=tuple(v.grad for v in order),
+                processed=tuple(True for _ in order),
+                caption=caption,
+                analysis=a,
+                step=0,
+            )
+        )
+    finally:
+        for v, g in zip(order, saved, strict=True):
+            v.grad = g
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTML stepper.
+
+_GROUP = re.compile(r'<g id="([^"]+)" class="(?:node|edge)[^"]*">')
+_TEXT = re.compile(r"<text([^>]*)>(.*?)</text>", re.DOTALL)
+
+_CSS = """
+#ID{font-family:Helvetica,Arial,sans-serif;color:#212529;max-width:100%;outline:none}
+#ID .mg-controls{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin:4px 0}
+#ID .mg-controls button{font-size:13px;padding:2px 9px;cursor:pointer}
+#ID .mg-controls input[type=range]{flex:1 1 200px;min-width:120px}
+#ID .mg-counter{font-size:13px;min-width:8em;font-variant-numeric:tabular-nums}
+#ID .mg-caption{white-space:pre-wrap;font-family:Menlo,Consolas,monospace;font-size:13px;
+ background:#f8f9fa;border-left:4px solid #e8590c;padding:6px 10px;min-height:3.5em;margin:4px 0}
+#ID .mg-svg{overflow:auto;border:1px solid #dee2e6;background:#fff}
+#ID .mg-svg svg{max-width:none;height:auto}
+#ID .mg-note{font-size:12px;color:#c0392b;margin:4px 0}
+#ID .mg-cur polygon,#ID .mg-cur ellipse{stroke:#e8590c;stroke-width:3px}
+#ID .mg-used path{stroke:#e8590c;stroke-width:3px}
+#ID .mg-used polygon{fill:#e8590c;stroke:#e8590c}
+#ID text.mg-pending{fill:#adb5bd}
+#ID text.mg-changed{fill:#e8590c;font-weight:bold}
+"""
+
+_JS = r"""
+(function () {
+  var me = document.currentScript;
+  var root = (me && me.parentNode && me.parentNode.classList &&
+              me.parentNode.classList.contains('mg-stepper')) ? me.parentNode
+             : document.getElementById(%(cid)s);
+  if (!root || root.getAttribute('data-ready')) { return; }
+  root.setAttribute('data-ready', '1');
+  var data = JSON.parse(root.querySelector('script.mg-data').textContent);
+  var svg = root.querySelector('svg');
+  var caption = root.querySelector('.mg-caption');
+  var counter = root.querySelector('.mg-counter');
+  var slider = root.querySelector('input[type=range]');
+  var note = root.querySelector('.mg-note');
+  if (note) { note.style.display = 'none'; }
+  function byId(id) { return svg.querySelector('[id="' + id + '"]'); }
+  var slots = {};
+  Object.keys(data.slots).forEach(function (s) { slots[s] = byId(s); });
+  var marked = [];
+  var cur = 0, timer = null;
+  var standalone = document.body && document.body.hasAttribute('data-mg-standalone');
+  function mark(id, cls) {
+    var e = byId(id);
+    if (e) { e.classList.add(cls); marked.push([e, cls]); }
+  }
+  function show(f) {
+    f = Math.max(0, Math.min(data.n - 1, f | 0));
+    cur = f;
+    marked.forEach(function (m) { m[0].classList.remove(m[1]); });
+    marked = [];
+    Object.keys(slots).forEach(function (s) {
+      var e = slots[s];
+      if (!e) { return; }
+      var tl = data.slots[s], k = 0;
+      while (k + 1 < tl.length && tl[k + 1][0] <= f) { k++; }
+      e.textContent = tl[k][1];
+      if (tl[k][2]) { e.setAttribute('fill', tl[k][2]); }
+      if (data.final[s] !== undefined && f < data.final[s]) { mark(s, 'mg-pending'); }
+    });
+    var fr = data.frames[f];
+    fr.cur.forEach(function (id) { mark(id, 'mg-cur'); });
+    fr.used.forEach(function (id) { mark(id, 'mg-used'); });
+    fr.changed.forEach(function (id) { mark(id, 'mg-changed'); });
+    caption.textContent = fr.caption;
+    counter.textContent = 'frame ' + (f + 1) + ' / ' + data.n;
+    slider.value = f;
+    root.querySelector('[data-act=prev]').disabled = f === 0;
+    root.querySelector('[data-act=first]').disabled = f === 0;
+    root.querySelector('[data-act=next]').disabled = f === data.n - 1;
+    root.querySelector('[data-act=last]').disabled = f === data.n - 1;
+    root.setAttribute('data-frame', String(f));
+    if (standalone && window.history && history.replaceState) {
+      try { history.replaceState(null, '', '#step=' + f); } catch (err) { /* file: URLs */ }
+    }
+  }
+  function stop() {
+    if (timer) { clearInterval(timer); timer = null; }
+    root.querySelector('[data-act=play]').textContent = 'play';
+  }
+  function act(a) {
+    if (a !== 'play') { stop(); }
+    if (a === 'first') { show(0); }
+    if (a === 'prev') { show(cur - 1); }
+    if (a === 'next') { show(cur + 1); }
+    if (a === 'last') { show(data.n - 1); }
+    if (a === 'play') {
+      if (timer) { stop(); return; }
+      if (cur === data.n - 1) { show(0); }
+      root.querySelector('[data-act=play]').textContent = 'pause';
+      timer = setInterval(function () {
+        if (cur >= data.n - 1) { stop(); } else { show(cur + 1); }
+      }, 1200);
+    }
+  }
+  root.querySelectorAll('button[data-act]').forEach(function (b) {
+    b.addEventListener('click', function () { act(b.getAttribute('data-act')); });
+  });
+  slider.addEventListener('input', function () { stop(); show(parseInt(slider.value, 10)); });
+  function key(ev) {
+    var t = ev.target && ev.target.tagName;
+    if (t === 'INPUT' && ev.target !== slider) { return; }
+    var m = {ArrowRight: 'next', ArrowDown: 'next', ArrowLeft: 'prev', ArrowUp: 'prev',
+             Home: 'first', End: 'last'}[ev.key];
+    if (m) { ev.preventDefault(); act(m); }
+  }
+  (standalone ? document : root).addEventListener('keydown', key);
+  var start = 0;
+  var hm = standalone && /step=(\d+)/.exec(window.location.hash || '');
+  if (hm) { start = parseInt(hm[1], 10); }
+  show(start);
+})();
+"""
+
+
+def _svg_body(svg: str) -> str:
+    """Drop the XML declaration, DOCTYPE and comments: the ``<svg>`` element alone."""
+    start = svg.index("<svg")
+    return re.sub(r"<!--.*?-->\n?", "", svg[start:], flags=re.DOTALL)
+
+
+def _tag_slots(
+    svg: str, prefix: str, texts: dict[str, list[str]], slots: dict[str, tuple[str, int]]
+) -> str:
+    """Give each animated ``<text>`` in graphviz's SVG an ``id`` (graphviz gives none)."""
+    wanted: dict[str, list[tuple[int, str]]] = {}
+    for slot, (element, pos) in slots.items():
+        wanted.setdefault(prefix + element, []).append((pos, prefix + slot))
+    pieces = []
+    last = 0
+    groups = list(_GROUP.finditer(svg))
+    for n, m in enumerate(groups):
+        gid = html.unescape(m.group(1))
+        if gid not in wanted:
+            continue
+        end = groups[n + 1].start() if n + 1 < len(groups) else len(svg)
+        block_start = m.end()
+        block = svg[block_start:end]
+        found = list(_TEXT.finditer(block))
+        contents = [html.unescape(t.group(2)) for t in found]
+        expected = texts[gid[len(prefix) :]]
+        ids: dict[int, str] = {}
+        for pos, slot_id in wanted[gid]:
+            target = expected[pos]
+            if pos < len(contents) and contents[pos] == target:
+                ids[pos] = slot_id
+            elif target in contents:
+                ids[contents.index(target)] = slot_id
+        out = []
+        prev = 0
+        for t_i, t in enumerate(found):
+            if t_i in ids:
+                out.append(block[prev : t.start()])
+                out.append(f'<text id="{ids[t_i]}"{t.group(1)}>{t.group(2)}</text>')
+                prev = t.end()
+        out.append(block[prev:])
+        pieces.append(svg[last:block_start])
+        pieces.append("".join(out))
+        last = end
+    pieces.append(svg[last:])
+    return "".join(pieces)
+
+
+class BackwardStepper:
+    """An interactive, self-contained HTML page that steps through ``backward()``.
+
+    Shows inline in Jupyter (``_repr_html_``); :meth:`save` writes a standalone page.
+    Rendering the picture needs graphviz's ``dot`` program.
+
+    Args:
+        root: The output to differentiate (see :func:`backward_steps`; your grads are kept).
+        gradient: The seed, 1.0 for a loss.
+        rankdir: ``"LR"`` or ``"TB"`` (or ``"RL"``, ``"BT"``).
+        fmt: Number format, e.g. ``".4g"``.
+        hide_constants: Fold constants into their op nodes.
+        max_nodes: Refuse graphs with more nodes than this (the page becomes unusable).
+    """
+
+    def __init__(
+        self,
+        root: Value,
+        gradient: float = 1.0,
+        *,
+        rankdir: str = "LR",
+        fmt: str = ".4g",
+        hide_constants: bool = False,
+        max_nodes: int | None = DEFAULT_MAX_NODES,
+    ) -> None:
+        root = check_value(root, "BackwardStepper")
+        check_choice("rankdir", rankdir, RANKDIRS)
+        check_fmt(fmt)
+        self.frames = backward_steps(root, gradient)
+        self.opts = Options(
+            view="backward",
+            rankdir=rankdir,
+            fmt=fmt,
+            hide_constants=bool(hide_constants),
+            max_nodes=max_nodes,
+        )
+        self._html: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def _fragment(self) -> str:
+        if self._html is not None:
+            return self._html
+        frames = self.frames
+        a = frames[0].analysis
+        final = frames[-1]
+        probe = build(a.order[-1], self.opts, None, final.state(), None, a)
+        digest = hashlib.sha1(probe.graph.source.encode()).hexdigest()[:6]
+        prefix = f"mg{digest}{next(_counter)}_"
+        self.opts.id_prefix = prefix
+        built = build(a.order[-1], self.opts, None, final.state(), None, a)
+        svg = built.graph.pipe(format="svg", encoding="utf-8")
+        slots = {s.name: (s.element, s.position) for s in built.slots}
+        svg = _tag_slots(_svg_body(svg), prefix, built.texts, slots)
+        fmt = self.opts.fmt
+        timelines: dict[str, list[list[Any]]] = {}
+        final_at: dict[str, int] = {}
+        per_frame = []
+        for f, fr in enumerate(frames):
+            st = fr.state()
+            for s in built.slots:
+                text, color = self._slot_text(a, s.name, st, fmt)
+                tl = timelines.setdefault(prefix + s.name, [])
+                if not tl or tl[-1][1] != text or tl[-1][2] != color:
+                    tl.append([f, text, color])
+            hl = fr.highlight()
+            cur = [f"{prefix}v{j}" for j in hl.nodes] + [f"{prefix}v{j}op" for j in hl.nodes]
+            used = [f"{prefix}e{j}_{k}" for j, k in hl.edges]
+            changed = [f"{prefix}v{i}grad" for i in hl.changed]
+            if fr.kind == "done":
+                cur = [f"{prefix}v{i}" for i, v in enumerate(a.order) if v._op is None]
+            per_frame.append({"caption": fr.caption, "cur": cur, "used": used, "changed": changed})
+        for s in built.slots:
+            m = re.fullmatch(r"v(\d+)(grad|sum)", s.name)
+            if m:
+                i = int(m.group(1))
+                final_at[prefix + s.name] = self._final_frame(i, frames)
+        data = {"n": len(frames), "frames": per_frame, "slots": timelines, "final": final_at}
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        cid = prefix + "stepper"
+        css = _CSS.replace("#ID", "#" + cid)
+        last = len(frames) - 1
+        self._html = (
+            f'<div class="mg-stepper" id="{cid}" tabindex="0" data-frame="{last}">\n'
+            f"<style>{css}</style>\n"
+            '<div class="mg-controls">'
+            '<button type="button" data-act="first" title="first frame (Home)">|&lt;</button>'
+            '<button type="button" data-act="prev" title="previous (←)">&lt; prev</button>'
+            f'<input type="range" min="0" max="{last}" value="{last}" aria-label="frame">'
+            '<button type="button" data-act="next" title="next (→)">next &gt;</button>'
+            '<button type="button" data-act="last" title="last frame (End)">&gt;|</button>'
+            '<button type="button" data-act="play">play</button>'
+            f'<span class="mg-counter">frame {last + 1} / {len(frames)}</span></div>\n'
+            f'<div class="mg-caption">{html.escape(final.caption)}</div>\n'
+            '<div class="mg-note">The buttons need JavaScript. In Jupyter, trust the notebook '
+            "(File &gt; Trust Notebook) and re-run the cell, or open the file written by "
+            "save_backward_html() in a browser. Shown: the final frame.</div>\n"
+            f'<div class="mg-svg">{svg}</div>\n'
+            f'<script type="application/json" class="mg-data">{payload}</script>\n'
+            f"<script>{_JS % {'cid': json.dumps(cid)}}</script>\n"
+            "</div>"
+        )
+        return self._html
+
+    @staticmethod
+    def _slot_text(a: Analysis, slot: str, st: State, fmt: str) -> tuple[str, str]:
+        m = re.fullmatch(r"v(\d+)(grad|sum)", slot)
+        if m:
+            i = int(m.group(1))
+            if m.group(2) == "grad":
+                return grad_text(a, i, st, fmt), ""
+            return sum_text(a, i, st, fmt) or "…", ""
+        m = re.fullmatch(r"e(\d+)_(\d+)prod", slot)
+        assert m is not None
+        j, k = int(m.group(1)), int(m.group(2))
+        text = edge_product_text(a, j, k, st, fmt)
+        color = sign_color(a.locals_[j][k] * st.grads[j]) if st.processed[j] else ZERO
+        return text, color
+
+    @staticmethod
+    def _final_frame(i: int, frames: list[BackwardFrame]) -> int:
+        a = frames[0].analysis
+        if i == a.root:
+            return 0
+        cons = [j for j, _ in a.consumers[i]]
+        for f, fr in enumerate(frames):
+            if all(fr.processed[j] for j in cons):
+                return f
+        return len(frames) - 1
+
+    @property
+    def html(self) -> str:
+        """The stepper as an HTML fragment (a ``<div>`` with inline SVG, CSS and script)."""
+        return self._fragment()
+
+    def _repr_html_(self) -> str:
+        return self._fragment()
+
+    def page(self, title: str = "microgradnn: backward, step by step") -> str:
+        """The stepper as a complete standalone HTML document."""
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(title)}</title>\n"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '</head>\n<body data-mg-standalone="1">\n'
+            f'<h3 style="font-family:Helvetica,Arial,sans-serif">{html.escape(title)}</h3>\n'
+            f"{self._fragment()}\n</body>\n</html>\n"
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the standalone page to ``path`` (UTF-8); returns the path."""
+        path = Path(path)
+        path.write_text(self.page(), encoding="utf-8")
+        return path
+
+
+def backward_html(root: Value, **kwargs: Any) -> str:
+    """The stepper for ``root`` as a complete standalone HTML page.
+
+    See :class:`BackwardStepper` for the options. Your grads are left as they were.
+    """
+    return BackwardStepper(root, **kwargs).page()
+
+
+def save_backward_html(root: Value, path: str | Path, **kwargs: Any) -> Path:
+    """Write the stepper for ``root`` to ``path`` as a standalone HTML page; returns the path.
+
+    Open it in any browser, offline. Your grads are left as they were.
+    """
+    return BackwardStepper(root, **kwargs).save(path)

@@ -1,0 +1,510 @@
+"""The compiled batched replay against independent oracles.
+
+The oracle is the eager engine run example by example (Python floats, its own graph and its own
+backward), and PyTorch float64 where torch is installed: the compiled path must give the same
+mean loss and the same parameter gradients to 1e-9.
+"""
+
+# X and Y are batch matrices, as in scikit-learn and microgradnn.compile.
+# ruff: noqa: N803, N806
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from microgradnn import OPS, Value, no_grad
+from microgradnn.compile import CompiledGraph, CompileError, compile_model, trace
+from microgradnn.losses import (
+    bce_loss,
+    bce_with_logits_loss,
+    cross_entropy_loss,
+    hinge_loss,
+    logistic_loss,
+    mse_loss,
+)
+from microgradnn.nn import MLP
+from tests.strategies import VALUE_OPS, Dag, dags
+
+TOL = 1e-9
+
+
+def close(a: float, b: float, tol: float = TOL) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def assert_all_close(got: Sequence[float], want: Sequence[float], what: str) -> None:
+    assert len(got) == len(want)
+    bad = [(i, g, w) for i, (g, w) in enumerate(zip(got, want, strict=True)) if not close(g, w)]
+    assert not bad, f"{what}: {len(bad)} of {len(got)} differ, first (index, got, want): {bad[0]}"
+
+
+def zero(params: Sequence[Value]) -> None:
+    for p in params:
+        p.grad = 0.0
+
+
+def eager_mean_loss(
+    fn: Callable[[list[Value], list[Value]], Value],
+    X: np.ndarray,
+    Y: np.ndarray,
+    params: Sequence[Value],
+) -> tuple[float, list[float]]:
+    """The oracle: the batch's mean loss built and differentiated by the eager engine."""
+    zero(params)
+    losses = [
+        fn([Value(v) for v in x], [Value(v) for v in y])
+        for x, y in zip(X.tolist(), Y.tolist(), strict=True)
+    ]
+    total = Value.sum(losses) / len(losses)
+    total.backward()
+    return total.data, [p.grad for p in params]
+
+
+def compiled_mean_loss(
+    graph: CompiledGraph, X: np.ndarray, Y: np.ndarray, params: Sequence[Value]
+) -> tuple[float, list[float]]:
+    zero(params)
+    loss = graph.loss_and_grad(X, Y)
+    return loss, [p.grad for p in params]
+
+
+# -- models and losses --------------------------------------------------------------------------
+
+LOSS_CASES: list[tuple[str, Callable[..., Value], str, str | None]] = [
+    # (target kind, loss, hidden activation, output activation)
+    ("regression", mse_loss, "relu", None),
+    ("pm1", hinge_loss, "tanh", None),
+    ("pm1", logistic_loss, "leaky_relu", None),
+    ("01", bce_with_logits_loss, "sigmoid", None),
+    ("01", bce_loss, "relu", "sigmoid"),
+    ("regression", mse_loss, "prelu", "tanh"),
+]
+
+
+def targets(kind: str, rng: np.random.Generator, batch: int, width: int) -> np.ndarray:
+    if kind == "pm1":
+        return rng.choice([-1.0, 1.0], size=(batch, width))
+    if kind == "01":
+        return rng.choice([0.0, 1.0], size=(batch, width))
+    return rng.normal(size=(batch, width))
+
+
+@pytest.mark.parametrize(("kind", "loss", "activation", "output"), LOSS_CASES)
+@pytest.mark.parametrize("batch", [1, 7, 32])
+def test_mlp_loss_and_grads_match_eager(
+    kind: str, loss: Callable[..., Value], activation: str, output: str | None, batch: int
+) -> None:
+    rng = np.random.default_rng(batch)
+    model = MLP(3, [8, 5, 1], activation=activation, output_activation=output, seed=batch)
+    params = model.parameters()
+    X = rng.normal(size=(batch, 3))
+    Y = targets(kind, rng, batch, 1)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return loss([model(xs)], [ys[0]])
+
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    graph = trace(fn, 3, 1, params)
+    got_loss, got_grads = compiled_mean_loss(graph, X, Y, params)
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, "parameter gradients")
+
+
+def test_vector_outputs_and_targets_match_eager() -> None:
+    rng = np.random.default_rng(0)
+    model = MLP(4, [6, 3], activation="tanh", seed=3)
+    params = model.parameters()
+    X, Y = rng.normal(size=(20, 4)), rng.normal(size=(20, 3))
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return mse_loss([model(xs)], [list(ys)])
+
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    got_loss, got_grads = compiled_mean_loss(compile_model(model, mse_loss, 4, 3), X, Y, params)
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, "parameter gradients")
+
+
+def test_l2_penalty_inside_the_graph_matches_eager() -> None:
+    # micrograd's demo loss: hinge + 1e-4 * sum p**2, with one big variadic sum per example.
+    rng = np.random.default_rng(1)
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1], init="uniform")
+    params = model.parameters()
+    X, Y = rng.normal(size=(25, 2)), rng.choice([-1.0, 1.0], size=(25, 1))
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return hinge_loss([model(xs)], [ys[0]]) + 1e-4 * Value.sum([p * p for p in params])
+
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    got_loss, got_grads = compiled_mean_loss(trace(fn, 2, 1, params), X, Y, params)
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, "parameter gradients")
+
+
+def test_cross_entropy_with_one_hot_targets_matches_eager() -> None:
+    rng = np.random.default_rng(2)
+    model = MLP(5, [7, 4], seed=2)
+    params = model.parameters()
+    X = rng.normal(size=(12, 5))
+    Y = np.eye(4)[rng.integers(0, 4, size=12)]
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return cross_entropy_loss([model(xs)], [list(ys)])
+
+    graph = compile_model(model, cross_entropy_loss, 5, 4)
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    got_loss, got_grads = compiled_mean_loss(graph, X, Y, params)
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, "parameter gradients")
+
+
+# -- random graphs over the whole op table ------------------------------------------------------
+
+
+def dag_function(dag: Dag, n_inputs: int, params: list[Value]) -> Callable[..., Value]:
+    """fn(xs, ys) evaluating ``dag`` with its first leaves as inputs, the rest as params."""
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        leaves = iter([*xs, *params])
+        values = dag.run(lambda _: next(leaves), lambda op, a, arg: VALUE_OPS[op](a, arg))
+        return values[-1]  # type: ignore[no-any-return]
+
+    return fn
+
+
+@given(dag=dags(max_leaves=5, max_nodes=14), batch=st.integers(1, 6))
+def test_random_graphs_match_eager(dag: Dag, batch: int) -> None:
+    n_inputs = len(dag.leaves) // 2
+    params = [Value(x) for x in dag.leaves[n_inputs:]]
+    fn = dag_function(dag, n_inputs, params)
+    # Examples close to the DAG's own well-conditioned point, one per row.
+    base = np.array(dag.leaves[:n_inputs])
+    X = base * (1.0 + 1e-3 * np.arange(batch)[:, None]) + 1e-4 * np.arange(batch)[:, None]
+    Y = np.empty((batch, 0))
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    got_loss, got_grads = compiled_mean_loss(trace(fn, n_inputs, 0, params), X, Y, params)
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, "parameter gradients")
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_every_op_matches_eager_at_random_points(op: str) -> None:
+    rng = np.random.default_rng(len(op))
+    w = Value(0.7)
+    slope = 0.2
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        a, b = xs[0] * w, xs[1]
+        if op == "log":
+            a = a * a + 0.5
+        if op == "pow":
+            a = a * a + 0.5
+        if op == "leaky_relu":
+            return a.leaky_relu(slope)
+        if OPS[op].arity == -1:  # sum, logsumexp: static methods on a list
+            return getattr(Value, op)([a, b, a, 2.0])  # type: ignore[no-any-return]
+        if op == "prelu":
+            return a.prelu(w)
+        return VALUE_OPS[op]([a, b], None)
+
+    X = rng.uniform(-2.0, 2.0, size=(50, 2))
+    X[:3] = [[0.0, 1.0], [1e-3, -0.5], [-1.5, 0.0]]  # kinks: relu'(0) = 0, step(0) = 0.5, ...
+    Y = np.empty((50, 0))
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, [w])
+    got_loss, got_grads = compiled_mean_loss(trace(fn, 2, 0, [w]), X, Y, [w])
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, f"d/dw through {op}")
+
+
+def test_overflow_gives_inf_and_nan_like_eager_without_warnings() -> None:
+    w = Value(1.0)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return (xs[0] * w).exp() + (xs[0] * w).log()
+
+    X = np.array([[1000.0], [-1.0], [0.0], [2.0]])
+    Y = np.empty((4, 0))
+    graph = trace(fn, 1, 0, [w])
+    for rows in ([0], [1], [2], [3]):
+        want_loss, want_grads = eager_mean_loss(fn, X[rows], Y[rows], [w])
+        got_loss, got_grads = compiled_mean_loss(graph, X[rows], Y[rows], [w])
+        assert close(got_loss, want_loss), rows
+        assert_all_close(got_grads, want_grads, f"row {rows}")
+
+
+# -- PyTorch oracle -----------------------------------------------------------------------------
+
+
+@pytest.mark.torch
+def test_mlp_gradients_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    model = MLP(4, [10, 6, 2], activation="tanh", seed=5)
+    X, Y = rng.normal(size=(16, 4)), rng.normal(size=(16, 2))
+    graph = compile_model(model, mse_loss, 4, 2)
+    zero(model.parameters())
+    loss = graph.loss_and_grad(X, Y)
+
+    net = model.to_torch()
+    out = net(torch.tensor(X, dtype=torch.float64))
+    want = torch.nn.functional.mse_loss(out, torch.tensor(Y, dtype=torch.float64))
+    want.backward()
+    assert close(loss, want.item())
+    want_grads = []
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):
+            w, b = layer.weight.grad.numpy(), layer.bias.grad.numpy()
+            for j in range(w.shape[0]):
+                want_grads.extend([*w[j].tolist(), float(b[j])])
+    assert_all_close([p.grad for p in model.parameters()], want_grads, "torch gradients")
+
+
+# -- semantics ----------------------------------------------------------------------------------
+
+
+def affine() -> tuple[Value, Value, Callable[..., Value]]:
+    w, b = Value(2.0), Value(-1.0)
+    return w, b, lambda xs, ys: (w * xs[0] + b - ys[0]) ** 2
+
+
+def test_gradients_accumulate_like_backward() -> None:
+    w, b, fn = affine()
+    graph = trace(fn, 1, 1, [w, b])
+    X, Y = np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]])
+    w.grad, b.grad = 10.0, 20.0
+    graph.loss_and_grad(X, Y)
+    graph.loss_and_grad(X, Y)
+    # mean of 2 (w x + b - y) x over x = 1, 3 (w x + b - y = 1, 4) is 13; of 2 (...) is 5
+    assert (w.grad, b.grad) == (10.0 + 2 * 13.0, 20.0 + 2 * 5.0)
+
+
+def test_parameter_updates_are_seen_between_calls() -> None:
+    w, b, fn = affine()
+    graph = trace(fn, 1, 1, [w, b])
+    X, Y = np.array([[1.0]]), np.array([[0.0]])
+    assert graph.loss_and_grad(X, Y) == 1.0
+    w.data = 5.0
+    assert graph.loss_and_grad(X, Y) == 16.0
+
+
+def test_unused_parameter_is_left_alone() -> None:
+    w, b, fn = affine()
+    unused = Value(3.0)
+    unused.grad = 7.0
+    trace(fn, 1, 1, [w, b, unused]).loss_and_grad([[1.0]], [[0.0]])
+    assert unused.grad == 7.0
+
+
+def test_other_leaves_are_constants() -> None:
+    w, frozen = Value(2.0), Value(3.0)
+    graph = trace(lambda xs, ys: w * frozen * xs[0], 1, 0, [w])
+    graph.loss_and_grad([[1.0], [2.0]])
+    assert (w.grad, frozen.grad) == (4.5, 0.0)
+
+
+def test_duplicate_params_counted_once() -> None:
+    w, _, _ = affine()
+    graph = trace(lambda xs, ys: w * w * xs[0], 1, 0, [w, w])
+    graph.loss_and_grad([[1.0]])
+    assert w.grad == 4.0
+    assert graph.params == [w]
+
+
+def test_forward_gives_every_output_for_every_row() -> None:
+    model = MLP(3, [5, 4], activation="sigmoid", seed=0)
+    X = np.random.default_rng(0).normal(size=(9, 3))
+    out = compile_model(model, None, 3).forward(X)
+    want = [[v.data for v in model(list(x))] for x in X]
+    assert out.shape == (9, 4)
+    assert_all_close(out.ravel().tolist(), np.ravel(want).tolist(), "outputs")
+
+
+def test_forward_of_a_loss_graph_gives_per_example_losses() -> None:
+    w, b, fn = affine()
+    out = trace(fn, 1, 1, [w, b]).forward([[1.0], [3.0]], [[0.0], [1.0]])
+    assert out.tolist() == [[1.0], [16.0]]
+
+
+def test_outputs_may_be_leaves_and_numbers() -> None:
+    w = Value(4.0)
+    graph = trace(lambda xs, ys: [xs[1], w, 2.5, xs[0] * w], 2, 0, [w])
+    assert graph.forward([[1.0, 2.0]]).tolist() == [[2.0, 4.0, 2.5, 4.0]]
+
+
+def test_number_of_array_ops_grows_with_depth_not_width() -> None:
+    narrow = compile_model(MLP(4, [3, 1], seed=0), mse_loss, 4, 1)
+    wide = compile_model(MLP(40, [300, 1], seed=0), mse_loss, 40, 1)
+    deep = compile_model(MLP(4, [3, 3, 3, 1], seed=0), mse_loss, 4, 1)
+    assert wide.n_nodes > 20 * narrow.n_nodes
+    assert wide.n_groups == narrow.n_groups
+    assert deep.n_groups > narrow.n_groups
+    assert "array ops" in repr(wide)
+
+
+def test_variadic_sums_of_different_arity_at_one_depth() -> None:
+    w = Value(1.5)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        a = Value.sum([xs[0] * w, xs[1]])
+        b = Value.sum([xs[0], xs[1] * w, xs[2], w])
+        return a * b
+
+    X = np.random.default_rng(3).normal(size=(6, 3))
+    Y = np.empty((6, 0))
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, [w])
+    got_loss, got_grads = compiled_mean_loss(trace(fn, 3, 0, [w]), X, Y, [w])
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grads, want_grads, "d/dw")
+
+
+def test_compile_model_takes_a_loss_name() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    X, Y = np.array([[0.5, -1.0]]), np.array([1.0])
+    by_name = compile_model(model, "mse", 2, 1)
+    by_function = compile_model(model, mse_loss, 2, 1)
+    assert by_name.loss_and_grad(X, Y) == by_function.loss_and_grad(X, Y)
+
+
+# -- what cannot be compiled ----------------------------------------------------------------------
+
+
+def test_data_dependent_branch_names_the_differing_op() -> None:
+    w = Value(1.0)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        z = w * xs[0]
+        return z.relu() if z.data > 0 else z.tanh()
+
+    with pytest.raises(CompileError, match=r"'relu'.*'tanh'|'tanh'.*'relu'"):
+        trace(fn, 1, 0, [w])
+
+
+def test_data_dependent_graph_size_raises() -> None:
+    w = Value(1.0)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        terms = [w * x for x in xs if x.data > 0]
+        return Value.sum(terms or [w])
+
+    with pytest.raises(CompileError, match="differs between two examples"):
+        trace(fn, 3, 0, [w])
+
+
+def test_branch_on_target_raises() -> None:
+    w = Value(1.0)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return (w * xs[0]).exp() if ys[0].data == 1.0 else w * xs[0]
+
+    with pytest.raises(CompileError, match="'exp'"):
+        trace(fn, 1, 1, [w])
+
+
+def test_constant_read_from_data_raises() -> None:
+    w = Value(1.0)
+    with pytest.raises(CompileError, match="constant differs"):
+        trace(lambda xs, ys: w * xs[0].data, 1, 0, [w])
+
+
+def test_active_dropout_raises_and_eval_mode_compiles() -> None:
+    model = MLP(4, [32, 32, 1], dropout=0.5, seed=0)
+    with pytest.raises(CompileError, match="Dropout"):
+        compile_model(model, mse_loss, 4, 1)
+    model.eval()
+    assert compile_model(model, mse_loss, 4, 1).n_nodes > 0
+
+
+def test_op_without_numpy_rule_names_the_op() -> None:
+    tanh = OPS["tanh"]
+    mytanh = dataclasses.replace(tanh, name="mytanh", np_forward=None, np_local=None)
+    w = Value(1.0)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        z = w * xs[0]
+        return Value._make(mytanh, (z,), (z.data,))
+
+    with pytest.raises(CompileError, match="'mytanh'"):
+        trace(fn, 1, 0, [w])
+
+
+def test_trace_inside_no_grad_raises() -> None:
+    w = Value(1.0)
+    with no_grad(), pytest.raises(CompileError, match="no_grad"):
+        trace(lambda xs, ys: w * xs[0], 1, 0, [w])
+
+
+def test_loss_that_rejects_every_second_example_raises() -> None:
+    w = Value(1.0)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        if ys[0].data != 1.0:
+            raise ValueError("targets must be 1")
+        return w * xs[0]
+
+    with pytest.raises(CompileError, match="rejected every second"):
+        trace(fn, 1, 1, [w])
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        (("not callable", 1, 0, []), TypeError, "fn must be callable"),
+        ((lambda xs, ys: xs[0], -1, 0, []), ValueError, "n_inputs must be >= 0, got -1"),
+        ((lambda xs, ys: xs[0], "2", 0, []), TypeError, "n_inputs must be an int, got str"),
+        ((lambda xs, ys: xs[0], 1, 1.0, []), TypeError, "n_targets must be an int, got float"),
+        ((lambda xs, ys: xs[0], 1, 0, Value(1.0)), TypeError, "params must be a list"),
+        ((lambda xs, ys: xs[0], 1, 0, [1.0]), TypeError, "params must be Values, got float"),
+        ((lambda xs, ys: xs[0], 1, 0, [Value(1.0) * 2]), ValueError, "leaf Values"),
+        ((lambda xs, ys: "loss", 1, 0, []), TypeError, "must be a Value or a number, got str"),
+        ((lambda xs, ys: [xs[0], None], 1, 0, []), TypeError, "output 1 must be a Value"),
+    ],
+)
+def test_trace_bad_input(args: tuple[Any, ...], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        trace(*args)
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "error", "match"),
+    [
+        ([[1.0, 2.0]], [[0.0]], ValueError, r"expected X of shape \(batch, 1\), got \(1, 2\)"),
+        ([[1.0]], [[0.0, 1.0]], ValueError, r"expected Y of shape \(batch, 1\), got \(1, 2\)"),
+        ([[1.0], [2.0]], [[0.0]], ValueError, "same number of rows, got 2 and 1"),
+        (np.empty((0, 1)), np.empty((0, 1)), ValueError, "at least 1 example, got 0"),
+        ([["a"]], [[0.0]], TypeError, "X must be a 2-D array of numbers"),
+        ([[1.0]], None, ValueError, "needs targets Y"),
+    ],
+)
+def test_loss_and_grad_bad_input(X: Any, Y: Any, error: type[Exception], match: str) -> None:
+    w, b, fn = affine()
+    with pytest.raises(error, match=match):
+        trace(fn, 1, 1, [w, b]).loss_and_grad(X, Y)
+
+
+def test_loss_and_grad_needs_one_output() -> None:
+    w = Value(1.0)
+    graph = trace(lambda xs, ys: [w * xs[0], xs[0]], 1, 0, [w])
+    with pytest.raises(ValueError, match=r"1 output .* has 2"):
+        graph.loss_and_grad([[1.0]])
+
+
+def test_compile_model_bad_loss_name() -> None:
+    with pytest.raises(ValueError, match="unknown loss 'nope'"):
+        compile_model(MLP(2, [1], seed=0), "nope", 2, 1)

@@ -1,0 +1,482 @@
+"""Tests for microgradnn.viz.graph: the forward and backward pictures.
+
+Numbers in the pictures are checked against closed forms (the micrograd neuron
+o = tanh(x1*w1 + x2*w2 + b)) or PyTorch float64, never against the engine's own output.
+Rendering tests need graphviz's `dot`; DOT-source tests run without it.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import shutil
+from pathlib import Path
+
+import graphviz
+import numpy as np
+import pytest
+
+from microgradnn import Value
+from microgradnn.nn import MLP
+from microgradnn.viz import GraphPicture, GraphvizNotFoundError, draw_dot, render
+from microgradnn.viz._model import assign_groups, model_info
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
+
+# The micrograd lecture's neuron: b chosen so that n = 0.8814 and o = tanh(n) = 1/sqrt(2).
+B = 6.8813735870195432
+N_DATA = 2.0 * -3.0 + 0.0 * 1.0 + B
+O_DATA = math.tanh(N_DATA)
+DO_DN = 1.0 - O_DATA**2  # = 0.5
+
+
+def neuron() -> dict[str, Value]:
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(B, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    s = x1w1 + x2w2
+    s.label = "s"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return {v.label: v for v in (x1, x2, w1, w2, b, x1w1, x2w2, s, n, o)}
+
+
+def g4(x: float) -> str:
+    return format(0.0 if x == 0 else x, ".4g")
+
+
+def svg_groups(svg: str) -> dict[str, list[str]]:
+    """{element id: [its texts]} for every node and edge of a graphviz SVG, '&#45;' -> '-'."""
+    out: dict[str, list[str]] = {}
+    starts = list(re.finditer(r'<g id="([^"]+)" class="(?:node|edge)[^"]*">', svg))
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(svg)
+        texts = re.findall(r"<text[^>]*>(.*?)</text>", svg[m.end() : end], flags=re.DOTALL)
+        out[html.unescape(m.group(1))] = [html.unescape(t) for t in texts]
+    return out
+
+
+def node_id(root: Value, v: Value) -> str:
+    return f"v{[id(u) for u in root.topological_order()].index(id(v))}"
+
+
+# -- forward view ----------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_forward_svg_shows_label_data_grad_of_every_value() -> None:
+    vs = neuron()
+    o = vs["o"]
+    o.backward()
+    groups = svg_groups(draw_dot(o).pipe(format="svg", encoding="utf-8"))
+    expected = {
+        "x1": (2.0, -3.0 * DO_DN),
+        "w1": (-3.0, 2.0 * DO_DN),
+        "x2": (0.0, 1.0 * DO_DN),
+        "w2": (1.0, 0.0),
+        "b": (B, DO_DN),
+        "x1*w1": (-6.0, DO_DN),
+        "n": (N_DATA, DO_DN),
+        "o": (O_DATA, 1.0),
+    }
+    for name, (data, grad) in expected.items():
+        texts = groups[node_id(o, vs[name])]
+        assert texts[:3] == [name, f"data {g4(data)}", f"grad {g4(grad)}"], name
+
+
+@needs_dot
+def test_forward_edges_carry_local_derivatives() -> None:
+    vs = neuron()
+    o = vs["o"]
+    o.backward()
+    groups = svg_groups(draw_dot(o).pipe(format="svg", encoding="utf-8"))
+    edge_texts = [t for k, texts in groups.items() if k.startswith("e") for t in texts]
+    assert f"∂o/∂n = 1 - o² = {g4(DO_DN)}" in edge_texts
+    assert "∂(x1*w1)/∂x1 = w1 = -3" in edge_texts
+    assert "∂(x1*w1)/∂w1 = x1 = 2" in edge_texts
+    assert "∂n/∂b = 1" in edge_texts
+    assert not any("×" in t for t in edge_texts), "forward view shows no chain-rule products"
+
+
+def test_forward_source_without_dot() -> None:
+    vs = neuron()
+    src = draw_dot(vs["o"]).source
+    assert src.startswith("digraph")
+    assert "<B>x1</B>" in src
+    assert "data 2" in src
+    assert "rankdir=LR" in src
+
+
+def test_node_names_follow_topological_order_and_are_stable() -> None:
+    a = neuron()["o"]
+    b = neuron()["o"]
+    assert draw_dot(a).source == draw_dot(b).source
+    order = a.topological_order()
+    src = draw_dot(a).source
+    for i, v in enumerate(order):
+        line = next(ln for ln in src.splitlines() if ln.strip().startswith(f"v{i} [label="))
+        assert f"<B>{html.escape(v.label)}</B>" in line
+        assert f"id=v{i}" in line
+    assert "0x" not in src  # no id() in names
+
+
+def test_kinds_are_styled_differently() -> None:
+    vs = neuron()
+    src = draw_dot(vs["o"]).source
+    classes = dict(re.findall(r'\t(v\d+) \[.*?class="mg-value mg-(\w+)"', src))
+    o = vs["o"]
+    assert classes[node_id(o, vs["x1"])] == "input"
+    assert classes[node_id(o, vs["w1"])] == "param"
+    assert classes[node_id(o, vs["b"])] == "param"
+    assert classes[node_id(o, vs["n"])] == "value"
+    assert classes[node_id(o, vs["o"])] == "output"
+    # with model= the parameters are exactly those given (here only w2)
+    src2 = draw_dot(o, model=[vs["w2"]]).source
+    classes2 = dict(re.findall(r'\t(v\d+) \[.*?class="mg-value mg-(\w+)"', src2))
+    assert classes2[node_id(o, vs["w1"])] == "input"
+    assert classes2[node_id(o, vs["w2"])] == "param"
+    assert "parameter" in src  # legend
+
+
+def test_x_times_x_draws_two_edges() -> None:
+    x = Value(3.0, label="x")
+    y = x * x
+    src = draw_dot(y).source
+    assert len(re.findall(r"\tv0 -> v1op ", src)) == 2
+    assert "(arg 1)" in src
+    assert "(arg 2)" in src
+
+
+def test_constants_as_small_nodes_or_folded() -> None:
+    x = Value(3.0, label="x")
+    y = 2.0 - x
+    src = draw_dot(y).source
+    assert re.search(r'\tv1c0 \[label=2 class="mg-const"', src)
+    assert "\tv1c0 -> v1op" in src
+    folded = draw_dot(y, hide_constants=True).source
+    assert "v1c0" not in folded
+    assert '\tv1op [label="2 -"' in folded
+    z = x * 0.5
+    assert '\tv1op [label="* 0.5"' in draw_dot(z, hide_constants=True).source
+
+
+@needs_dot
+def test_labels_with_special_characters_render() -> None:
+    x = Value(1.0, label='a{b}|<c> & "d"')
+    y = x.exp()
+    y.label = "y<1>"
+    svg = draw_dot(y).pipe(format="svg", encoding="utf-8")
+    texts = [t for ts in svg_groups(svg).values() for t in ts]
+    assert 'a{b}|<c> & "d"' in texts
+    assert "y<1>" in texts
+
+
+def test_number_format_and_rankdir() -> None:
+    x = Value(2.0, label="x")
+    y = x * 3
+    y.label = "y"
+    src = draw_dot(y, fmt=".3f", rankdir="TB").source
+    assert "data 2.000" in src
+    assert "data 6.000" in src
+    assert "rankdir=TB" in src
+
+
+def test_show_grad_false_hides_grads_in_forward_view() -> None:
+    x = Value(2.0, label="x")
+    y = x.tanh()
+    assert ">grad 0<" not in draw_dot(y, show_grad=False).source
+    assert ">grad 0<" in draw_dot(y).source
+
+
+# -- backward view ---------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_backward_edges_show_local_and_chain_rule_product() -> None:
+    vs = neuron()
+    o = vs["o"]
+    o.backward()
+    g = draw_dot(o, "backward")
+    src = g.source
+    assert "dir=back" in src
+    groups = svg_groups(g.pipe(format="svg", encoding="utf-8"))
+    edges = {tuple(t): k for k, t in groups.items() if k.startswith("e")}
+    assert (f"∂o/∂n = 1 - o² = {g4(DO_DN)}", f"1 × {g4(DO_DN)} = {g4(DO_DN)}") in edges
+    assert (
+        "∂(x1*w1)/∂x1 = w1 = -3",
+        f"{g4(DO_DN)} × -3 = {g4(-3 * DO_DN)}",
+    ) in edges
+    assert ("∂(x1*w1)/∂w1 = x1 = 2", f"{g4(DO_DN)} × 2 = {g4(2 * DO_DN)}") in edges
+    assert ("∂(x2*w2)/∂w2 = x2 = 0", f"{g4(DO_DN)} × 0 = 0") in edges
+    root_texts = groups[node_id(o, o)]
+    assert root_texts[2:] == ["grad 1", "= seed"]
+
+
+@needs_dot
+def test_backward_node_used_twice_shows_its_contributions_summing_to_grad() -> None:
+    x = Value(3.0, label="x")
+    y = x * x + 2 * x  # dy/dx = 2x + 2 = 8 = 2 (from 2x) + 3 + 3 (from x*x)
+    y.label = "y"
+    y.backward()
+    groups = svg_groups(draw_dot(y, "backward").pipe(format="svg", encoding="utf-8"))
+    assert groups["v0"] == ["x", "data 3", "grad 8", "= 2 + 3 + 3"]
+    products = sorted(t[1] for k, t in groups.items() if k.startswith("e") and len(t) == 2)
+    assert products.count("1 × 3 = 3") == 2
+    assert "1 × 2 = 2" in products
+
+
+def test_backward_sum_shows_negative_terms_and_earlier_accumulation() -> None:
+    x = Value(2.0, label="x")
+    y = x * 3 - x  # dy/dx = 3 - 1
+    y.label = "y"
+    y.backward()
+    assert "= -1 + 3" in draw_dot(y, "backward").source
+    y.backward()  # the leaf accumulates: 4 = 2 (earlier) + -1 + 3
+    src = draw_dot(y, "backward").source
+    assert "grad 4" in src
+    assert "= 2 (earlier) - 1 + 3" in src
+
+
+def test_backward_view_before_backward_says_so() -> None:
+    x = Value(2.0, label="x")
+    src = draw_dot(x.tanh(), "backward").source
+    assert "call backward() on the output first" in src
+
+
+@pytest.mark.torch
+def test_backward_grads_and_sums_match_torch_for_an_mlp() -> None:
+    torch = pytest.importorskip("torch")
+    model = MLP(2, [3, 1], activation="tanh", seed=3)
+    xs = [Value(0.7, label="x0"), Value(-1.2, label="x1")]
+    out = model(xs)
+    assert isinstance(out, Value)
+    loss = (out - 0.5) ** 2
+    loss.label = "loss"
+    loss.backward()
+    seq = model.to_torch()
+    xt = torch.tensor([[0.7, -1.2]], dtype=torch.float64, requires_grad=True)
+    lt = ((seq(xt)[0, 0] - 0.5) ** 2).sum()
+    lt.backward()
+    src = draw_dot(loss, "backward", model=model).source
+    order = loss.topological_order()
+    # x0 is used by 3 neurons: its sum cell lists 3 terms adding up to torch's gradient
+    i = [id(v) for v in order].index(id(xs[0]))
+    line = next(ln for ln in src.splitlines() if ln.strip().startswith(f"v{i} [label="))
+    terms = re.search(r"= ([^<]*)</FONT>", line)
+    assert terms is not None
+    parts = re.split(r" ([+-]) ", terms.group(1))
+    total = float(parts[0]) + sum(
+        float(v) * (1 if s == "+" else -1) for s, v in zip(parts[1::2], parts[2::2], strict=True)
+    )
+    assert len(parts) == 5
+    assert total == pytest.approx(xt.grad[0, 0].item(), rel=2e-3, abs=1e-4)
+    assert f"grad {g4(xt.grad[0, 0].item())}" in line
+    # every weight's grad cell shows torch's gradient
+    first = seq[0].weight.grad.numpy()
+    for j, neuron_ in enumerate(model.layers[0].neurons):
+        for k, w in enumerate(neuron_.w):
+            assert g4(w.grad) == g4(float(first[j, k]))
+            idx = [id(v) for v in order].index(id(w))
+            wline = next(ln for ln in src.splitlines() if ln.strip().startswith(f"v{idx} [label="))
+            assert f"grad {g4(float(first[j, k]))}" in wline
+
+
+# -- clusters for networks -------------------------------------------------------------------------
+
+
+def mlp_loss(sizes: list[int], act: str = "tanh", seed: int = 0) -> tuple[MLP, Value, list[float]]:
+    model = MLP(2, sizes, activation=act, seed=seed)
+    x = [0.5, -1.0]
+    out = model(x)
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return model, loss, x
+
+
+def test_assign_groups_follows_parameter_identity() -> None:
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    xs = [Value(1.0, label="x0"), Value(2.0, label="x1")]
+    out = model(xs)
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2
+    order = loss.topological_order()
+    info = model_info(model)
+    groups = dict(zip(map(id, order), assign_groups(order, info), strict=True))
+    for k, n in enumerate(info.neurons):
+        neuron_ = model.layers[n.layer].neurons[n.index]
+        assert all(groups[id(w)] == k for w in neuron_.w)
+        assert groups[id(neuron_.b)] == k
+    hidden = model.layers[0].neurons
+    for k, nrn in enumerate(hidden):
+        # the products w_i * x_i, the Σ and the tanh of hidden neuron k
+        prods = [
+            v for v in order if v._op is not None and v._op.name == "mul" and nrn.w[0] in v._prev
+        ]
+        assert prods
+        assert all(groups[id(p)] == k for p in prods)
+        zs = [v for v in order if v.label == "z" and nrn.b in v._prev]
+        assert len(zs) == 1
+        assert groups[id(zs[0])] == k
+        acts = [v for v in order if v.label == "a" and zs[0] in v._prev]
+        assert len(acts) == 1
+        assert groups[id(acts[0])] == k
+    assert groups[id(xs[0])] is None
+    assert groups[id(xs[1])] is None
+    assert groups[id(loss)] is None
+    assert groups[id(loss._prev[0])] is None  # out - 1.0 is the loss, not the neuron
+
+
+def test_max_nodes_error_suggests_clusters() -> None:
+    _, loss, _ = mlp_loss([16, 16, 1])
+    with pytest.raises(
+        ValueError, match=r"more than max_nodes=500.*cluster='neuron'.*hide_constants"
+    ):
+        draw_dot(loss)
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(30):
+        y = y * 1.01
+    with pytest.raises(ValueError, match="max_nodes=10"):
+        draw_dot(y, max_nodes=10)
+    model, loss, _ = mlp_loss([16, 16, 1])
+    with pytest.raises(ValueError, match="pass collapse=True"):
+        draw_dot(loss, model=model, cluster="neuron", collapse=False)
+    assert draw_dot(y, max_nodes=None).source
+
+
+@needs_dot
+def test_mlp_collapsed_by_neuron_renders_with_neuron_summaries() -> None:
+    model, loss, x = mlp_loss([16, 16, 1])
+    g = draw_dot(loss, "backward", model=model, cluster="neuron")
+    svg = g.pipe(format="svg", encoding="utf-8")
+    groups = svg_groups(svg)
+    neuron_nodes = [k for k in groups if re.fullmatch(r"n\d+", k)]
+    assert len(neuron_nodes) == 33
+    # L0·N0's output is tanh(w·x + b), computed here with numpy from its weights
+    n0 = model.layers[0].neurons[0]
+    a0 = np.tanh(np.dot([w.data for w in n0.w], x) + n0.b.data)
+    assert groups["n0"][:3] == ["L0·N0", "tanh", f"out {g4(float(a0))}"]
+    # the two inputs were plain numbers: drawn as shared boxes x0, x1
+    assert groups["in0_0"] == ["x0 = 0.5"]
+    assert groups["in0_1"] == ["x1 = -1"]
+    assert len(svg) < 400_000
+
+
+@needs_dot
+def test_mlp_collapsed_by_layer() -> None:
+    model, loss, _ = mlp_loss([16, 16, 1])
+    g = draw_dot(loss, model=model, cluster="layer")
+    groups = svg_groups(g.pipe(format="svg", encoding="utf-8"))
+    assert groups["L0"][:2] == ["layer 0", "16 × tanh"]
+    assert groups["L1"][:2] == ["layer 1", "16 × tanh"]
+    assert groups["L2"][:2] == ["layer 2", "1 × linear"]
+    merged = [t for k, t in groups.items() if k.startswith("m_L0_L1")]
+    assert merged == [["×256"]]
+
+
+def test_mlp_clusters_without_collapse_keep_every_node() -> None:
+    model, loss, _ = mlp_loss([2, 1])
+    src = draw_dot(loss, model=model, cluster="neuron", collapse=False).source
+    assert src.count("subgraph cluster_n") == 3
+    n_values = len(loss.topological_order())
+    assert len(re.findall(r'class="mg-value', src)) == n_values
+    src_l = draw_dot(loss, model=model, cluster="layer", collapse=False).source
+    assert src_l.count("subgraph cluster_L") == 2
+
+
+# -- rendering and errors --------------------------------------------------------------------------
+
+
+def test_returns_a_graphviz_digraph() -> None:
+    g = draw_dot(Value(1.0, label="x").exp())
+    assert isinstance(g, graphviz.Digraph)
+    assert isinstance(g, GraphPicture)
+
+
+@needs_dot
+def test_render_writes_exactly_the_path(tmp_path: Path) -> None:
+    g = draw_dot(Value(1.0, label="x").exp())
+    magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF"}
+    for fmt, head in magic.items():
+        path = render(g, tmp_path / f"pic.{fmt}")
+        assert path.read_bytes().startswith(head)
+    assert render(g, tmp_path / "pic.dot").read_text(encoding="utf-8") == g.source
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "pic.dot",
+        "pic.pdf",
+        "pic.png",
+        "pic.svg",
+    ]
+    with pytest.raises(ValueError, match="format must be one of"):
+        render(g, tmp_path / "pic.bmp")
+
+
+def test_missing_dot_gives_install_instructions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    g = draw_dot(Value(1.0, label="x").exp())
+    assert g.source.startswith("digraph")  # DOT source works without dot
+    for attempt in (
+        lambda: g.pipe(format="svg"),
+        lambda: render(g, tmp_path / "x.svg"),
+        lambda: g._repr_mimebundle_(),
+        lambda: g.render(tmp_path / "x", format="svg"),
+    ):
+        with pytest.raises(GraphvizNotFoundError, match="apt install graphviz") as info:
+            attempt()
+        assert "brew install graphviz" in str(info.value)
+        assert "conda" in str(info.value)
+        assert isinstance(info.value.__cause__, graphviz.ExecutableNotFound)
+    assert render(g, tmp_path / "x.dot").exists()  # the DOT file needs no dot
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    x = Value(1.0, label="x")
+    y = x.exp()
+    with pytest.raises(TypeError, match="draw_dot expects a Value as root, got list"):
+        draw_dot([y])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="got float"):
+        draw_dot(1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"view must be one of 'forward', 'backward'; got 'up'"):
+        draw_dot(y, "up")
+    with pytest.raises(ValueError, match="rankdir must be one of"):
+        draw_dot(y, rankdir="XY")
+    with pytest.raises(ValueError, match="fmt must be a float format spec"):
+        draw_dot(y, fmt="q")
+    with pytest.raises(ValueError, match="cluster must be one of"):
+        draw_dot(y, cluster="block")
+    with pytest.raises(ValueError, match=r"cluster='neuron' needs model="):
+        draw_dot(y, cluster="neuron")
+    with pytest.raises(ValueError, match="max_nodes must be a positive int"):
+        draw_dot(y, max_nodes=0)
+    with pytest.raises(TypeError, match="model must be a Module"):
+        draw_dot(y, model=42)
+    with pytest.raises(TypeError, match="holding str"):
+        draw_dot(y, model=["w"])
+    with pytest.raises(ValueError, match="id_prefix"):
+        draw_dot(y, id_prefix="a b")
+    with pytest.raises(TypeError, match="render expects a graphviz graph"):
+        render("digraph {}", "x.svg")  # type: ignore[arg-type]
+
+
+@needs_dot
+def test_jupyter_display_and_micrograd_format_argument(tmp_path: Path) -> None:
+    x = Value(1.0, label="x")
+    g = draw_dot(x.exp(), format="png")
+    assert g.format == "png"
+    bundle = g._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    out = g.render(tmp_path / "pic")
+    assert Path(out).read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="format must be one of"):
+        draw_dot(x, format="bmp")

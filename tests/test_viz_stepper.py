@@ -1,0 +1,373 @@
+"""Tests for microgradnn.viz.stepper: backward one chain-rule step at a time.
+
+The browser tests drive the HTML page in headless Chromium through selenium, offline: the
+chromedriver path is given explicitly, so Selenium Manager downloads nothing. They skip
+cleanly without chromium, chromedriver or selenium (CI: apt install chromium
+chromium-driver; pip install selenium).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from microgradnn import Value
+from microgradnn.viz import (
+    BackwardStepper,
+    backward_html,
+    backward_steps,
+    save_backward_html,
+)
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
+
+B = 6.8813735870195432
+O_DATA = math.tanh(2.0 * -3.0 + B)
+DO_DN = 1.0 - O_DATA**2
+
+
+def neuron() -> tuple[Value, dict[str, Value]]:
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(B, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "n": n}
+
+
+# Closed form: o = tanh(x1 w1 + x2 w2 + b), do/dn = 1 - o^2.
+EXPECTED_LEAF_GRADS = {
+    "x1": -3.0 * DO_DN,
+    "w1": 2.0 * DO_DN,
+    "x2": 1.0 * DO_DN,
+    "w2": 0.0,
+    "b": DO_DN,
+}
+
+
+def g4(x: float) -> str:
+    return format(0.0 if x == 0 else x, ".4g")
+
+
+# -- frames ---------------------------------------------------------------------------------------
+
+
+def test_one_frame_per_backward_call_in_reversed_topological_order() -> None:
+    o, _ = neuron()
+    order = o.topological_order()
+    frames = backward_steps(o)
+    steps = [f for f in frames if f.kind == "step"]
+    expected = [i for i in reversed(range(len(order))) if order[i]._op is not None]
+    assert [f.node_index for f in steps] == expected
+    assert [f.kind for f in frames] == ["seed"] + ["step"] * len(expected) + ["done"]
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert all(f.node is order[f.node_index] for f in steps if f.node_index is not None)
+
+
+def test_final_frame_holds_the_closed_form_gradients() -> None:
+    o, vs = neuron()
+    frames = backward_steps(o)
+    order = o.topological_order()
+    last = frames[-1].grads
+    for name, expected in EXPECTED_LEAF_GRADS.items():
+        assert last[order.index(vs[name])] == pytest.approx(expected, abs=1e-12)
+    assert frames[0].grads[-1] == 1.0
+    assert all(g == 0.0 for g in frames[0].grads[:-1])
+    for name in EXPECTED_LEAF_GRADS:
+        assert f"{name}.grad = {g4(EXPECTED_LEAF_GRADS[name])}" in frames[-1].caption
+
+
+def test_each_step_records_local_times_upstream() -> None:
+    x = Value(3.0, label="x")
+    y = x * x
+    y.label = "y"
+    frames = backward_steps(y, gradient=2.0)
+    (step,) = [f for f in frames if f.kind == "step"]
+    c1, c2 = step.contributions
+    assert (c1.position, c1.local, c1.upstream, c1.amount, c1.grad_after) == (0, 3.0, 2.0, 6.0, 6.0)
+    assert (c2.position, c2.local, c2.upstream, c2.amount, c2.grad_after) == (
+        1,
+        3.0,
+        2.0,
+        6.0,
+        12.0,
+    )
+    assert "x.grad += 2 × 3 (∂y/∂x = x) = 6  →  x.grad = 6" in step.caption
+    assert "→  x.grad = 12" in step.caption
+
+
+def test_tanh_step_caption() -> None:
+    o, _ = neuron()
+    frames = backward_steps(o)
+    assert frames[1].caption.splitlines() == [
+        "Step 1 of 5: o = tanh(n), and o.grad = 1",
+        f"  n.grad += 1 × {g4(DO_DN)} (∂o/∂n = 1 - o²) = {g4(DO_DN)}  →  n.grad = {g4(DO_DN)}",
+    ]
+
+
+def test_user_grads_are_restored() -> None:
+    o, _ = neuron()
+    order = o.topological_order()
+    for k, v in enumerate(order):
+        v.grad = 0.25 * k
+    before = [v.grad for v in order]
+    backward_steps(o)
+    assert [v.grad for v in order] == before
+
+
+def test_frame_graph_highlights_the_node_that_ran() -> None:
+    o, _ = neuron()
+    frames = backward_steps(o)
+    src = frames[1].graph().source
+    assert "#e8590c" in src  # the highlight colour
+    assert "dir=back" in src
+    assert f"1 × {g4(DO_DN)} = {g4(DO_DN)}" in src
+    assert src.count("…") >= 4  # edges not used yet
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(TypeError, match="backward_steps expects a Value as root, got float"):
+        backward_steps(1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="gradient expects a real number"):
+        backward_steps(Value(1.0), gradient="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rankdir must be one of"):
+        BackwardStepper(Value(1.0), rankdir="diagonal")
+    with pytest.raises(TypeError, match="BackwardStepper expects a Value"):
+        BackwardStepper("x")  # type: ignore[arg-type]
+    big = Value(1.0, label="x")
+    for _ in range(200):
+        big = big * 1.0
+    with pytest.raises(ValueError, match="max_nodes=300"):
+        BackwardStepper(big).html  # noqa: B018
+
+
+# -- the HTML page --------------------------------------------------------------------------------
+
+
+def page_data(page: str) -> dict[str, Any]:
+    m = re.search(r'<script type="application/json" class="mg-data">(.*?)</script>', page, re.S)
+    assert m is not None
+    data: dict[str, Any] = json.loads(m.group(1).replace("<\\/", "</"))
+    return data
+
+
+@needs_dot
+def test_html_has_one_frame_per_step_and_is_self_contained(tmp_path: Path) -> None:
+    o, _ = neuron()
+    page = backward_html(o)
+    data = page_data(page)
+    order = o.topological_order()
+    n_ops = sum(1 for v in order if v._op is not None)
+    assert data["n"] == n_ops + 2 == len(data["frames"])
+    captions = [f["caption"] for f in data["frames"]]
+    assert captions == [f.caption for f in backward_steps(o)]
+    assert "prev" in page
+    assert "next" in page
+    assert 'type="range"' in page
+    # nothing to fetch: no external scripts, styles, images or fonts
+    assert not re.search(r"<(link|img|iframe)\b", page)
+    assert not re.search(r"\bsrc=", page)
+    assert "@import" not in page
+    assert "url(" not in page
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    path = save_backward_html(o, tmp_path / "steps.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@needs_dot
+def test_html_text_slots_follow_the_frames() -> None:
+    o, vs = neuron()
+    stepper = BackwardStepper(o)
+    page = stepper.html
+    data = page_data(page)
+    order = o.topological_order()
+    i = order.index(vs["x1"])
+    slot = next(s for s in data["slots"] if s.endswith(f"_v{i}grad"))
+    assert f'id="{slot}"' in page  # the SVG text element the page rewrites
+    timeline = data["slots"][slot]
+    assert timeline[0][:2] == [0, "grad 0"]
+    assert timeline[-1][1] == f"grad {g4(EXPECTED_LEAF_GRADS['x1'])}"
+    # x1 gets its gradient in the last step (the product x1*w1 is processed last)
+    assert timeline[-1][0] == len(stepper.frames) - 2
+
+
+@needs_dot
+def test_repr_html_for_jupyter_and_unique_ids() -> None:
+    o, _ = neuron()
+    a, b = BackwardStepper(o), BackwardStepper(o)
+    fa, fb = a._repr_html_(), b._repr_html_()
+    assert fa.startswith('<div class="mg-stepper"')
+    assert "<html" not in fa
+    ida = re.search(r'id="(mg\w+_)stepper"', fa)
+    idb = re.search(r'id="(mg\w+_)stepper"', fb)
+    assert ida
+    assert idb
+    assert ida.group(1) != idb.group(1)
+    assert "trust the notebook" in html.unescape(fa).lower()
+
+
+# -- in a real browser ----------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.skip("headless Chromium and chromedriver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    service_mod = pytest.importorskip("selenium.webdriver.chrome.service")
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz `dot` not installed")
+    profile = tempfile.mkdtemp(prefix="mg-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+    ):
+        options.add_argument(flag)
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    driver = webdriver.Chrome(
+        service=service_mod.Service(executable_path=CHROMEDRIVER), options=options
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _text(driver: Any, css: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.CSS_SELECTOR, css).text)
+
+
+def _svg_text(driver: Any, element_id: str) -> str:
+    return str(driver.execute_script(f"return document.getElementById('{element_id}').textContent"))
+
+
+def _click(driver: Any, act: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, f"button[data-act={act}]").click()
+
+
+@pytest.mark.browser
+def test_browser_next_button_steps_through_backward(browser: Any, tmp_path: Path) -> None:
+    o, vs = neuron()
+    stepper = BackwardStepper(o)
+    path = stepper.save(tmp_path / "steps.html")
+    browser.get(path.resolve().as_uri())
+    data = page_data(path.read_text(encoding="utf-8"))
+    order = o.topological_order()
+    slot = {
+        name: next(s for s in data["slots"] if s.endswith(f"_v{order.index(v)}grad"))
+        for name, v in vs.items()
+    }
+    assert _text(browser, ".mg-caption").startswith("Start: backward() sets every grad to 0")
+    assert _text(browser, ".mg-counter") == f"frame 1 / {len(stepper.frames)}"
+    assert _svg_text(browser, slot["x1"]) == "grad 0"
+    assert _svg_text(browser, slot["n"]) == "grad 0"
+    seen = [_text(browser, ".mg-caption")]
+    for k in range(1, len(stepper.frames)):
+        _click(browser, "next")
+        assert _text(browser, ".mg-counter") == f"frame {k + 1} / {len(stepper.frames)}"
+        seen.append(_text(browser, ".mg-caption"))
+        if k == 1:  # after tanh's step, n holds do/dn, x1 still nothing
+            assert _svg_text(browser, slot["n"]) == f"grad {g4(DO_DN)}"
+            assert _svg_text(browser, slot["x1"]) == "grad 0"
+            used = browser.execute_script(
+                "return Array.from(document.querySelectorAll('.mg-used')).map(e => e.id)"
+            )
+            assert len(used) == 1
+    assert len(set(seen)) == len(stepper.frames)  # every frame has its own caption
+    assert seen[1].startswith("Step 1 of 5: o = tanh(n)")
+    final = seen[-1]
+    assert final.startswith("Done")
+    for name, grad in EXPECTED_LEAF_GRADS.items():
+        assert f"{name}.grad = {g4(grad)}" in final
+        assert _svg_text(browser, slot[name]) == f"grad {g4(grad)}"
+    assert browser.find_element("css selector", "button[data-act=next]").get_attribute("disabled")
+    # no resource was fetched by the page
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+
+
+@pytest.mark.browser
+def test_browser_keyboard_slider_and_hash(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    x = Value(3.0, label="x")
+    y = x * x + 2 * x
+    y.label = "y"
+    stepper = BackwardStepper(y)
+    path = stepper.save(tmp_path / "xx.html")
+    n = len(stepper.frames)
+    browser.get(path.resolve().as_uri() + "#step=2")
+    assert _text(browser, ".mg-counter") == f"frame 3 / {n}"
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.END)
+    assert _text(browser, ".mg-counter") == f"frame {n} / {n}"
+    data = page_data(path.read_text(encoding="utf-8"))
+    sum_slot = next(s for s in data["slots"] if s.endswith("_v0sum"))
+    assert _svg_text(browser, sum_slot) == "= 2 + 3 + 3"  # dy/dx = 2x + 2 at x = 3
+    body.send_keys(Keys.ARROW_LEFT)
+    assert _text(browser, ".mg-counter") == f"frame {n - 1} / {n}"
+    body.send_keys(Keys.HOME)
+    assert _text(browser, ".mg-counter") == f"frame 1 / {n}"
+    assert _svg_text(browser, sum_slot) == "= … + … + …"
+    browser.execute_script(
+        "var s = document.querySelector('input[type=range]'); s.value = 2;"
+        "s.dispatchEvent(new Event('input'));"
+    )
+    assert _text(browser, ".mg-counter") == f"frame 3 / {n}"
+    assert _svg_text(browser, sum_slot) == "= 2 + … + …"
+
+
+@pytest.mark.browser
+def test_browser_steppers_on_one_page_are_independent(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    o, _ = neuron()
+    a, b = BackwardStepper(o), BackwardStepper(o)
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        f"{a.html}{b.html}{a.html}</body></html>"
+    )
+    path = tmp_path / "two.html"
+    path.write_text(page, encoding="utf-8")
+    browser.get(path.resolve().as_uri())
+    first, second, again = browser.find_elements(By.CSS_SELECTOR, ".mg-stepper")
+    first.find_element(By.CSS_SELECTOR, "button[data-act=next]").click()
+    again.find_element(By.CSS_SELECTOR, "button[data-act=last]").click()
+    assert first.find_element(By.CSS_SELECTOR, ".mg-counter").text.startswith("frame 2")
+    assert second.find_element(By.CSS_SELECTOR, ".mg-counter").text.startswith("frame 1")
+    n = len(a.frames)
+    assert again.find_element(By.CSS_SELECTOR, ".mg-counter").text == f"frame {n} / {n}"
+    for stepper in (first, second, again):  # every copy's script ran
+        assert not stepper.find_element(By.CSS_SELECTOR, ".mg-note").is_displayed()
