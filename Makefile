@@ -48,12 +48,21 @@ test-fast: setup
 demo: setup
 	$(PY) -m microgradnn demo
 
+NB_STAMP := $(VENV)/.installed-notebooks
+$(NB_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e '.[notebooks]'
+	touch $@
+
+# Rebuild every notebook from notebooks/src, execute it and save its outputs.
+notebooks: setup $(NB_STAMP)
+	$(PY) notebooks/_build.py
+
 # The pictures README shows (docs/images/), regenerated from seeded examples.
 images: setup
 	$(PY) -m microgradnn.viz._make_images docs/images
 
 lint: setup
-	$(PY) -m ruff check microgradnn tests
+	$(PY) -m ruff check microgradnn tests benchmarks notebooks/src notebooks/_build.py
 	$(PY) -m ruff format --check microgradnn tests
 	$(PY) -m mypy
 
@@ -62,4 +71,5 @@ typecheck: setup
 
 clean:
 	rm -rf out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -f notebooks/backward_steps.html
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -405,7 +405,7 @@ def _legend(view: str, note: str) -> str:
         explain = "edge label: local derivative ∂out/∂in, from the op table"
     else:
         explain = (
-            "gradient flows right to left; edge label: local ∂out/∂in, then "
+            "gradient flows from the output back to the inputs; edge label: local ∂out/∂in, then "
             "grad(out) × local = amount added to the input's grad"
         )
     rows = f"<TR>{cells}</TR>"

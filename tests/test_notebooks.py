@@ -1,0 +1,125 @@
+"""The course notebooks: committed, up to date with their sources, small, and runnable.
+
+The slow test executes every committed notebook top to bottom with nbclient, from a temporary
+copy (the committed file is never touched); any cell that raises fails it. The fast tests read
+the committed JSON only: each notebook matches its source in ``notebooks/src`` (so nobody edited
+one without the other), was executed, shows at least one picture, holds no error or warning
+output, and the whole set stays small enough to read on the web.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+SOURCES = sorted((NB_DIR / "src").glob("[0-9][0-9]_*.py"))
+NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+MAX_TOTAL_BYTES = 2_500_000
+NEEDS = {"08": ("sklearn",)}  # beyond matplotlib; torch is optional (the cell skips itself)
+
+pytestmark = pytest.mark.notebooks
+
+
+def _load_build() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("notebooks_build", NB_DIR / "_build.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _text(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def _outputs(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def test_every_source_has_a_committed_notebook() -> None:
+    assert SOURCES, "no notebook sources in notebooks/src"
+    assert [p.stem for p in SOURCES] == [p.stem for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_notebook_matches_its_source(src: Path) -> None:
+    build = _load_build()
+    expected = build.parse_source(src.read_text(encoding="utf-8"))
+    nb = _read(NB_DIR / f"{src.stem}.ipynb")
+    got = [(c["cell_type"], _text(c["source"])) for c in nb["cells"]]
+    assert got == expected, f"{src.stem}.ipynb is stale: run `make notebooks`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_was_executed_cleanly(path: Path) -> None:
+    nb = _read(path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c["execution_count"] is not None for c in code), "not executed: make notebooks"
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), "cells were not run once, top to bottom"
+    for out in _outputs(nb):
+        assert out["output_type"] != "error", f"error output: {out.get('ename')}"
+        if out["output_type"] == "stream" and out["name"] == "stderr":
+            pytest.fail(f"stderr output (a warning?) in {path.name}: {_text(out['text'])[:300]}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_shows_a_png_picture(path: Path) -> None:
+    outputs = _outputs(_read(path))
+    pngs = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
+    assert pngs, "no PNG picture (SVG alone does not show in an untrusted notebook)"
+    for png in pngs:
+        assert base64.b64decode(png).startswith(b"\x89PNG")
+
+
+def test_notebooks_are_small() -> None:
+    total = sum(p.stat().st_size for p in NOTEBOOKS)
+    assert total < MAX_TOTAL_BYTES, f"notebooks total {total:,} bytes, over {MAX_TOTAL_BYTES:,}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_executes(path: Path, tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
+    nbclient = pytest.importorskip("nbclient", reason="needs the 'notebooks' extra")
+    pytest.importorskip("ipykernel", reason="needs the 'notebooks' extra")
+    pytest.importorskip("matplotlib", reason="the notebooks plot: needs the 'notebooks' extra")
+    for module in NEEDS.get(path.stem[:2], ()):
+        pytest.importorskip(module, reason=f"{path.name} needs {module}: the 'notebooks' extra")
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel:
+        pytest.skip("no 'python3' Jupyter kernel (python -m ipykernel install --user)")
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz's 'dot' program is not installed (the notebooks draw graphs)")
+
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    nb = nbformat.read(copy, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert not errors
