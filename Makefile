@@ -48,6 +48,10 @@ test-fast: setup
 demo: setup
 	$(PY) -m microgradnn demo
 
+# Speed and memory against micrograd 0.1.0, PyTorch and numpy; writes benchmarks/README.md.
+bench: setup
+	$(PY) benchmarks/run.py
+
 NB_STAMP := $(VENV)/.installed-notebooks
 $(NB_STAMP): pyproject.toml | $(STAMP)
 	$(PY) -m pip install --quiet -e '.[notebooks]'
@@ -63,7 +67,7 @@ images: setup
 
 lint: setup
 	$(PY) -m ruff check microgradnn tests benchmarks notebooks/src notebooks/_build.py
-	$(PY) -m ruff format --check microgradnn tests
+	$(PY) -m ruff format --check microgradnn tests benchmarks
 	$(PY) -m mypy
 
 typecheck: setup

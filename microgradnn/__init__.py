@@ -9,6 +9,7 @@
 """
 
 from microgradnn import viz
+from microgradnn.compile import CompiledGraph, CompileError, compile_model, trace
 from microgradnn.data import (
     batches,
     load_digits,
@@ -95,6 +96,8 @@ __all__ = [
     "Adam",
     "AdamW",
     "Callback",
+    "CompileError",
+    "CompiledGraph",
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
@@ -121,6 +124,7 @@ __all__ = [
     "bce_with_logits_loss",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "compile_model",
     "cross_entropy_loss",
     "draw_dot",
     "evaluate",
@@ -153,6 +157,7 @@ __all__ = [
     "predict",
     "softmax",
     "to_pm1",
+    "trace",
     "train_test_split",
     "viz",
 ]

@@ -38,6 +38,7 @@ two (such as an active Dropout mask), raises :class:`CompileError`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -94,6 +95,12 @@ def _same_ref(a: Ref, b: Ref) -> bool:
 
 def _describe(node: _Node) -> str:
     return node.op.name if node.arg is None else f"{node.op.name}({node.arg:g})"
+
+
+def _describe_ref(r: Ref) -> str:
+    kind, v = r
+    names = {"x": f"input xs[{v}]", "y": f"target ys[{v}]", "p": f"parameter {v}"}
+    return names.get(kind, f"node {v}" if kind == "n" else f"the constant {v!r}")
 
 
 def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int, int]) -> _Graph:
@@ -170,7 +177,8 @@ def _compare(first: _Graph, second: _Graph) -> None:
                 )
             raise CompileError(
                 f"the graph differs between two examples at node {m} ({_describe(a)!r}): "
-                f"input {i} is {ra} in one and {rb} in the other; {advice}"
+                f"its input {i} is {_describe_ref(ra)} in one and {_describe_ref(rb)} in the "
+                f"other; {advice}"
             )
     if len(first.nodes) != len(second.nodes):
         longer = first if len(first.nodes) > len(second.nodes) else second
@@ -286,10 +294,12 @@ class CompiledGraph:
                         slot.setdefault(v, len(slot))
                     elif kind == "c":
                         constants.setdefault(v.hex(), len(constants))
-        for r in graph.outputs:
-            if r[0] == "c":
-                constants.setdefault(r[1].hex(), len(constants))
-        self._used_params = np.array(sorted(slot, key=slot.__getitem__), dtype=np.intp)
+        for kind, v in graph.outputs:
+            if kind == "p":
+                slot.setdefault(v, len(slot))
+            elif kind == "c":
+                constants.setdefault(v.hex(), len(constants))
+        self._used_params = [params[k] for k in sorted(slot, key=slot.__getitem__)]
         self._const_start = self._param_start + len(slot)
         self._const_values = np.array([float.fromhex(h) for h in constants], dtype=np.float64)
         row_of_node = [0] * len(graph.nodes)
@@ -394,8 +404,7 @@ class CompiledGraph:
         values = ws.values
         values[: self.n_inputs] = Xa.T
         values[self.n_inputs : self._param_start] = Ya.T
-        params = self.params
-        data = np.fromiter((params[k].data for k in self._used_params), np.float64)
+        data = np.fromiter(map(_data, self._used_params), np.float64, len(self._used_params))
         values[self._param_start : self._const_start] = data[:, None]
         for g in self._groups:
             values[g.start : g.stop] = g.op.np_forward(_gather(g, values, ws.gathered), g.arg)
@@ -451,10 +460,12 @@ class CompiledGraph:
                 if g.buckets:
                     _backward_group(g, ws)
             totals = grads[self._param_start : self._const_start].sum(axis=1)
-        params = self.params
-        for k, d in zip(self._used_params.tolist(), totals.tolist(), strict=True):
-            params[k].grad += d
+        for p, d in zip(self._used_params, totals.tolist(), strict=True):
+            p.grad += d
         return loss
+
+
+_data = operator.attrgetter("data")
 
 
 def _count(rows: Rows) -> int:
@@ -533,6 +544,8 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
     ``fn(xs, ys)`` receives ``n_inputs`` input Values and ``n_targets`` target Values and returns
     the example's loss (a Value) or a list of output Values (for prediction). It is called twice,
     on two different placeholder examples, to check that the graph does not depend on the data.
+    Two examples catch the usual mistakes (an ``if`` on ``.data``, an active Dropout) but cannot
+    prove that no branch anywhere depends on the data: keep ``fn`` free of them.
 
     Args:
         fn: The per-example computation.

@@ -66,19 +66,22 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
+def describe(x: object) -> str:
+    """``type repr`` of a bad argument, shortened, for error messages ("str 'abc'")."""
+    shown = repr(x)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{type(x).__name__} {shown}"
+
+
 def _as_float(x: object, what: str = "Value") -> float:
     """Convert a real number to float; anything else is a TypeError naming what came in."""
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real):
         return float(x)
-    shown = repr(x)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
     hint = " (use v.data to read a Value's number)" if isinstance(x, Value) else ""
-    raise TypeError(
-        f"{what} expects a real number (int or float), got {type(x).__name__}: {shown}{hint}"
-    )
+    raise TypeError(f"{what} expects a real number (int or float), got {describe(x)}{hint}")
 
 
 def _data(x: Operand) -> float:

@@ -24,7 +24,7 @@ from typing import Any, Protocol, Union
 
 import numpy as np
 
-from microgradnn.engine import Value
+from microgradnn.engine import Value, describe
 from microgradnn.nn import logsumexp
 
 __all__ = [
@@ -51,13 +51,6 @@ class _HasParameters(Protocol):
     def parameters(self) -> list[Value]: ...
 
 
-def _show(x: object) -> str:
-    shown = repr(x)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{type(x).__name__} {shown}"
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -73,7 +66,7 @@ def _items(x: Any, what: str, loss: str) -> list[Any]:
     if _is_scalar(x):
         return [x]
     if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
-        raise TypeError(f"{loss}: {what} must be a list of Values or numbers, got {_show(x)}")
+        raise TypeError(f"{loss}: {what} must be a list of Values or numbers, got {describe(x)}")
     items = list(x)
     if not items:
         raise ValueError(f"{loss}: {what} is empty")
@@ -84,7 +77,7 @@ def _element(v: Any, what: str, loss: str, wrap: bool) -> Operand:
     if type(v) is Value:
         return v
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{loss}: {what} must be a number or a Value, got {_show(v)}")
+        raise TypeError(f"{loss}: {what} must be a number or a Value, got {describe(v)}")
     return Value(float(v)) if wrap else float(v)
 
 
@@ -101,7 +94,7 @@ def _rows(x: Any, what: str, loss: str, wrap: bool) -> list[list[Any]]:
         else:
             raise TypeError(
                 f"{loss}: {what}[{i}] must be a number, a Value or a non-empty list of them, "
-                f"got {_show(item)}"
+                f"got {describe(item)}"
             )
     return rows
 
@@ -239,7 +232,7 @@ def cross_entropy_loss(preds: Any, targets: Any, *, reduction: str = "mean") -> 
         if not isinstance(goal, (list, tuple)):
             raise TypeError(
                 f"{loss}: targets[{i}] must be a class index or a list of {k} probabilities, "
-                f"got {_show(goal)}"
+                f"got {describe(goal)}"
             )
         if len(goal) != k:
             raise ValueError(f"{loss}: example {i}: {k} logits, {len(goal)} target probabilities")
@@ -267,7 +260,8 @@ def _class_index(goal: Any, k: int, i: int) -> int:
     value = float(value)
     if not value.is_integer():
         raise TypeError(
-            f"cross_entropy_loss: example {i}: a class index must be an integer, got {_show(goal)}"
+            f"cross_entropy_loss: example {i}: a class index must be an integer, "
+            f"got {describe(goal)}"
         )
     c = int(value)
     if not 0 <= c < k:
@@ -325,7 +319,7 @@ def l2_regularization(params: Iterable[Value] | _HasParameters, alpha: float) ->
     2.5
     """
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"l2_regularization: alpha must be a number, got {_show(alpha)}")
+        raise TypeError(f"l2_regularization: alpha must be a number, got {describe(alpha)}")
     if not 0.0 <= alpha < math.inf:
         raise ValueError(f"l2_regularization: alpha must be >= 0 and finite, got {alpha!r}")
     if not isinstance(params, Iterable):
@@ -333,7 +327,7 @@ def l2_regularization(params: Iterable[Value] | _HasParameters, alpha: float) ->
     ps = list(params)
     for i, p in enumerate(ps):
         if type(p) is not Value:
-            raise TypeError(f"l2_regularization: parameter {i} must be a Value, got {_show(p)}")
+            raise TypeError(f"l2_regularization: parameter {i} must be a Value, got {describe(p)}")
     return Value.sum([p * p for p in ps]) * float(alpha)
 
 
@@ -367,5 +361,5 @@ def get_loss(loss: str | LossFunction) -> LossFunction:
         return loss
     raise TypeError(
         f"loss must be a name ({', '.join(LOSSES)}) or a function (preds, targets) -> Value, "
-        f"got {_show(loss)}"
+        f"got {describe(loss)}"
     )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, Union
 
 import numpy as np
 
-from microgradnn.engine import Value, no_grad
+from microgradnn.engine import Value, describe, no_grad
 
 if TYPE_CHECKING:
     import torch
@@ -84,7 +84,7 @@ def _source(seed: Seed) -> random.Random | None:
     if seed is None or isinstance(seed, random.Random):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, a random.Random or None, got {_show(seed)}")
+        raise TypeError(f"seed must be an int, a random.Random or None, got {describe(seed)}")
     return random.Random(int(seed))
 
 
@@ -97,17 +97,9 @@ def _rng(seed: Seed) -> _RandomSource:
     return random if source is None else source
 
 
-def _show(x: object) -> str:
-    """``type: repr`` of a bad argument, shortened, for error messages."""
-    shown = repr(x)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{type(x).__name__} {shown}"
-
-
 def _positive_int(x: object, what: str) -> int:
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {_show(x)}")
+        raise TypeError(f"{what} must be a positive int, got {describe(x)}")
     if x < 1:
         raise ValueError(f"{what} must be a positive int, got {x}")
     return int(x)
@@ -192,7 +184,7 @@ def get_activation(activation: str | Activation) -> Activation:
         return activation
     raise TypeError(
         f"activation must be a name ({', '.join(ACTIVATIONS)}) or a function from Value to "
-        f"Value, got {_show(activation)}"
+        f"Value, got {describe(activation)}"
     )
 
 
@@ -233,7 +225,7 @@ def softmax(values: Sequence[Operand]) -> list[Value]:
 def _operands(values: Iterable[Operand], what: str) -> list[Value]:
     """The items as Values (numbers become constant leaves)."""
     if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"{what} expects a list of Values or numbers, got {_show(values)}")
+        raise TypeError(f"{what} expects a list of Values or numbers, got {describe(values)}")
     xs: list[Value] = []
     for i, v in enumerate(values):
         if type(v) is Value:
@@ -241,7 +233,7 @@ def _operands(values: Iterable[Operand], what: str) -> list[Value]:
         elif isinstance(v, numbers.Real) and not isinstance(v, bool):
             xs.append(Value(float(v)))
         else:
-            raise TypeError(f"{what}: item {i} must be a Value or a number, got {_show(v)}")
+            raise TypeError(f"{what}: item {i} must be a Value or a number, got {describe(v)}")
     if not xs:
         raise ValueError(f"{what} needs at least one value, got an empty list")
     return xs
@@ -267,7 +259,7 @@ def _init_name(init: str | None, activation: str) -> str:
             return "he"
         return "xavier" if activation in _XAVIER_FAMILY else "uniform"
     if not isinstance(init, str):
-        raise TypeError(f"init must be a name ({', '.join(INITS)}) or None, got {_show(init)}")
+        raise TypeError(f"init must be a name ({', '.join(INITS)}) or None, got {describe(init)}")
     key = init.strip().lower()
     key = _INIT_ALIASES.get(key, key)
     if key not in INITS:
@@ -313,7 +305,7 @@ def _inputs(x: Any, nin: int) -> Sequence[Operand]:
             raise ValueError(f"expected {nin} inputs, got a single number")
         return [x]
     elif isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
-        raise TypeError(f"expected a list of {nin} numbers or Values, got {_show(x)}")
+        raise TypeError(f"expected a list of {nin} numbers or Values, got {describe(x)}")
     else:
         xs = list(x)
     if len(xs) != nin:
@@ -326,7 +318,7 @@ def _inputs(x: Any, nin: int) -> Sequence[Operand]:
             and tv is not int
             and not isinstance(v, numbers.Real)
         ):
-            raise TypeError(f"input {i} must be a number or a Value, got {_show(v)}")
+            raise TypeError(f"input {i} must be a number or a Value, got {describe(v)}")
     return xs  # type: ignore[no-any-return]
 
 
@@ -475,7 +467,7 @@ class Module:
                 not a number.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(f"state must be a dict of name -> number, got {_show(state)}")
+            raise TypeError(f"state must be a dict of name -> number, got {describe(state)}")
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [str(k) for k in state if k not in params]
@@ -489,7 +481,7 @@ class Module:
             if key in state:
                 v = state[key]
                 if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                    raise ValueError(f"{key}: expected a number, got {_show(v)}")
+                    raise ValueError(f"{key}: expected a number, got {describe(v)}")
                 values[key] = float(v)
         for key, v in values.items():
             params[key].data = v
@@ -646,7 +638,7 @@ class PReLU(Module):
 
     def __init__(self, init: float = 0.25) -> None:
         if isinstance(init, bool) or not isinstance(init, numbers.Real):
-            raise TypeError(f"PReLU init must be a number, got {_show(init)}")
+            raise TypeError(f"PReLU init must be a number, got {describe(init)}")
         self.alpha = Value(float(init), label="α")
 
     def __call__(self, z: Value) -> Value:
@@ -659,7 +651,7 @@ class PReLU(Module):
 
 def _dropout_probability(p: object) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"dropout probability must be a number in [0, 1), got {_show(p)}")
+        raise TypeError(f"dropout probability must be a number in [0, 1), got {describe(p)}")
     q = float(p)
     if not 0.0 <= q < 1.0:
         raise ValueError(f"dropout probability must be in [0, 1), got {p!r}")
@@ -695,7 +687,7 @@ class Dropout(Module):
     def __call__(self, x: Sequence[Operand]) -> list[Operand]:
         """The inputs with dropout applied (unchanged in evaluation mode)."""
         if isinstance(x, (Value, str, bytes)) or not isinstance(x, Iterable):
-            raise TypeError(f"Dropout expects a list of Values, got {_show(x)}")
+            raise TypeError(f"Dropout expects a list of Values, got {describe(x)}")
         return self._forward(list(x))
 
     def _forward(self, xs: list[Any]) -> list[Any]:
@@ -800,7 +792,7 @@ def _check_custom_activation(act: Activation, described: str) -> None:
         out = act(Value(0.0))
     if type(out) is not Value:
         raise TypeError(
-            f"activation {described[7:]} must map a Value to a Value, it returned {_show(out)}"
+            f"activation {described[7:]} must map a Value to a Value, it returned {describe(out)}"
         )
 
 
@@ -919,7 +911,7 @@ class MLP(Module):
         nin = _positive_int(nin, "nin")
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise TypeError(
-                f"sizes must be a list of layer widths like [16, 16, 1], got {_show(sizes)}"
+                f"sizes must be a list of layer widths like [16, 16, 1], got {describe(sizes)}"
             )
         if not sizes:
             raise ValueError("sizes must list at least one layer width, e.g. [16, 16, 1]")
@@ -1200,7 +1192,7 @@ class _LinearSpec:
 
 def _parse_torch(torch: Any, seq: Any) -> list[_LinearSpec]:
     if not isinstance(seq, torch.nn.Module):
-        raise TypeError(f"from_torch expects a torch.nn.Sequential, got {_show(seq)}")
+        raise TypeError(f"from_torch expects a torch.nn.Sequential, got {describe(seq)}")
 
     def flatten(module: Any) -> Iterator[Any]:
         if isinstance(module, torch.nn.Sequential):

@@ -345,6 +345,13 @@ def test_outputs_may_be_leaves_and_numbers() -> None:
     assert graph.forward([[1.0, 2.0]]).tolist() == [[2.0, 4.0, 2.5, 4.0]]
 
 
+def test_loss_may_be_a_parameter_itself() -> None:
+    w = Value(4.0)
+    graph = trace(lambda xs, ys: w, 1, 0, [w])
+    assert graph.loss_and_grad([[1.0], [2.0]]) == 4.0
+    assert w.grad == 1.0
+
+
 def test_number_of_array_ops_grows_with_depth_not_width() -> None:
     narrow = compile_model(MLP(4, [3, 1], seed=0), mse_loss, 4, 1)
     wide = compile_model(MLP(40, [300, 1], seed=0), mse_loss, 40, 1)

@@ -1,0 +1,87 @@
+"""The benchmark runner: its smoke mode runs end to end, and it rewrites only its own section.
+
+No timing is asserted: the smoke run checks that every workload runs, that the implementations
+agree on their losses, and that the report is written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "benchmarks" / "run.py"
+
+
+def load_runner() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_smoke_run_reports_every_workload(tmp_path: Path) -> None:
+    out = tmp_path / "README.md"
+    out.write_text("# Benchmarks\n\nhand-written text\n")
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text()
+    assert text.startswith("# Benchmarks\n\nhand-written text\n")
+    for heading in ("### W1", "### W2", "### W3", "### W4"):
+        assert heading in text
+    for row in ("| microgradnn eager |", "| microgradnn compiled |", "| hand-written numpy"):
+        assert row in text
+    assert "error:" not in text
+    assert "Loss check: over the first" in text
+    assert "Short table for the main README" in proc.stdout
+
+
+def test_results_section_is_replaced_not_duplicated(tmp_path: Path) -> None:
+    run = load_runner()
+    path = tmp_path / "README.md"
+    path.write_text(f"# B\n\nintro\n\n{run.START}\nold\n{run.END}\n\noutro\n")
+    run.write_readme(path, "new table")
+    run.write_readme(path, "newer table")
+    text = path.read_text()
+    assert text == f"# B\n\nintro\n\n{run.START}\nnewer table\n{run.END}\n\noutro\n"
+
+
+def test_formatting_of_times_and_ratios() -> None:
+    run = load_runner()
+    assert run.fmt_time(1.234) == "1.23 s"
+    assert run.fmt_time(0.0123) == "12.3 ms"
+    assert run.fmt_time(3.2e-5) == "32 µs"
+    assert run.fmt_time(None) == "n/a"
+    assert run.fmt_ratio(1520.4) == "1,520x"
+    assert run.fmt_ratio(3.14) == "3.1x"
+
+
+def test_agreement_finds_the_worst_relative_difference() -> None:
+    run = load_runner()
+    results = {
+        "ref": [{"losses": [1.0, 2.0, 4.0]}],
+        "other": [{"losses": [1.0, 2.0 * (1 + 1e-12)]}, {"error": "exit 1"}],
+    }
+    worst, steps = run.agreement(results, "ref")
+    assert steps == 2
+    assert worst == pytest.approx(1e-12, rel=1e-3)
+
+
+def test_unknown_workload_option_is_an_error() -> None:
+    run = load_runner()
+    with pytest.raises(SystemExit):
+        run.main(["--rounds", "zero"])
