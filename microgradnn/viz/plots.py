@@ -6,8 +6,8 @@ backend, on servers too) and accepts ``ax=`` to draw into your own axes; save wi
 matplotlib is optional: ``pip install 'microgradnn[plot]'``.
 
 To evaluate a model on thousands of grid points quickly, the model's graph for one example
-is traced once and replayed with numpy through each op's ``np_forward`` from the op table:
-the same numbers as calling the model point by point, at numpy speed.
+is compiled with :mod:`microgradnn.compile` and run on the whole batch with numpy: the same
+numbers as calling the model point by point, at numpy speed.
 
 >>> from microgradnn.nn import MLP
 >>> from microgradnn.train import History
@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from microgradnn.compile import CompiledGraph, trace
 from microgradnn.engine import Value
 from microgradnn.viz._model import ModelInfo, assign_groups, model_info
 
@@ -86,19 +87,26 @@ def _check_ax(ax: Any) -> None:
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
 
 
-# -- tracing and replay ---------------------------------------------------------------------------
+# -- compiling the model for batches --------------------------------------------------------------
 
 
 @dataclass
-class _Trace:
-    """One example's graph through a model, ready to replay on a batch."""
+class _Compiled:
+    """A model's graph for one example, compiled to run a batch (dropout off)."""
 
-    inputs: list[Value]
-    outputs: list[Value]
-    order: list[Value]
+    graph: CompiledGraph
     info: ModelInfo
+    outputs: list[Value]
+    """The model's outputs in the last trace (their ops tell a sigmoid output)."""
     neuron_nodes: list[Value | None]
     """Per neuron of ``info.neurons``, the node holding its output (``a``, else ``z``)."""
+
+    def run(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """The outputs, shape ``(N, n_outputs)``, and each neuron's output column (or None)."""
+        cols = self.graph.forward(X)
+        n = len(self.outputs)
+        units = iter(cols[:, n:].T)
+        return cols[:, :n], [None if v is None else next(units) for v in self.neuron_nodes]
 
 
 def _n_inputs(model: Any, X: np.ndarray) -> int:
@@ -111,51 +119,41 @@ def _n_inputs(model: Any, X: np.ndarray) -> int:
     return int(nin)
 
 
-def _trace(model: Any, nin: int) -> _Trace:
+def _compile(model: Any, nin: int) -> _Compiled:
+    """Trace ``model`` in eval mode; the graph's outputs are the model's, then its neurons'."""
     if not callable(model):
         raise TypeError(
             f"model must be callable (an MLP, Layer or Neuron), got {type(model).__name__}"
         )
-    inputs = [Value(0.0, label=f"x{j}") for j in range(nin)]
+    info = model_info(model)
+    seen: dict[str, Any] = {}  # the last trace's Values (trace calls fn twice)
+
+    def fn(xs: list[Value], ys: list[Value]) -> list[Value]:
+        out = model(xs)
+        outputs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if not outputs or any(type(o) is not Value for o in outputs):
+            raise TypeError("the model must return a Value or a list of Values")
+        hub = Value.sum(outputs) if len(outputs) > 1 else outputs[0]
+        order = hub.topological_order()[: -1 if len(outputs) > 1 else None]
+        groups = assign_groups(order, info)
+        nodes: list[Value | None] = []
+        for k in range(len(info.neurons)):
+            mine = [v for v, g in zip(order, groups, strict=True) if g == k and v._op is not None]
+            pick = next((v for v in reversed(mine) if v.label == "a"), None)
+            nodes.append(pick or next((v for v in reversed(mine) if v.label == "z"), None))
+        seen.update(outputs=outputs, nodes=nodes)
+        return outputs + [v for v in nodes if v is not None]
+
+    params = list(model.parameters()) if hasattr(model, "parameters") else []
     was_training = bool(getattr(model, "training", False))
     if was_training and hasattr(model, "eval"):
         model.eval()
     try:
-        out = model(inputs)
+        graph = trace(fn, nin, 0, params)
     finally:
         if was_training and hasattr(model, "train"):
             model.train(True)
-    outputs = list(out) if isinstance(out, (list, tuple)) else [out]
-    if not outputs or any(type(o) is not Value for o in outputs):
-        raise TypeError("the model must return a Value or a list of Values")
-    hub = Value.sum(outputs) if len(outputs) > 1 else outputs[0]
-    order = hub.topological_order()
-    if len(outputs) > 1:
-        order = order[:-1]
-    info = model_info(model)
-    groups = assign_groups(order, info)
-    nodes: list[Value | None] = []
-    for k in range(len(info.neurons)):
-        mine = [v for v, g in zip(order, groups, strict=True) if g == k and v._op is not None]
-        pick = next((v for v in reversed(mine) if v.label == "a"), None)
-        pick = pick or next((v for v in reversed(mine) if v.label == "z"), None)
-        nodes.append(pick)
-    return _Trace(inputs, outputs, order, info, nodes)
-
-
-def _replay(tr: _Trace, X: np.ndarray) -> dict[int, Any]:
-    vals: dict[int, Any] = {id(x): X[:, j] for j, x in enumerate(tr.inputs)}
-    with np.errstate(all="ignore"):
-        for v in tr.order:
-            if id(v) in vals:
-                continue
-            op = v._op
-            if op is None:
-                vals[id(v)] = v.data
-                continue
-            args = tuple(vals[id(p)] if type(p) is Value else p for p in v._prev)
-            vals[id(v)] = op.np_forward(args, v._arg)
-    return vals
+    return _Compiled(graph, info, seen["outputs"], seen["nodes"])
 
 
 def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
@@ -169,16 +167,11 @@ def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
     return arr
 
 
-def _column(values: Any, n: int) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    return np.broadcast_to(arr, (n,)).astype(float) if arr.ndim == 0 else arr.astype(float)
-
-
 def batch_forward(model: Any, X: Any) -> np.ndarray:
     """The model's outputs for every row of ``X`` at numpy speed, shape ``(N, n_outputs)``.
 
-    Traces the model's graph for one example and replays it with each op's ``np_forward``
-    (dropout off, as in evaluation). Equal to calling the model row by row.
+    Compiles the model's graph for one example (:mod:`microgradnn.compile`, dropout off, as in
+    evaluation) and runs it on the whole batch. Equal to calling the model row by row.
 
     >>> from microgradnn.nn import MLP
     >>> model = MLP(2, [3, 1], activation="tanh", seed=0)
@@ -190,10 +183,7 @@ def batch_forward(model: Any, X: Any) -> np.ndarray:
     nin = _n_inputs(model, Xa)
     if Xa.shape[1] != nin:
         raise ValueError(f"expected {nin} inputs per row, got X of shape {Xa.shape}")
-    tr = _trace(model, nin)
-    vals = _replay(tr, Xa)
-    n = Xa.shape[0]
-    return np.stack([_column(vals[id(o)], n) for o in tr.outputs], axis=1)
+    return _compile(model, nin).run(Xa)[0]
 
 
 # -- loss curves ----------------------------------------------------------------------------------
@@ -332,13 +322,12 @@ def plot_decision_boundary(
     nin = _n_inputs(model, Xa)
     if nin != 2:
         raise ValueError(f"plot_decision_boundary needs a model with 2 inputs, got one with {nin}")
-    tr = _trace(model, 2)
+    tr = _compile(model, 2)
     x0, x1 = Xa[:, 0].min() - margin, Xa[:, 0].max() + margin
     y0, y1 = Xa[:, 1].min() - margin, Xa[:, 1].max() + margin
     gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
-    vals = _replay(tr, grid)
-    scores = np.stack([_column(vals[id(o)], len(grid)) for o in tr.outputs], axis=1)
+    scores = tr.run(grid)[0]
     if ax is None:
         fig = _figure(size=(6.0, 5.0))
         ax = fig.axes[0]
@@ -442,7 +431,7 @@ def plot_regression_fit(
         raise ValueError(
             f"y must have one target per row of X: expected {Xa.shape[0]}, got {ya.shape[0]}"
         )
-    tr = _trace(model, 1)
+    tr = _compile(model, 1)
     if len(tr.outputs) != 1:
         raise ValueError(
             f"plot_regression_fit needs a model with one output, got {len(tr.outputs)}"
@@ -464,8 +453,8 @@ def plot_regression_fit(
     lo, hi = float(Xa.min()), float(Xa.max())
     pad = 0.05 * (hi - lo or 1.0)
     xs = np.linspace(lo - pad, hi + pad, resolution)
-    vals = _replay(tr, xs[:, None])
-    fit = _column(vals[id(tr.outputs[0])], len(xs))
+    outputs, unit_outputs = tr.run(xs[:, None])
+    fit = outputs[:, 0]
     if ax is None:
         fig = _figure(size=(7.0, 4.5))
         ax = fig.axes[0]
@@ -474,11 +463,11 @@ def plot_regression_fit(
     ax.plot(xs, fit, color="C3", lw=2.5, label="model = bias + Σ units", zorder=4)
     if units:
         out = next(n for n in info.neurons if n.layer == 1)
-        hidden = [(n, tr.neuron_nodes[k]) for k, n in enumerate(info.neurons) if n.layer == 0]
-        for i, (n, node) in enumerate(hidden):
-            assert node is not None
+        hidden = [(n, unit_outputs[k]) for k, n in enumerate(info.neurons) if n.layer == 0]
+        for i, (n, unit) in enumerate(hidden):
+            assert unit is not None
             c = out.w[i].data
-            term = c * _column(vals[id(node)], len(xs))
+            term = c * unit
             ax.plot(xs, term, "--", lw=1.1, alpha=0.85, label=f"{c:.3g}·{n.activation}({n.short})")
         b = out.b.data if out.b is not None else 0.0
         ax.plot(xs, np.full_like(xs, b), ":", color="k", lw=1.2, label=f"bias {b:.3g}")
@@ -666,14 +655,13 @@ def dead_relus(model: Any, X: Any) -> DeadReluReport:
     nin = _n_inputs(model, Xa)
     if Xa.shape[1] != nin:
         raise ValueError(f"expected {nin} inputs per row, got X of shape {Xa.shape}")
-    tr = _trace(model, nin)
-    vals = _replay(tr, Xa)
+    tr = _compile(model, nin)
+    unit_outputs = tr.run(Xa)[1]
     report = DeadReluReport()
     counts: dict[int, list[int]] = {}
-    for n, node in zip(tr.info.neurons, tr.neuron_nodes, strict=True):
-        if node is None or node._op is None or node._op.name != "relu":
+    for n, node, out in zip(tr.info.neurons, tr.neuron_nodes, unit_outputs, strict=True):
+        if node is None or out is None or node._op is None or node._op.name != "relu":
             continue
-        out = _column(vals[id(node)], Xa.shape[0])
         frac = float(np.mean(out > 0.0))
         report.active_fraction[n.name] = frac
         c = counts.setdefault(n.layer, [0, 0])
