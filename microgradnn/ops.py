@@ -149,6 +149,13 @@ def _lse_local(xs: Floats, out: float, arg: Any) -> Floats:
     return tuple([fexp(x - out) for x in xs])
 
 
+def _np_sum(xs: tuple[Any, ...]) -> Any:
+    try:  # one block when every input has the same shape (a neuron's Σ: all arrays)
+        return np.sum(xs, axis=0)
+    except ValueError:  # a mix of arrays and plain-number constants
+        return np.sum(np.broadcast_arrays(*xs), axis=0)
+
+
 def _np_logsumexp(xs: tuple[Any, ...]) -> Any:
     stacked = np.stack(np.broadcast_arrays(*xs))
     m = np.max(stacked, axis=0)
@@ -274,7 +281,7 @@ _TABLE: list[Op] = [
         -1,
         forward=lambda xs, arg: sum(xs, 0.0),
         local=lambda xs, out, arg: (1.0,) * len(xs),
-        np_forward=lambda xs, arg: np.sum(np.broadcast_arrays(*xs), axis=0),
+        np_forward=lambda xs, arg: _np_sum(xs),
         np_local=lambda xs, out, arg: (1.0,) * len(xs),
         local_text=("1",),
         doc="x_1 + ... + x_n in one node; d/dx_i = 1",
