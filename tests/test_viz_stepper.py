@@ -28,6 +28,7 @@ from microgradnn.viz import (
     backward_steps,
     save_backward_html,
 )
+from microgradnn.viz._make_images import CHROMEDRIVER, CHROMIUM, headless_chromium
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 
@@ -221,39 +222,16 @@ def test_repr_html_for_jupyter_and_unique_ids() -> None:
 
 # -- in a real browser ----------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.skip("headless Chromium and chromedriver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    service_mod = pytest.importorskip("selenium.webdriver.chrome.service")
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     if shutil.which("dot") is None:
         pytest.skip("graphviz `dot` not installed")
     profile = tempfile.mkdtemp(prefix="mg-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,900",
-    ):
-        options.add_argument(flag)
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    driver = webdriver.Chrome(
-        service=service_mod.Service(executable_path=CHROMEDRIVER), options=options
-    )
+    driver = headless_chromium(Path(profile), "1400,900")
     try:
         yield driver
     finally:

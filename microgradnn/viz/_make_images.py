@@ -10,6 +10,8 @@ gives the same files.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -141,40 +143,50 @@ def _plots(out: Path) -> list[Path]:
     return written
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def headless_chromium(profile: Path, window_size: str) -> Any:
+    """A selenium driver for the system's headless Chromium that reaches for no network.
+
+    The flags keep Chromium from phoning home (the closed network refuses it, many times over)
+    and selenium from downloading a driver or sending usage stats.
+    """
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    webdriver: Any = importlib.import_module("selenium.webdriver")
+    service: Any = importlib.import_module("selenium.webdriver.chrome.service")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--window-size={window_size}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=service.Service(executable_path=CHROMEDRIVER), options=options)
+
+
 def _stepper_screenshot(out: Path) -> list[Path]:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    try:
-        webdriver: Any = importlib.import_module("selenium.webdriver")
-        service: Any = importlib.import_module("selenium.webdriver.chrome.service")
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         print("note: selenium missing, no stepper screenshot", file=sys.stderr)
         return []
-    if not (Path(chromium).exists() and Path(driver_path).exists()):
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         print("note: chromium/chromedriver missing, no stepper screenshot", file=sys.stderr)
         return []
     tmp = Path(tempfile.mkdtemp(prefix="mg-images-"))
     try:
         page = BackwardStepper(micrograd_neuron()).save(tmp / "steps.html")
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp / 'profile'}",
-            "--window-size=1400,600",
-        ):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(
-            service=service.Service(executable_path=driver_path), options=options
-        )
+        driver = headless_chromium(tmp / "profile", "1400,600")
         try:
             driver.get(page.resolve().as_uri() + "#step=4")
             path = out / "stepper.png"
