@@ -6,13 +6,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: help setup dot test test-fast lint typecheck demo bench notebooks images clean
+.PHONY: help setup dot test test-fast lint typecheck format check demo bench notebooks images clean
 
 help:
 	@echo "make setup      create .venv with microgradnn and its dev tools, install graphviz"
 	@echo "make test       run the whole test suite (bootstraps first)"
 	@echo "make demo       train an MLP on two moons and write results into out/"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff (check and format --check) + mypy"
+	@echo "make format     rewrite the code in ruff's format and apply ruff's safe fixes"
+	@echo "make check      everything CI checks: lint, then the whole test suite"
 	@echo "make bench      benchmarks against micrograd, PyTorch and numpy"
 	@echo "make images     regenerate the pictures in docs/images/"
 	@echo "make notebooks  re-execute the course notebooks and refresh their outputs"
@@ -63,15 +65,23 @@ notebooks: setup $(NB_STAMP)
 
 # The pictures README shows (docs/images/), regenerated from seeded examples.
 images: setup
-	$(PY) -m microgradnn.viz._make_images docs/images
+	$(PY) tools/make_images.py docs/images
+
+LINTED := microgradnn tests benchmarks tools notebooks/_build.py
 
 lint: setup
-	$(PY) -m ruff check microgradnn tests benchmarks notebooks/src notebooks/_build.py
-	$(PY) -m ruff format --check microgradnn tests benchmarks
+	$(PY) -m ruff check $(LINTED) notebooks/src
+	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m mypy
 
 typecheck: setup
 	$(PY) -m mypy
+
+format: setup
+	$(PY) -m ruff check --fix $(LINTED) notebooks/src
+	$(PY) -m ruff format $(LINTED)
+
+check: lint test
 
 clean:
 	rm -rf out build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

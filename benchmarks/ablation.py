@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 
 VARIANTS = {
     "all": "today's engine (every optimization)",
-    "old_make": "without the node-construction fast path (_make, operators)",
-    "old_backward": "without the unrolled one/two-input _backward",
+    "old_make": "without the node-construction fast path (operators and op methods)",
+    "old_backward": "without the unrolled one/two-child _backward (one generic loop)",
     "old_topo": "without the iterator-based topological sort",
     "none": "none of the three (the engine before this work)",
     "none_chain": "none of the three, and neurons summed with chained + (micrograd)",
@@ -43,7 +43,7 @@ VARIANTS = {
 
 
 def old_make() -> None:
-    """Nodes built by one generic _make that loops over the inputs to collect their numbers."""
+    """Nodes built by one generic make() that loops over the inputs to collect their numbers."""
     import numbers
 
     from microgradnn import engine
@@ -59,15 +59,16 @@ def old_make() -> None:
             return x
         return float(x)
 
-    def make(op: Any, prev: tuple[Any, ...], arg: Any = None) -> Any:
+    def make(op: Any, prev: tuple[Any, ...]) -> Any:
+        xs = tuple([p.data if type(p) is Value else p for p in prev])
         out = Value.__new__(Value)
-        out.data = op.forward(tuple([p.data if type(p) is Value else p for p in prev]), arg)
+        out.data = op.forward(xs) if op.variadic else op.forward(*xs)
         out.grad = 0.0
         out.label = ""
         if engine._grad_enabled:
-            out._prev, out._op, out._arg = prev, op, arg
+            out._prev, out._op = prev, op
         else:
-            out._prev, out._op, out._arg = (), None, None
+            out._prev, out._op = (), None
         return out
 
     def binary(op: Any) -> tuple[Any, Any]:
@@ -92,7 +93,7 @@ def old_make() -> None:
     Value.__neg__ = lambda self: make(OPS["neg"], (self,))
     for name in ("exp", "log", "tanh", "sigmoid", "softplus", "relu", "abs", "step", "sign"):
         setattr(Value, name, lambda self, op=OPS[name]: make(op, (self,)))
-    Value.leaky_relu = lambda self, slope=0.01: make(OPS["leaky_relu"], (self,), float(slope))
+    Value.leaky_relu = lambda self, slope=0.01: make(OPS["leaky_relu"], (self, float(slope)))
 
     def value_sum(values: Any) -> Any:
         prev = tuple(v if type(v) is Value else float(v) for v in values)
@@ -105,7 +106,7 @@ def old_make() -> None:
 
 
 def old_backward() -> None:
-    """One generic chain-rule step: build the inputs' numbers, zip them with the locals."""
+    """One generic chain-rule step: build the children's numbers, zip them with the locals."""
     from microgradnn.engine import Value
 
     def _backward(self: Any) -> None:
@@ -113,11 +114,11 @@ def old_backward() -> None:
         if op is None:
             return
         prev = self._prev
-        g = self.grad
         xs = tuple([p.data if type(p) is Value else p for p in prev])
-        for child, d in zip(prev, op.local(xs, self.data, self._arg), strict=True):
+        locals_ = op.local(xs, self.data) if op.variadic else op.local(*xs, self.data)
+        for child, local in zip(prev, locals_, strict=True):
             if type(child) is Value:
-                child.grad += d * g
+                child.grad += local * self.grad
 
     Value._backward = _backward
 

@@ -9,6 +9,7 @@
 """
 
 from microgradnn import viz
+from microgradnn.activations import ACTIVATIONS, INITS, PReLU, get_activation
 from microgradnn.compile import CompiledGraph, CompileError, compile_model, trace
 from microgradnn.data import (
     batches,
@@ -27,6 +28,7 @@ from microgradnn.data import (
     train_test_split,
 )
 from microgradnn.engine import Value, is_grad_enabled, no_grad
+from microgradnn.functional import log_softmax, logsumexp, softmax
 from microgradnn.gradcheck import GradcheckError, GradcheckResult, gradcheck, numerical_grad
 from microgradnn.losses import (
     LOSSES,
@@ -39,39 +41,29 @@ from microgradnn.losses import (
     logistic_loss,
     mse_loss,
 )
-from microgradnn.nn import (
-    ACTIVATIONS,
-    INITS,
-    MLP,
-    Dropout,
-    Layer,
-    Module,
-    Neuron,
-    PReLU,
-    get_activation,
-    load_model,
-    log_softmax,
-    logsumexp,
-    softmax,
+from microgradnn.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    StepLR,
 )
+from microgradnn.module import Module
+from microgradnn.nn import MLP, Dropout, Layer, Neuron
 from microgradnn.ops import OPS, Op
 from microgradnn.optim import (
     OPTIMIZERS,
     SGD,
     Adam,
     AdamW,
-    CosineAnnealingLR,
-    ExponentialLR,
-    LinearLR,
-    LRScheduler,
     Optimizer,
     RMSProp,
     RMSprop,
-    StepLR,
     clip_grad_norm_,
     clip_grad_value_,
     get_optimizer,
 )
+from microgradnn.serialization import load_model
 from microgradnn.train import (
     Callback,
     EarlyStopping,
@@ -83,7 +75,7 @@ from microgradnn.train import (
 )
 from microgradnn.viz import draw_dot
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ACTIVATIONS",

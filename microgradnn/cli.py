@@ -3,7 +3,13 @@
 ``microgradnn demo`` trains micrograd's classic two-moons network in a few seconds and writes
 the model, its history and pictures into ``out/``; ``microgradnn train`` does the same for any
 toy data set with the network and optimizer you choose; ``microgradnn graph "EXPR"`` draws the
-computation graph of an expression. ``python -m microgradnn`` is the same command.
+computation graph of an expression (:func:`add_graph_arguments` and :func:`cli_graph` let
+another parser host it). ``python -m microgradnn`` is the same command.
+
+The choices come from the package's tables: losses from :data:`~microgradnn.losses.LOSS_INFO`,
+optimizers from :data:`~microgradnn.optim.OPTIMIZERS`, activations from
+:data:`~microgradnn.activations.ACTIVATIONS`; a loss's row also says which targets it takes and
+how many outputs the network needs.
 
 >>> main(["--version"])
 microgradnn ...
@@ -17,26 +23,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
-from microgradnn.viz.expr import add_graph_arguments
+from microgradnn._checks import choice, integer, number
+from microgradnn.activations import ACTIVATIONS
+from microgradnn.losses import LOSS_INFO, Loss, labels_of, loss_info
+from microgradnn.optim import OPTIMIZERS
+from microgradnn.viz.expr import ExpressionError, parse_expression
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_graph_arguments", "build_parser", "cli_graph", "main", "parse_assignments"]
+
+T = TypeVar("T")
 
 DATASETS = ("xor", "and", "or", "moons", "circles", "spirals", "blobs", "digits")
 _BINARY = frozenset({"xor", "and", "or", "moons", "circles"})
 _GATES = frozenset({"xor", "and", "or"})
-_LOSS_NAMES = ("mse", "bce", "bce_logits", "cross_entropy", "hinge", "logistic")
-_OPTIMIZER_NAMES = ("sgd", "gd", "momentum", "rmsprop", "adam")
-_ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "linear", "hard_sigmoid", "prelu")
+_TWO_CLASS_TARGETS = frozenset({"signs", "probabilities"})
+"""Loss target kinds that hold two classes only (one output: -1/+1, or the probability of 1)."""
+_VIEWS = ("forward", "backward", "both")
 
 DEMO = {
     "data": "moons",
@@ -62,6 +73,31 @@ class CliError(Exception):
 
 # -- argument types: bad values become argparse errors (exit status 2) ------------------------
 
+_ARG = "value"
+
+
+def _checked(
+    check: Callable[..., T], convert: Callable[[str], object], **bounds: Any
+) -> Callable[[str], T]:
+    """An argparse type: ``convert`` the text, then ``check(name, value, **bounds)`` it.
+
+    The message is the check family's wording; argparse puts the option's name in front
+    (``argument --lr: expected a number > 0, got -1.0``).
+    """
+
+    def parse(text: str) -> T:
+        value: object
+        try:
+            value = convert(text)
+        except ValueError:
+            value = text  # not a number at all: the check says what it expected
+        try:
+            return check(_ARG, value, **bounds)
+        except (TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix(f"{_ARG}: ")) from None
+
+    return parse
+
 
 def _layers(text: str) -> list[int]:
     """``"16,16"`` -> [16, 16]; ``""`` or ``"none"`` -> [] (no hidden layer)."""
@@ -75,52 +111,17 @@ def _layers(text: str) -> list[int]:
             raise argparse.ArgumentTypeError(
                 f"expected hidden layer sizes like 16,16, got {text!r}"
             ) from None
-        if size < 1:
-            raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {size}")
-        sizes.append(size)
+        try:
+            sizes.append(integer("layer size", size, low=1))
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
     return sizes
-
-
-def _number(minimum: float, strict: bool) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
-            relation = ">" if strict else ">="
-            raise argparse.ArgumentTypeError(
-                f"expected a number {relation} {minimum:g}, got {text}"
-            )
-        return value
-
-    return parse
-
-
-def _integer(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-
-    return parse
 
 
 def _batch_size(text: str) -> int | None:
     if text.strip().lower() in ("all", "none", "full"):
         return None
-    return _integer(1)(text)
-
-
-def _fraction(text: str) -> float:
-    value = _number(0.0, strict=False)(text)
-    if value >= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text}")
-    return value
+    return _checked(integer, int, low=1)(text)
 
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -146,8 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--out", default="out", help="output folder (default: out)")
-    demo.add_argument("--epochs", type=_integer(1), default=DEMO["epochs"], help="default: 100")
-    demo.add_argument("--seed", type=_integer(0), default=DEMO["seed"], help="default: 0")
+    demo.add_argument(
+        "--epochs", type=_checked(integer, int, low=1), default=DEMO["epochs"], help="default: 100"
+    )
+    demo.add_argument(
+        "--seed", type=_checked(integer, int, low=0), default=DEMO["seed"], help="default: 0"
+    )
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.add_argument(
         "--compiled", action="store_true", help="replay the traced graph with numpy (faster)"
@@ -160,24 +165,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(subparser=train)
     train.add_argument("--data", choices=DATASETS, default="moons", help="default: moons")
-    train.add_argument("--n", type=_integer(4), default=200, help="points to generate (200)")
     train.add_argument(
-        "--noise", type=_number(0.0, strict=False), default=None, help="data noise (per set)"
+        "--n", type=_checked(integer, int, low=4), default=200, help="points to generate (200)"
+    )
+    train.add_argument(
+        "--noise",
+        type=_checked(number, float, low=0.0),
+        default=None,
+        help="data noise (per set)",
     )
     train.add_argument(
         "--layers", type=_layers, default=[16, 16], help="hidden sizes, e.g. 16,16 (default)"
     )
-    train.add_argument("--activation", choices=_ACTIVATION_NAMES, default="relu")
+    train.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu")
     train.add_argument(
         "--loss",
-        choices=_LOSS_NAMES,
+        choices=tuple(LOSS_INFO),
         default=None,
         help="default: hinge for two classes, cross_entropy for more",
     )
-    train.add_argument("--optimizer", choices=_OPTIMIZER_NAMES, default="adam")
-    train.add_argument("--lr", type=_number(0.0, strict=True), default=0.01, help="default: 0.01")
+    train.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
     train.add_argument(
-        "--epochs", type=_integer(1), default=None, help="default: 50 (10 for digits)"
+        "--lr",
+        type=_checked(number, float, low=0.0, low_open=True),
+        default=0.01,
+        help="default: 0.01",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_checked(integer, int, low=1),
+        default=None,
+        help="default: 50 (10 for digits)",
     )
     train.add_argument(
         "--batch-size",
@@ -185,11 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=32,
         help="examples per update (default 32); 'all' for gradient descent, 1 for SGD",
     )
-    train.add_argument("--seed", type=_integer(0), default=0)
-    train.add_argument("--l2", type=_number(0.0, strict=False), default=0.0)
+    train.add_argument("--seed", type=_checked(integer, int, low=0), default=0)
+    train.add_argument("--l2", type=_checked(number, float, low=0.0), default=0.0)
     train.add_argument(
         "--val-fraction",
-        type=_fraction,
+        type=_checked(number, float, low=0.0, high=1.0, high_open=True),
         default=0.2,
         help="held-out share for validation (default 0.2; none for xor/and/or)",
     )
@@ -247,13 +265,21 @@ def _demo(args: argparse.Namespace) -> int:
     return _run(config, Path(args.out), progress=not args.no_progress)
 
 
+def _loss_row(name: str) -> Loss:
+    """The loss table's row for a loss name."""
+    row = loss_info(name)
+    assert row is not None  # a name always has a row
+    return row
+
+
 def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     multiclass = args.data not in _BINARY
     loss = args.loss or ("cross_entropy" if multiclass else "hinge")
-    if multiclass and loss in ("bce", "bce_logits", "hinge", "logistic"):
+    if multiclass and _loss_row(loss).targets in _TWO_CLASS_TARGETS:
+        others = [r.name for r in LOSS_INFO.values() if r.targets not in _TWO_CLASS_TARGETS]
         parser.error(
             f"--loss {loss} needs two classes; --data {args.data} has more "
-            "(use cross_entropy or mse)"
+            f"(use {' or '.join(others)})"
         )
     epochs = args.epochs if args.epochs is not None else (10 if args.data == "digits" else 50)
     config: dict[str, Any] = {
@@ -302,19 +328,6 @@ def _load_data(name: str, n: int, noise: float | None, seed: int) -> tuple[np.nd
     return makers[name](**kwargs)
 
 
-def _prepare_targets(y: np.ndarray, loss: str, classes: int) -> tuple[np.ndarray, int]:
-    """Targets in the form ``loss`` wants, and the number of outputs the model needs."""
-    from microgradnn.data import one_hot, to_pm1
-
-    if loss in ("hinge", "logistic"):
-        return to_pm1(y), 1
-    if loss == "cross_entropy":
-        return y, classes
-    if loss == "mse" and classes > 2:
-        return one_hot(y, classes), classes
-    return y, 1
-
-
 def _run(config: dict[str, Any], out_dir: Path, progress: bool) -> int:
     from microgradnn.compile import CompileError
     from microgradnn.data import train_test_split
@@ -324,7 +337,8 @@ def _run(config: dict[str, Any], out_dir: Path, progress: bool) -> int:
 
     X, labels = _load_data(config["data"], config["n"], config["noise"], config["seed"])
     classes = int(labels.max()) + 1
-    y, nout = _prepare_targets(labels, config["loss"], classes)
+    row = _loss_row(config["loss"])
+    y, nout = row.targets_for(labels, classes)
     val_fraction = float(config.get("val_fraction", 0.0))
     validation = None
     X_train, y_train = X, y
@@ -337,7 +351,7 @@ def _run(config: dict[str, Any], out_dir: Path, progress: bool) -> int:
         X.shape[1],
         [*config["layers"], nout],
         activation=config["activation"],
-        output_activation="sigmoid" if config["loss"] == "bce" else None,
+        output_activation=row.output_activation,
         seed=config["seed"],
     )
     schedule = None
@@ -437,7 +451,7 @@ def _write_plots(
         figures = [("loss.png", plot_loss(history))]
         if X.shape[1] == 2:
             figures.append(
-                ("decision_boundary.png", plot_decision_boundary(model, X, _labels_of(y)))
+                ("decision_boundary.png", plot_decision_boundary(model, X, labels_of(y)))
             )
     except ImportError as err:
         print(f"note: no pictures ({err})", file=sys.stderr)
@@ -447,17 +461,164 @@ def _write_plots(
     return [filename for filename, _ in figures]
 
 
-def _labels_of(y: np.ndarray) -> np.ndarray:
-    """Class labels 0..K-1 from any target form (-1/+1, one-hot rows, labels)."""
-    if y.ndim == 2:
-        return np.asarray(np.argmax(y, axis=1), dtype=np.int64)
-    if y.min() < 0:
-        return (y > 0).astype(np.int64)
-    return y
-
-
 def _graph(args: argparse.Namespace) -> int:
-    from microgradnn.viz.expr import cli_graph
-
     status = cli_graph(args)
     return status if isinstance(status, int) else 0
+
+
+# -- microgradnn graph ----------------------------------------------------------------------------
+
+
+def parse_assignments(items: Sequence[str] | None) -> dict[str, float]:
+    """``["x=2", "w=-3"]`` -> ``{"x": 2.0, "w": -3.0}``, with errors naming the bad item.
+
+    Raises:
+        ExpressionError: An item is not ``NAME=NUMBER``, or a name comes twice.
+    """
+    out: dict[str, float] = {}
+    for item in items or ():
+        name, sep, value = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ExpressionError(f"--set expects NAME=NUMBER, got {item!r}")
+        given: object
+        try:
+            given = float(value)
+        except ValueError:
+            given = value.strip()  # not a number: the check says what it expected
+        try:
+            parsed = number(f"--set {name}", given, finite=False)
+        except TypeError as err:
+            raise ExpressionError(str(err)) from None
+        if name in out:
+            raise ExpressionError(f"--set gives {name} twice")
+        out[name] = parsed
+    return out
+
+
+def add_graph_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``microgradnn graph`` options to ``parser`` (see :func:`cli_graph`)."""
+    parser.add_argument("expr", help="the expression, e.g. 'tanh(x*w + b)' or 'n = x*w; tanh(n)'")
+    parser.add_argument(
+        "--set",
+        dest="set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=NUMBER",
+        help="values of the variables, e.g. --set x=2 w=-3 b=6.88",
+    )
+    parser.add_argument(
+        "-o",
+        "--out",
+        "--output",
+        dest="out",
+        default=None,
+        help="picture file (.svg, .png, .pdf, or .dot for the DOT source); "
+        "with --view both, NAME-forward.EXT and NAME-backward.EXT",
+    )
+    parser.add_argument(
+        "--view",
+        choices=_VIEWS,
+        default="backward",
+        help="forward (values, local derivatives) or backward (chain-rule products); "
+        "default backward",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("svg", "png", "pdf", "dot"),
+        default=None,
+        help="picture format (default: from the file name, else svg)",
+    )
+    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
+    parser.add_argument(
+        "--number-format", dest="number_format", default=".4g", help="number format (.4g)"
+    )
+    parser.add_argument(
+        "--hide-constants",
+        dest="hide_constants",
+        action="store_true",
+        help="fold constants into their op nodes",
+    )
+    parser.add_argument(
+        "--html",
+        default=None,
+        metavar="FILE",
+        help="also write the step-by-step backward page (self-contained HTML)",
+    )
+    return parser
+
+
+def _outputs(out: str, view: str, fmt: str | None) -> list[tuple[str, Path, str]]:
+    """(view, file, format) for each picture to write."""
+    path = Path(out)
+    fmt = (fmt or path.suffix.lstrip(".") or "svg").lower()
+    if fmt == "gv":
+        fmt = "dot"
+    if not path.suffix:
+        path = path.with_suffix("." + fmt)
+    if view != "both":
+        return [(view, path, fmt)]
+    return [
+        (v, path.with_name(f"{path.stem}-{v}{path.suffix}"), fmt) for v in ("forward", "backward")
+    ]
+
+
+def cli_graph(args: Any, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """The ``microgradnn graph`` command: parse, run backward(), print grads, draw pictures.
+
+    Reads ``args.expr``, ``args.set`` (``["x=2", ...]``), ``args.out`` (or ``args.output``),
+    ``args.view`` (``forward``/``backward``/``both``), ``args.format``, and optionally
+    ``rankdir``, ``number_format``, ``hide_constants`` and ``html``.
+
+    Returns:
+        0 on success, 2 for a bad expression or values, 1 when graphviz is missing.
+    """
+    from microgradnn.viz.graph import GraphvizNotFoundError, draw_dot, render
+    from microgradnn.viz.stepper import save_backward_html
+
+    out_stream = stdout or sys.stdout
+    err_stream = stderr or sys.stderr
+    try:
+        values = parse_assignments(getattr(args, "set", None))
+        root, variables = parse_expression(args.expr, values)
+        root.backward()
+        fmt_spec = getattr(args, "number_format", None) or ".4g"
+        print(f"{root.label} = {format(root.data, fmt_spec)}", file=out_stream)
+        width = max(len(n) for n in variables)
+        for name, v in variables.items():
+            print(
+                f"  {name:<{width}} = {format(v.data, fmt_spec):<10}  "
+                f"d{root.label}/d{name} = {format(v.grad, fmt_spec)}",
+                file=out_stream,
+            )
+        out = getattr(args, "out", None) or getattr(args, "output", None)
+        view = choice("--view", getattr(args, "view", None) or "backward", _VIEWS)
+        written: list[Path] = []
+        if out:
+            for v_name, path, fmt in _outputs(str(out), view, getattr(args, "format", None)):
+                graph = draw_dot(
+                    root,
+                    v_name,
+                    rankdir=getattr(args, "rankdir", None) or "LR",
+                    fmt=fmt_spec,
+                    hide_constants=bool(getattr(args, "hide_constants", False)),
+                )
+                written.append(render(graph, path, fmt))
+        html_path = getattr(args, "html", None)
+        if html_path:
+            written.append(save_backward_html(root, html_path, fmt=fmt_spec))
+        for path in written:
+            print(f"wrote {path}", file=out_stream)
+        if not out and not html_path:
+            print(
+                "(pass -o graph.svg to draw it, --html steps.html to step through backward)",
+                file=out_stream,
+            )
+    except GraphvizNotFoundError as err:
+        print(f"microgradnn graph: error: {err}", file=err_stream)
+        return 1
+    except (ValueError, TypeError) as err:
+        print(f"microgradnn graph: error: {err}", file=err_stream)
+        return 2
+    return 0

@@ -41,7 +41,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Literal, Union, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,7 +72,6 @@ class CompileError(ValueError):
 @dataclass(frozen=True)
 class _Node:
     op: Op
-    arg: Any
     inputs: tuple[Ref, ...]
 
 
@@ -94,7 +93,7 @@ def _same_ref(a: Ref, b: Ref) -> bool:
 
 
 def _describe(node: _Node) -> str:
-    return node.op.name if node.arg is None else f"{node.op.name}({node.arg:g})"
+    return node.op.name
 
 
 def _describe_ref(r: Ref) -> str:
@@ -150,7 +149,7 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
                 op = value._op
                 if op is not None:
                     node_refs[id(value)] = ("n", len(nodes))
-                    nodes.append(_Node(op, value._arg, tuple(ref(p) for p in value._prev)))
+                    nodes.append(_Node(op, tuple(ref(p) for p in value._prev)))
     return _Graph(nodes, [ref(o) for o in outputs])
 
 
@@ -161,7 +160,7 @@ def _compare(first: _Graph, second: _Graph) -> None:
         "from .data), so one trace cannot stand for the batch"
     )
     for m, (a, b) in enumerate(zip(first.nodes, second.nodes, strict=False)):
-        if a.op is not b.op or not _same_number(a.arg, b.arg) or len(a.inputs) != len(b.inputs):
+        if a.op is not b.op or len(a.inputs) != len(b.inputs):
             raise CompileError(
                 f"the graph differs between two examples at node {m}: one computes "
                 f"{_describe(a)!r}, the other {_describe(b)!r}; {advice}"
@@ -213,7 +212,6 @@ class _Group:
     """Nodes at one depth that apply the same op: one gathered numpy call forward."""
 
     op: Op
-    arg: Any
     start: int  # the group's nodes own rows start:stop of the value matrix
     stop: int
     block: Index  # (arity, n): the rows that feed input position j of each node
@@ -235,10 +233,6 @@ class _Workspace:
     temp: Array  # (rows, batch) scratch: grads[rows] for fancy-indexed rows
 
 
-def _arg_key(arg: Any) -> Any:
-    return arg.hex() if type(arg) is float else arg
-
-
 class CompiledGraph:
     """One example's graph, compiled to run a whole batch with numpy.
 
@@ -257,12 +251,8 @@ class CompiledGraph:
     """
 
     def __init__(self, graph: _Graph, n_inputs: int, n_targets: int, params: list[Value]) -> None:
-        for node in graph.nodes:
-            if node.op.np_forward is None or node.op.np_local is None:
-                raise CompileError(
-                    f"op {node.op.name!r} has no numpy rule (np_forward/np_local) in the op "
-                    "table, so it cannot be compiled; add one in microgradnn/ops.py"
-                )
+        for op in {id(node.op): node.op for node in graph.nodes}.values():
+            _check_array_rules(op)
         self.n_inputs = n_inputs
         self.n_targets = n_targets
         self.n_outputs = len(graph.outputs)
@@ -270,13 +260,13 @@ class CompiledGraph:
         self.n_nodes = len(graph.nodes)
 
         # Depth of each node: 1 + the depth of its deepest interior input. Nodes of one depth,
-        # op, parameter and arity form a group; groups run in order of depth.
+        # op and arity form a group; groups run in order of depth.
         depth: list[int] = []
         for node in graph.nodes:
             depth.append(1 + max((depth[r[1]] for r in node.inputs if r[0] == "n"), default=0))
         keyed: dict[tuple[Any, ...], list[int]] = {}
         for m, node in enumerate(graph.nodes):
-            key = (depth[m], id(node.op), _arg_key(node.arg), len(node.inputs))
+            key = (depth[m], id(node.op), len(node.inputs))
             keyed.setdefault(key, []).append(m)
         ordered = sorted(keyed.values(), key=lambda ms: (depth[ms[0]], ms[0]))
         self.n_levels = max(depth, default=0)
@@ -337,7 +327,7 @@ class CompiledGraph:
                 dtype=np.intp,
             ).reshape(arity, len(members))
             start = row_of_node[members[0]]
-            group = _Group(first.op, first.arg, start, start + len(members), block)
+            group = _Group(first.op, start, start + len(members), block)
             _plan_backward(group, needs)
             self._groups.append(group)
         self.n_groups = len(self._groups)
@@ -407,7 +397,7 @@ class CompiledGraph:
         data = np.fromiter(map(_data, self._used_params), np.float64, len(self._used_params))
         values[self._param_start : self._const_start] = data[:, None]
         for g in self._groups:
-            values[g.start : g.stop] = g.op.np_forward(_gather(g, values, ws.gathered), g.arg)
+            values[g.start : g.stop] = _apply(g.op, _gather(g, values, ws.gathered))
         return ws
 
     def forward(self, X: Any, Y: Any = None) -> Array:
@@ -424,23 +414,36 @@ class CompiledGraph:
             values = self._forward(X, Y).values
         return np.ascontiguousarray(values[self._outputs].T)
 
-    def loss_and_grad(self, X: Any, Y: Any = None) -> float:
+    @overload
+    def loss_and_grad(self, X: Any, Y: Any = None) -> float: ...
+
+    @overload
+    def loss_and_grad(self, X: Any, Y: Any, *, outputs: Literal[True]) -> tuple[float, Array]: ...
+
+    def loss_and_grad(
+        self, X: Any, Y: Any = None, *, outputs: bool = False
+    ) -> float | tuple[float, Array]:
         """Mean loss over the batch; ADDS d(mean loss)/d(p) into each parameter's ``.grad``.
 
-        This equals building the batch's mean loss with the eager engine and calling
-        ``backward()`` (up to float rounding): zero the gradients first (``zero_grad()``).
+        The loss is the graph's first output. This equals building the batch's mean loss with
+        the eager engine and calling ``backward()`` (up to float rounding): zero the gradients
+        first (``zero_grad()``).
 
         Args:
             X: Inputs, shape ``(batch, n_inputs)``.
             Y: Targets, shape ``(batch, n_targets)`` (or ``(batch,)`` for one target).
+            outputs: Also return the graph's other outputs (e.g. the model's outputs, traced
+                with the loss), from the same replay.
 
         Returns:
-            The mean of the per-example losses.
+            The mean of the per-example losses; with ``outputs``, also the other outputs,
+            shape ``(batch, n_outputs - 1)``.
         """
-        if self.n_outputs != 1:
+        if self.n_outputs < 1 or (self.n_outputs > 1 and not outputs):
             raise ValueError(
-                f"loss_and_grad needs a graph with 1 output (a per-example loss), "
-                f"this one has {self.n_outputs}; use forward()"
+                "loss_and_grad needs a graph whose only output is a per-example loss (or pass "
+                f"outputs=True for a loss followed by other outputs); this one has "
+                f"{self.n_outputs} outputs: use forward()"
             )
         with np.errstate(all="ignore"):
             ws = self._forward(X, Y)
@@ -462,10 +465,36 @@ class CompiledGraph:
             totals = grads[self._param_start : self._const_start].sum(axis=1)
         for p, d in zip(self._used_params, totals.tolist(), strict=True):
             p.grad += d
+        if outputs:
+            return loss, np.ascontiguousarray(values[self._outputs[1:]].T)
         return loss
 
 
 _data = operator.attrgetter("data")
+
+
+def _apply(op: Op, inputs: tuple[Array, ...]) -> Array:
+    """The op's forward on arrays: its numpy twin, or its float rule where that works on arrays."""
+    rule = op.array_forward
+    return rule(inputs) if op.variadic else rule(*inputs)  # type: ignore[no-any-return]
+
+
+def _check_array_rules(op: Op) -> None:
+    """Refuse an op whose rules do not run on arrays, naming it, before anything is replayed."""
+    arity = 3 if op.variadic else op.arity
+    probe = tuple(np.array([0.5, -0.25, 2.0]) for _ in range(arity))
+    try:
+        with np.errstate(all="ignore"):
+            out = np.broadcast_to(_apply(op, probe), (3,))
+            rule = op.array_local
+            locals_ = rule(probe, out) if op.variadic else rule(*probe, out)
+            for d in locals_:
+                np.broadcast_to(d, (3,))
+    except (TypeError, ValueError) as err:
+        raise CompileError(
+            f"op {op.name!r}: its rules do not work on numpy arrays ({err}), so it cannot be "
+            "compiled; give its row numpy twins (np_forward, np_local) or use compiled=False"
+        ) from None
 
 
 def _count(rows: Rows) -> int:
@@ -506,7 +535,10 @@ def _backward_group(g: _Group, ws: _Workspace) -> None:
     k, n = g.block.shape
     batch = values.shape[1]
     upstream = grads[g.start : g.stop]
-    local = g.op.np_local(_gather(g, values, ws.gathered), values[g.start : g.stop], g.arg)
+    inputs = _gather(g, values, ws.gathered)
+    out = values[g.start : g.stop]
+    rule = g.op.array_local
+    local = rule(inputs, out) if g.op.variadic else rule(*inputs, out)
     contrib = ws.contrib[: k * n].reshape(k, n, batch)
     if all(type(d) is float for d in local):  # constant locals (add, sum): one multiply
         np.multiply(np.array(local)[:, None, None], upstream, out=contrib)

@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from microgradnn._checks import describe, flag, integer, number
+
 __all__ = [
     "batches",
     "load_digits",
@@ -60,26 +62,9 @@ _TRUTH_TABLE = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 # -- argument checks ------------------------------------------------------------------------------
 
 
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(value: object, name: str, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    x = float(value)
-    if not math.isfinite(x) or x < minimum:
-        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value}")
-    return x
-
-
 def _rng(seed: int | None) -> np.random.Generator:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}: {seed!r}")
+    if seed is not None:
+        seed = integer("seed", seed)
     return np.random.default_rng(seed)
 
 
@@ -157,8 +142,8 @@ def make_moons(
     >>> X.round(3).tolist()
     [[1.0, 0.0], [-1.0, 0.0], [0.0, 0.5], [2.0, 0.5]]
     """
-    n = _check_int(n, "n", 1)
-    noise = _check_float(noise, "noise")
+    n = integer("n", n, low=1)
+    noise = number("noise", noise, low=0.0)
     rng = _rng(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -197,11 +182,9 @@ def make_circles(
     >>> np.hypot(X[:, 0], X[:, 1]).round(3).tolist(), y.tolist()
     ([1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5], [0, 0, 0, 0, 1, 1, 1, 1])
     """
-    n = _check_int(n, "n", 1)
-    noise = _check_float(noise, "noise")
-    factor = _check_float(factor, "factor")
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must be strictly between 0 and 1, got {factor}")
+    n = integer("n", n, low=1)
+    noise = number("noise", noise, low=0.0)
+    factor = number("factor", factor, low=0.0, high=1.0, low_open=True, high_open=True)
     rng = _rng(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -244,10 +227,10 @@ def make_spirals(
     >>> np.bincount(y).tolist(), float(np.abs(X).max()) <= 1.0
     ([3, 3, 3], True)
     """
-    n = _check_int(n, "n", 1)
-    classes = _check_int(classes, "classes", 2)
-    noise = _check_float(noise, "noise")
-    turns = _check_float(turns, "turns")
+    n = integer("n", n, low=1)
+    classes = integer("classes", classes, low=2)
+    noise = number("noise", noise, low=0.0)
+    turns = number("turns", turns, low=0.0)
     rng = _rng(seed)
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
@@ -287,15 +270,15 @@ def make_blobs(
     >>> X.tolist(), y.tolist()
     ([[0.0, 0.0], [0.0, 0.0], [9.0, 9.0], [9.0, 9.0]], [0, 0, 1, 1])
     """
-    n = _check_int(n, "n", 1)
-    std = _check_float(std, "std")
+    n = integer("n", n, low=1)
+    std = number("std", std, low=0.0)
     rng = _rng(seed)
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
-        k = _check_int(centers, "centers", 1)
-        dim = _check_int(dim, "dim", 1)
-        lo, hi = (_check_float(b, "box", -math.inf) for b in box)
+        k = integer("centers", centers, low=1)
+        dim = integer("dim", dim, low=1)
+        lo, hi = (number("box", b) for b in box)
         if not lo < hi:
-            raise ValueError(f"box must be (low, high) with low < high, got {box}")
+            raise ValueError(f"box: expected (low, high) with low < high, got {box}")
         c = rng.uniform(lo, hi, size=(k, dim))
     else:
         c = np.asarray(centers, dtype=np.float64)
@@ -374,8 +357,8 @@ def make_regression_1d(
     >>> X.shape, bool(np.allclose(X[:, 0], y))
     ((5, 1), True)
     """
-    n = _check_int(n, "n", 1)
-    noise = _check_float(noise, "noise")
+    n = integer("n", n, low=1)
+    noise = number("noise", noise, low=0.0)
     rng = _rng(seed)
     k = np.asarray(knots, dtype=np.float64)
     if x_range is None:
@@ -383,9 +366,9 @@ def make_regression_1d(
             raise ValueError(f"knots must be at least two (x, y) pairs, got shape {k.shape}")
         lo, hi = float(k[0, 0]), float(k[-1, 0])
     else:
-        lo, hi = (_check_float(b, "x_range", -math.inf) for b in x_range)
+        lo, hi = (number("x_range", b) for b in x_range)
     if not lo < hi:
-        raise ValueError(f"x_range must be (low, high) with low < high, got ({lo}, {hi})")
+        raise ValueError(f"x_range: expected (low, high) with low < high, got ({lo}, {hi})")
     x = np.sort(rng.uniform(lo, hi, size=n))
     y = piecewise_linear(x, knots)
     if noise > 0.0:
@@ -411,9 +394,7 @@ def load_digits(n_class: int = 10) -> tuple[FloatArray, IntArray]:
     Raises:
         ImportError: scikit-learn is not installed.
     """
-    n_class = _check_int(n_class, "n_class", 2)
-    if n_class > 10:
-        raise ValueError(f"n_class must be between 2 and 10, got {n_class}")
+    n_class = integer("n_class", n_class, low=2, high=10)
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
     except ImportError as err:
@@ -454,16 +435,16 @@ def train_test_split(
     """
     Xa, ya = _as_xy(X, y)
     n = len(Xa)
+    stratify = flag("stratify", stratify)
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise TypeError(f"test_size must be a fraction or a count, got {test_size!r}")
+        raise TypeError(
+            f"test_size: expected a fraction in (0, 1) or a number of rows, got "
+            f"{describe(test_size)}"
+        )
     if isinstance(test_size, numbers.Integral):
-        n_test = int(test_size)
-        if not 1 <= n_test < n:
-            raise ValueError(f"test_size must be between 1 and {n - 1} rows, got {n_test}")
+        n_test = integer("test_size", test_size, low=1, high=n - 1)
     else:
-        frac = float(test_size)
-        if not 0.0 < frac < 1.0:
-            raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {frac}")
+        frac = number("test_size", test_size, low=0.0, high=1.0, low_open=True, high_open=True)
         n_test = math.ceil(frac * n)
         if not 1 <= n_test < n:
             raise ValueError(
@@ -511,7 +492,7 @@ def one_hot(y: ArrayLike, num_classes: int | None = None) -> FloatArray:
     labels = _labels(y, "one_hot")
     k = int(labels.max()) + 1 if len(labels) else 0
     if num_classes is not None:
-        num_classes = _check_int(num_classes, "num_classes", 1)
+        num_classes = integer("num_classes", num_classes, low=1)
         if k > num_classes:
             raise ValueError(
                 f"one_hot: labels must be below num_classes={num_classes}, got {k - 1}"
@@ -575,9 +556,9 @@ def batches(
     """
     Xa, ya = _as_xy(X, y)
     n = len(Xa)
-    size = n if batch_size is None else _check_int(batch_size, "batch_size", 1)
+    size = n if batch_size is None else integer("batch_size", batch_size, low=1)
     size = max(1, min(size, n))
-    if shuffle:
+    if flag("shuffle", shuffle):
         gen = rng if isinstance(rng, np.random.Generator) else _rng(rng)
         order: np.ndarray | None = gen.permutation(n)
     else:

@@ -1,10 +1,11 @@
-"""The scalar reverse-mode autograd engine: :class:`Value`, its ops and ``backward()``.
+"""The scalar reverse-mode autograd engine: :class:`Value` and ``backward()``.
 
 A :class:`Value` is one number in a computation graph. Every op creates a new Value that
-remembers its inputs (``_prev``, in argument order, duplicates kept), the op that made it
-(``_op``, an entry of :mod:`microgradnn.ops`) and the op's parameter (``_arg``). ``backward()``
-then walks the graph from the output back to the leaves and, at every node, applies the chain
-rule: each input's gradient grows by (local derivative) x (the node's gradient).
+remembers its inputs (``_prev``, in argument order, duplicates kept) and the op that made it
+(``_op``, a row of the op table in :mod:`microgradnn.ops`). ``backward()`` then walks the graph
+from the output back to the leaves and, at every node, applies the chain rule: each child's
+gradient grows by its local derivative times the node's gradient,
+``child.grad += local * out.grad``.
 
 Design notes, for readers who know micrograd:
 
@@ -13,31 +14,29 @@ Design notes, for readers who know micrograd:
   no reference cycles and is freed by reference counting the moment you drop it.
 - Plain numbers are kept as they are in ``_prev`` (``x * 2`` has inputs ``(x, 2.0)``), not
   wrapped in Values: they need no gradient, and they cost no extra node.
+- The Python operators (``+ - * / **``, unary ``-``) are made by one small factory; every other
+  op (``x.tanh()``, ``x.relu()``, ``Value.sum(xs)``, ...) gets its method from its row of the op
+  table, so a new row brings its method with it.
 - The topological sort is iterative: a chain of 200,000 ops back-propagates fine.
-- The hot paths stay small: each op method hands ``_make`` its inputs' numbers (it has just
-  checked their types), and ``_backward`` is unrolled for one and two inputs. Together they
-  make a training step about twice as fast as generic loops (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Union, final
+from typing import TYPE_CHECKING, Any, Union, final
 
+from microgradnn import ops
+from microgradnn._checks import describe
 from microgradnn.ops import OPS, Op
 
 __all__ = ["Value", "is_grad_enabled", "no_grad"]
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
-Floats = tuple[float, ...]
 
 _grad_enabled = True
-
-_ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
-_NEG, _POW, _SUM = OPS["neg"], OPS["pow"], OPS["sum"]
 
 
 @contextmanager
@@ -66,35 +65,90 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-def describe(x: object) -> str:
-    """``type repr`` of a bad argument, shortened, for error messages ("str 'abc'")."""
-    shown = repr(x)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{type(x).__name__} {shown}"
-
-
-def _as_float(x: object, what: str = "Value") -> float:
-    """Convert a real number to float; anything else is a TypeError naming what came in."""
+def as_float(x: object, what: str = "Value") -> float:
+    """A real number as float; anything else is a TypeError naming what came in."""
     if type(x) is float:
         return x
-    if isinstance(x, numbers.Real):
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return float(x)
     hint = " (use v.data to read a Value's number)" if isinstance(x, Value) else ""
-    raise TypeError(f"{what} expects a real number (int or float), got {describe(x)}{hint}")
+    raise TypeError(f"{what}: expected a real number (int or float), got {describe(x)}{hint}")
 
 
-def _data(x: Operand) -> float:
-    return x.data if type(x) is Value else x
+def _const(x: object) -> float | None:
+    """A plain real number as the float constant stored in ``_prev``; None for anything else."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return float(x)
+    return None
+
+
+_new = object.__new__
+
+
+def _node(op: Op, prev: tuple[Operand, ...], data: float) -> Value:
+    """A new Value holding ``data``, made by ``op`` from ``prev`` (a leaf under no_grad)."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _grad_enabled:
+        out._prev = prev
+        out._op = op
+    else:
+        out._prev = ()
+        out._op = None
+    return out
+
+
+def _binary(op: Op) -> tuple[Callable[[Value, Any], Value], Callable[[Value, Any], Value]]:
+    """The two dunders of a binary operator: ``self op other`` and ``other op self``."""
+    forward = op.forward
+    # NotImplemented tells Python to try the other operand (and then raise TypeError); mypy
+    # accepts it only in functions named like dunders, hence the ignores.
+
+    def apply(self: Value, other: Any) -> Value:
+        if type(other) is Value:
+            return _node(op, (self, other), forward(self.data, other.data))
+        c = _const(other)
+        if c is None:
+            return NotImplemented  # type: ignore[no-any-return]
+        return _node(op, (self, c), forward(self.data, c))
+
+    def reflected(self: Value, other: Any) -> Value:
+        c = _const(other)
+        if c is None:
+            return NotImplemented  # type: ignore[no-any-return]
+        return _node(op, (c, self), forward(c, self.data))
+
+    return apply, reflected
+
+
+if TYPE_CHECKING:
+
+    class _OpMethods(type):
+        """For type checkers: ``Value.sum``, ``Value.tanh``, ... come from the op table."""
+
+        def __getattr__(cls, name: str) -> Callable[..., Value]: ...
+
+else:
+    _OpMethods = type
 
 
 @final
-class Value:
+class Value(metaclass=_OpMethods):
     """One scalar in the computation graph: its value ``data`` and its gradient ``grad``.
 
     Args:
         data: The number (int or float; stored as float).
         label: An optional name, shown in graph pictures.
+
+    Besides the Python operators, every op of the table is a method: ``exp``, ``log``,
+    ``tanh``, ``sigmoid``, ``softplus``, ``relu``, ``leaky_relu(slope=0.01)``,
+    ``prelu(alpha)``, ``abs``, ``step``, ``sign``, ``hard_sigmoid``, and the static
+    ``Value.sum(values)`` and ``Value.logsumexp(values)``; ``help(Value.tanh)`` shows each one's
+    derivative (see :mod:`microgradnn.ops`).
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
     >>> c = a * b + a.tanh()
@@ -103,7 +157,7 @@ class Value:
     (-2.929349, 2.0)
     """
 
-    __slots__ = ("_arg", "_op", "_prev", "data", "grad", "label")
+    __slots__ = ("_op", "_prev", "data", "grad", "label")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
 
     data: float
@@ -111,210 +165,36 @@ class Value:
     label: str
     _prev: tuple[Operand, ...]
     _op: Op | None
-    _arg: Any
 
     def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _as_float(data)
+        self.data = as_float(data)
         self.grad = 0.0
         self.label = label
         self._prev = ()
         self._op = None
-        self._arg = None
 
-    @staticmethod
-    def _make(op: Op, prev: tuple[Operand, ...], xs: Floats, arg: Any = None) -> Value:
-        """Record one node: ``op`` applied to ``prev``, whose numbers are ``xs`` (unless no_grad).
+    if TYPE_CHECKING:  # the op-table methods (tanh, relu, sum, ...) are installed at import
 
-        The caller passes the inputs' numbers along with the inputs: it has just checked their
-        types, so building that tuple there costs less than looping over ``prev`` here.
-        """
-        out = _new_value(Value)
-        out.data = op.forward(xs, arg)
-        out.grad = 0.0
-        out.label = ""
-        if _grad_enabled:
-            out._prev = prev
-            out._op = op
-            out._arg = arg
-        else:
-            out._prev = ()
-            out._op = None
-            out._arg = None
-        return out
+        def __getattr__(self, name: str) -> Callable[..., Value]: ...
 
-    # -- binary arithmetic: each is its own op (one node in the picture) ----------------------
+    # -- arithmetic: each operator is its own op (one node in the picture) ----------------------
 
-    def __add__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            return Value._make(_ADD, (self, other), (self.data, other.data))
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_ADD, (self, c), (self.data, c))
+    __add__, __radd__ = _binary(OPS["add"])  # self + other, other + self
+    __sub__, __rsub__ = _binary(OPS["sub"])  # self - other, other - self
+    __mul__, __rmul__ = _binary(OPS["mul"])  # self * other, other * self
+    __truediv__, __rtruediv__ = _binary(OPS["div"])  # self / other, other / self
+    __pow__, __rpow__ = _binary(OPS["pow"])  # self ** other, other ** self
 
-    def __radd__(self, other: Operand) -> Value:
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_ADD, (c, self), (c, self.data))
+    def __neg__(self) -> Value:  # -self
+        return _node(_NEG, (self,), -self.data)
 
-    def __sub__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            return Value._make(_SUB, (self, other), (self.data, other.data))
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_SUB, (self, c), (self.data, c))
-
-    def __rsub__(self, other: Operand) -> Value:
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_SUB, (c, self), (c, self.data))
-
-    def __mul__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            return Value._make(_MUL, (self, other), (self.data, other.data))
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_MUL, (self, c), (self.data, c))
-
-    def __rmul__(self, other: Operand) -> Value:
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_MUL, (c, self), (c, self.data))
-
-    def __truediv__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            return Value._make(_DIV, (self, other), (self.data, other.data))
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_DIV, (self, c), (self.data, c))
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_DIV, (c, self), (c, self.data))
-
-    def __pow__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            return Value._make(_POW, (self, other), (self.data, other.data))
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_POW, (self, c), (self.data, c))
-
-    def __rpow__(self, other: Operand) -> Value:
-        c = _const(other)
-        if c is None:
-            return NotImplemented
-        return Value._make(_POW, (c, self), (c, self.data))
-
-    def __neg__(self) -> Value:
-        return Value._make(_NEG, (self,), (self.data,))
-
-    def __pos__(self) -> Value:
+    def __pos__(self) -> Value:  # +self
         return self
 
-    # -- functions of one input -----------------------------------------------------------------
-
-    def exp(self) -> Value:
-        """e**x; d/dx = e**x. Overflows to inf, as in IEEE arithmetic."""
-        return Value._make(_EXP, (self,), (self.data,))
-
-    def log(self) -> Value:
-        """Natural log; d/dx = 1/x. ``log(0) = -inf``, ``log(x < 0) = nan``."""
-        return Value._make(_LOG, (self,), (self.data,))
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent; d/dx = 1 - out**2. Stable for any x."""
-        return Value._make(_TANH, (self,), (self.data,))
-
-    def sigmoid(self) -> Value:
-        """The logistic function 1 / (1 + e**-x); d/dx = s(1 - s). Stable for any x."""
-        return Value._make(_SIGMOID, (self,), (self.data,))
-
-    def softplus(self) -> Value:
-        """Softplus log(1 + e**x), computed stably; d/dx = sigmoid(x)."""
-        return Value._make(_SOFTPLUS, (self,), (self.data,))
-
-    def relu(self) -> Value:
-        """ReLU max(0, x); d/dx = 1 for x > 0, else 0 (0 at x = 0, as in PyTorch)."""
-        return Value._make(_RELU, (self,), (self.data,))
-
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """Leaky ReLU: x for x > 0, else slope * x; d/dx = 1 or slope."""
-        return Value._make(_LEAKY, (self,), (self.data,), _as_float(slope, "leaky_relu slope"))
-
-    def prelu(self, alpha: Operand) -> Value:
-        """Parametric ReLU: x for x > 0, else alpha * x; d/dalpha = x where x <= 0, else 0."""
-        if type(alpha) is Value:
-            return Value._make(_PRELU, (self, alpha), (self.data, alpha.data))
-        a = _as_float(alpha, "prelu alpha")
-        return Value._make(_PRELU, (self, a), (self.data, a))
-
-    def abs(self) -> Value:
-        """|x|; d/dx = sign(x), 0 at x = 0."""
-        return Value._make(_ABS, (self,), (self.data,))
-
-    def __abs__(self) -> Value:
+    def __abs__(self) -> Value:  # abs(self)
         return self.abs()
 
-    def step(self) -> Value:
-        """Heaviside step: 1 for x > 0, 0.5 at 0, 0 below.
-
-        Its derivative is 0 everywhere (undefined at 0), so no gradient flows through it: this is
-        why the perceptron's step unit cannot be trained by gradient descent.
-        """
-        return Value._make(_STEP, (self,), (self.data,))
-
-    def sign(self) -> Value:
-        """-1, 0 or 1. Like :meth:`step`, its derivative is 0, so it passes no gradient."""
-        return Value._make(_SIGN, (self,), (self.data,))
-
-    def hard_sigmoid(self) -> Value:
-        """The course's piecewise-linear unit: 0 below -1/2, x + 1/2 between, 1 above 1/2.
-
-        d/dx = 1 strictly between -1/2 and 1/2, else 0.
-        """
-        return Value._make(_HARD_SIGMOID, (self,), (self.data,))
-
-    @staticmethod
-    def sum(values: Iterable[Operand]) -> Value:
-        """x_1 + ... + x_n as one node with n inputs; d/dx_i = 1.
-
-        Cheaper than a chain of ``+`` (one node instead of n - 1) and drawn as one Σ node.
-
-        >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
-        6.0
-        """
-        prev = tuple([v if type(v) is Value else _as_float(v, "Value.sum") for v in values])
-        if not prev:
-            return Value(0.0)
-        return Value._make(_SUM, prev, tuple([v.data if type(v) is Value else v for v in prev]))
-
-    @staticmethod
-    def logsumexp(values: Iterable[Operand]) -> Value:
-        """log(e**x_1 + ... + e**x_n) as one node, stable for any x; d/dx_i = softmax(x)_i.
-
-        The building block of softmax and cross-entropy: computed as m + log(sum e**(x_i - m))
-        with m = max x_i, so ``logsumexp([1000, 1000])`` is 1000 + log 2, not inf.
-
-        >>> round(Value.logsumexp([Value(1000.0), Value(1000.0)]).data, 6)
-        1000.693147
-        """
-        prev = tuple([v if type(v) is Value else _as_float(v, "Value.logsumexp") for v in values])
-        if not prev:
-            raise ValueError("Value.logsumexp expects at least one value, got none")
-        return Value._make(
-            _LOGSUMEXP, prev, tuple([v.data if type(v) is Value else v for v in prev])
-        )
-
-    # -- conversions ----------------------------------------------------------------------------
+    # -- conversions ------------------------------------------------------------------------------
 
     def __float__(self) -> float:
         return self.data
@@ -323,7 +203,7 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
-    # -- backpropagation --------------------------------------------------------------------------
+    # -- backpropagation ------------------------------------------------------------------------
 
     @property
     def is_leaf(self) -> bool:
@@ -331,39 +211,44 @@ class Value:
         return self._op is None
 
     def local_grads(self) -> tuple[float, ...]:
-        """d(self)/d(input) for each input in ``_prev``, from the op table; () for a leaf."""
+        """d(self)/d(child) for each child in ``_prev``, from the op table; () for a leaf."""
         op = self._op
         if op is None:
             return ()
-        return op.local(tuple([_data(p) for p in self._prev]), self.data, self._arg)
+        xs = tuple([p.data if type(p) is Value else p for p in self._prev])
+        if op.variadic:
+            return op.local(xs, self.data)
+        return op.local(*xs, self.data)
 
     def _backward(self) -> None:
-        """One chain-rule step: every input's grad += d(self)/d(input) * self.grad."""
-        op = self._op
+        """One chain-rule step at this node: ``child.grad += local * out.grad`` for each child."""
+        out = self
+        op = out._op
         if op is None:
             return
-        prev = self._prev
-        g = self.grad
-        # Unrolled for one and two inputs (almost every node): no loop, no zip.
-        if len(prev) == 2:
+        prev = out._prev
+        arity = op.arity
+        # Unrolled for two and one children (almost every node): no loop, no zip.
+        if arity == 2:
             a, b = prev
-            xa = a.data if type(a) is Value else a
-            xb = b.data if type(b) is Value else b
-            da, db = op.local((xa, xb), self.data, self._arg)
+            local_a, local_b = op.local(
+                a.data if type(a) is Value else a, b.data if type(b) is Value else b, out.data
+            )
             if type(a) is Value:
-                a.grad += da * g
+                a.grad += local_a * out.grad
             if type(b) is Value:
-                b.grad += db * g
-        elif len(prev) == 1:
+                b.grad += local_b * out.grad
+        elif arity == 1:
             (a,) = prev
             if type(a) is Value:
-                (da,) = op.local((a.data,), self.data, self._arg)
-                a.grad += da * g
+                (local_a,) = op.local(a.data, out.data)
+                a.grad += local_a * out.grad
         else:
             xs = tuple([p.data if type(p) is Value else p for p in prev])
-            for child, d in zip(prev, op.local(xs, self.data, self._arg), strict=True):
+            locals_ = op.local(xs, out.data) if op.variadic else op.local(*xs, out.data)
+            for child, local in zip(prev, locals_, strict=True):
                 if type(child) is Value:
-                    child.grad += d * g
+                    child.grad += local * out.grad
 
     def topological_order(self) -> list[Value]:
         """Every Value this one depends on, each after all of its inputs (self is last).
@@ -396,7 +281,7 @@ class Value:
         Args:
             gradient: d(loss)/d(self), the seed of the chain rule (1.0 for a loss).
         """
-        seed = _as_float(gradient, "backward gradient")
+        seed = as_float(gradient, "backward gradient")
         order = self.topological_order()
         # A leaf sums this pass's contributions on their own, then adds that to what it held (as
         # PyTorch's AccumulateGrad): folding them into the old value one by one would round
@@ -413,19 +298,105 @@ class Value:
             node.grad = grad + node.grad
 
 
-def _const(x: object) -> float | None:
-    """A plain real number as the float constant stored in ``_prev``; None for anything else."""
-    if type(x) is float:
+_NEG = OPS["neg"]
+
+
+# -- methods from the op table --------------------------------------------------------------------
+
+
+def _operand(x: object, what: str) -> Operand:
+    """A Value as is, a plain real number as float; a TypeError for anything else."""
+    if type(x) is Value:
         return x
-    if isinstance(x, numbers.Real):
-        return float(x)
-    return None
+    return as_float(x, what)
 
 
-_new_value = object.__new__
+def _method(op: Op) -> Any:
+    """The Value method that applies ``op``: ``x.tanh()``, ``x.leaky_relu(0.1)``, ``Value.sum``."""
+    forward = op.forward
+    name = op.method
+    builtin = op.name in ops.BUILTINS
+
+    if op.variadic:
+
+        def variadic(values: Iterable[Operand]) -> Value:
+            if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
+                raise TypeError(
+                    f"Value.{name}: expected a list of Values or numbers, got {describe(values)}"
+                )
+            prev = tuple([_operand(v, f"Value.{name}") for v in values])
+            xs = tuple([v.data if type(v) is Value else v for v in prev])
+            if not prev:
+                try:
+                    return Value(forward(xs))
+                except ValueError:
+                    raise ValueError(
+                        f"Value.{name}: expected at least one value, got none"
+                    ) from None
+            return _node(op, prev, _checked(forward(xs), builtin, op))
+
+        _describe(variadic, op)
+        return staticmethod(variadic)
+
+    if op.arity == 1:
+
+        def unary(self: Value) -> Value:
+            return _node(op, (self,), _checked(forward(self.data), builtin, op))
+
+        _describe(unary, op)
+        return unary
+
+    n_more = op.arity - 1
+    defaults = op.defaults
+
+    def nary(self: Value, *others: Any) -> Value:
+        if len(others) < n_more - len(defaults) or len(others) > n_more:
+            raise TypeError(
+                f"Value.{name}() takes {n_more} more input{'s' if n_more > 1 else ''} "
+                f"({op.doc}), got {len(others)}"
+            )
+        rest = [_operand(x, f"Value.{name}") for x in others]
+        rest += defaults[len(defaults) - (n_more - len(rest)) :] if len(rest) < n_more else ()
+        prev = (self, *rest)
+        xs = [v.data if type(v) is Value else v for v in prev]
+        return _node(op, prev, _checked(forward(*xs), builtin, op))
+
+    _describe(nary, op)
+    return nary
 
 
-_EXP, _LOG, _TANH, _SIGMOID = OPS["exp"], OPS["log"], OPS["tanh"], OPS["sigmoid"]
-_LOGSUMEXP = OPS["logsumexp"]
-_SOFTPLUS, _RELU, _LEAKY, _PRELU = OPS["softplus"], OPS["relu"], OPS["leaky_relu"], OPS["prelu"]
-_ABS, _STEP, _SIGN, _HARD_SIGMOID = OPS["abs"], OPS["step"], OPS["sign"], OPS["hard_sigmoid"]
+def _checked(data: Any, builtin: bool, op: Op) -> float:
+    """The op's output as a float: built-in rows return floats; a custom row may not."""
+    if builtin or type(data) is float:
+        return data  # type: ignore[no-any-return]
+    return as_float(data, f"op {op.name!r}: forward's result")
+
+
+def _describe(fn: Callable[..., Any], op: Op) -> None:
+    """Name the method and give it the row's doc line, so ``help(Value.tanh)`` explains it."""
+    fn.__name__ = str(op.method)
+    fn.__qualname__ = f"Value.{op.method}"
+    fn.__doc__ = f"{op.doc}." if op.doc else f"The op {op.name!r}."
+
+
+_installed: dict[str, Op] = {}
+"""The Value methods made from op rows, by name (so Value's own attributes are never replaced)."""
+
+
+def _install(op: Op, added: bool) -> None:
+    name = op.method
+    if name is None:
+        return
+    if added:
+        owner = _installed.get(name)
+        if (owner is None and hasattr(Value, name)) or (owner is not None and owner is not op):
+            what = f"op {owner.name!r}" if owner is not None else "Value itself"
+            raise ValueError(f"method name {name!r} is taken by {what}")
+        setattr(Value, name, _method(op))
+        _installed[name] = op
+    elif _installed.get(name) is op:
+        delattr(Value, name)
+        del _installed[name]
+
+
+ops.on_register(_install)

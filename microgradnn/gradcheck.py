@@ -6,9 +6,10 @@ it is an independent oracle for what ``backward()`` computes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from microgradnn._checks import describe, flag, number
 from microgradnn.engine import Value, no_grad
 
 __all__ = ["GradcheckError", "GradcheckResult", "gradcheck", "numerical_grad"]
@@ -39,6 +40,12 @@ def _call(f: Function, xs: Sequence[float]) -> Value:
     return out
 
 
+def _point(inputs: Sequence[float], who: str) -> list[float]:
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
+        raise TypeError(f"{who}: inputs: expected a list of numbers, got {describe(inputs)}")
+    return [number(f"inputs[{i}]", x, finite=False) for i, x in enumerate(inputs)]
+
+
 def numerical_grad(f: Function, inputs: Sequence[float], eps: float = 1e-6) -> list[float]:
     """Central-difference estimate of df/dx_i for each input, (f(x+h) - f(x-h)) / 2h.
 
@@ -50,7 +57,8 @@ def numerical_grad(f: Function, inputs: Sequence[float], eps: float = 1e-6) -> l
     >>> numerical_grad(lambda x: x * x, [3.0])[0]  # d(x^2)/dx = 2x
     6.000000000...
     """
-    xs = [float(x) for x in inputs]
+    xs = _point(inputs, "numerical_grad")
+    eps = number("eps", eps, low=0.0, low_open=True)
     grads = []
     with no_grad():
         for i in range(len(xs)):
@@ -89,7 +97,11 @@ def gradcheck(
     >>> bool(gradcheck(lambda w, x: (w * x).sigmoid(), [0.5, -2.0]))
     True
     """
-    xs = [Value(float(x)) for x in inputs]
+    eps = number("eps", eps, low=0.0, low_open=True)
+    atol = number("atol", atol, low=0.0)
+    rtol = number("rtol", rtol, low=0.0)
+    raise_exception = flag("raise_exception", raise_exception)
+    xs = [Value(x) for x in _point(inputs, "gradcheck")]
     out = f(*xs)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck expects f to return a Value, got {type(out).__name__}: {out!r}")

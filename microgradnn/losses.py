@@ -20,15 +20,19 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, Union
 
 import numpy as np
 
-from microgradnn.engine import Value, describe
-from microgradnn.nn import logsumexp
+from microgradnn._checks import describe, number
+from microgradnn.engine import Value
+from microgradnn.functional import logsumexp
 
 __all__ = [
     "LOSSES",
+    "LOSS_INFO",
+    "Loss",
     "LossFunction",
     "bce_loss",
     "bce_with_logits_loss",
@@ -36,7 +40,9 @@ __all__ = [
     "get_loss",
     "hinge_loss",
     "l2_regularization",
+    "labels_of",
     "logistic_loss",
+    "loss_info",
     "mse_loss",
 ]
 
@@ -66,7 +72,7 @@ def _items(x: Any, what: str, loss: str) -> list[Any]:
     if _is_scalar(x):
         return [x]
     if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
-        raise TypeError(f"{loss}: {what} must be a list of Values or numbers, got {describe(x)}")
+        raise TypeError(f"{loss}: {what}: expected a list of Values or numbers, got {describe(x)}")
     items = list(x)
     if not items:
         raise ValueError(f"{loss}: {what} is empty")
@@ -77,7 +83,7 @@ def _element(v: Any, what: str, loss: str, wrap: bool) -> Operand:
     if type(v) is Value:
         return v
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{loss}: {what} must be a number or a Value, got {describe(v)}")
+        raise TypeError(f"{loss}: {what}: expected a number or a Value, got {describe(v)}")
     return Value(float(v)) if wrap else float(v)
 
 
@@ -93,7 +99,7 @@ def _rows(x: Any, what: str, loss: str, wrap: bool) -> list[list[Any]]:
             rows.append([_element(v, f"{what}[{i}][{j}]", loss, wrap) for j, v in enumerate(item)])
         else:
             raise TypeError(
-                f"{loss}: {what}[{i}] must be a number, a Value or a non-empty list of them, "
+                f"{loss}: {what}[{i}]: expected a number, a Value or a non-empty list of them, "
                 f"got {describe(item)}"
             )
     return rows
@@ -122,7 +128,7 @@ def _reduce(terms: Sequence[Operand], reduction: str, loss: str) -> Value:
         return Value.sum(terms) / len(terms)
     if reduction == "sum":
         return Value.sum(terms)
-    raise ValueError(f"{loss}: unknown reduction {reduction!r}; choose one of: mean, sum")
+    raise ValueError(f"{loss}: reduction: expected one of 'mean', 'sum', got {reduction!r}")
 
 
 def _data(t: Operand) -> float:
@@ -231,7 +237,7 @@ def cross_entropy_loss(preds: Any, targets: Any, *, reduction: str = "mean") -> 
             continue
         if not isinstance(goal, (list, tuple)):
             raise TypeError(
-                f"{loss}: targets[{i}] must be a class index or a list of {k} probabilities, "
+                f"{loss}: targets[{i}]: expected a class index or a list of {k} probabilities, "
                 f"got {describe(goal)}"
             )
         if len(goal) != k:
@@ -260,7 +266,7 @@ def _class_index(goal: Any, k: int, i: int) -> int:
     value = float(value)
     if not value.is_integer():
         raise TypeError(
-            f"cross_entropy_loss: example {i}: a class index must be an integer, "
+            f"cross_entropy_loss: example {i}: expected an integer class index, "
             f"got {describe(goal)}"
         )
     c = int(value)
@@ -318,29 +324,175 @@ def l2_regularization(params: Iterable[Value] | _HasParameters, alpha: float) ->
     >>> l2_regularization([Value(1.0), Value(-2.0)], 0.5).data
     2.5
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"l2_regularization: alpha must be a number, got {describe(alpha)}")
-    if not 0.0 <= alpha < math.inf:
-        raise ValueError(f"l2_regularization: alpha must be >= 0 and finite, got {alpha!r}")
+    alpha = number("l2_regularization alpha", alpha, low=0.0)
     if not isinstance(params, Iterable):
         params = params.parameters()
     ps = list(params)
     for i, p in enumerate(ps):
         if type(p) is not Value:
-            raise TypeError(f"l2_regularization: parameter {i} must be a Value, got {describe(p)}")
-    return Value.sum([p * p for p in ps]) * float(alpha)
+            raise TypeError(
+                f"l2_regularization: parameter {i}: expected a Value, got {describe(p)}"
+            )
+    return Value.sum([p * p for p in ps]) * alpha
 
+
+# -- the loss table: what each loss expects and how its outputs become a decision -----------------
+
+
+def _integral(a: np.ndarray) -> bool:
+    return a.dtype.kind in "iub" or bool(np.all(a == np.round(a)))
+
+
+def _one_hot(y: np.ndarray) -> bool:
+    return y.ndim == 2 and bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss and everything the package needs to know about it, declared once.
+
+    Attributes:
+        name: Its name in ``fit(loss=...)`` and on the command line.
+        function: ``function(preds, targets) -> Value``, the mean over the batch.
+        targets: The kind of target it takes: ``"signs"`` (-1 or +1), ``"probabilities"``
+            (numbers in [0, 1], e.g. 0/1 labels), ``"classes"`` (class indices 0..K-1, or rows
+            of K probabilities) or ``"reals"`` (any numbers).
+        threshold: With one output, the output value that separates the two classes (0 for
+            scores and logits, 0.5 for probabilities); None where the largest output decides.
+        output_activation: The activation the model's last layer needs (``"sigmoid"`` for
+            BCE on probabilities), or None for raw outputs.
+        aliases: Other names it answers to.
+    """
+
+    name: str
+    function: LossFunction
+    targets: str
+    threshold: float | None = 0.0
+    output_activation: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    def check_targets(self, y: np.ndarray, n_outputs: int | None = None) -> None:
+        """A clear ValueError for targets this loss cannot take, before any work is done."""
+        if self.targets == "signs":
+            bad = y[(y != 1) & (y != -1)]
+            if bad.size:
+                raise ValueError(
+                    f"{self.name} loss expects targets -1 or +1, got {bad.flat[0].item()} "
+                    "(convert 0/1 labels with microgradnn.data.to_pm1)"
+                )
+        elif self.targets == "probabilities":
+            bad = y[~((y >= 0) & (y <= 1))]
+            if bad.size:
+                raise ValueError(
+                    f"{self.name} loss expects targets between 0 and 1, got {bad.flat[0].item()}"
+                )
+        elif self.targets == "classes" and y.ndim == 1:
+            if not _integral(y) or y.min() < 0:
+                raise ValueError(
+                    f"{self.name} loss expects class indices 0..K-1, got {y[:5].tolist()}"
+                )
+            if n_outputs is not None and int(y.max()) >= n_outputs:
+                raise ValueError(
+                    f"{self.name} loss: the model has {n_outputs} outputs, so classes "
+                    f"0..{n_outputs - 1}, got class {int(y.max())}"
+                )
+
+    def as_python(self, y: np.ndarray) -> list[Any]:
+        """Targets as Python numbers (class indices as ints), the form loss functions take."""
+        if y.ndim == 2:
+            return [list(map(float, row)) for row in y.tolist()]
+        if self.targets == "classes":
+            return [int(v) for v in y.tolist()]
+        return [float(v) for v in y.tolist()]
+
+    def accuracy(self, out: np.ndarray, y: np.ndarray) -> float | None:
+        """The fraction of examples this loss's decision rule gets right, or None.
+
+        One output: the sign for -1/+1 targets, the threshold for probabilities (0.5 after a
+        sigmoid, 0 for logits), rounding for integer labels under MSE. K outputs: the largest
+        output against the class index (or the largest target of a one-hot row). None where no
+        rule applies (regression).
+        """
+        if out.ndim == 2:
+            if self.targets == "classes" or _one_hot(y):
+                labels = y if y.ndim == 1 else np.argmax(y, axis=1)
+                if labels.shape != (len(out),):
+                    return None
+                return float(np.mean(np.argmax(out, axis=1) == labels))
+            return None
+        if y.ndim != 1 or self.threshold is None:
+            return None
+        if self.targets == "signs":
+            return float(np.mean(np.where(out > self.threshold, 1, -1) == y))
+        if self.targets == "reals":
+            return float(np.mean(np.round(out) == y)) if _integral(y) else None
+        return float(np.mean((out > self.threshold).astype(np.int64) == y))
+
+    def targets_for(self, labels: np.ndarray, classes: int) -> tuple[np.ndarray, int]:
+        """Class labels 0..K-1 encoded as this loss wants them, and the outputs it needs."""
+        if self.targets == "signs":
+            return np.where(labels > 0, 1, -1).astype(np.int64), 1
+        if self.targets == "classes":
+            return labels, classes
+        if self.targets == "reals" and classes > 2:
+            return np.eye(classes)[labels], classes
+        return labels, 1
+
+
+def labels_of(y: Any) -> np.ndarray:
+    """Class labels 0..K-1 from any target form: -1/+1, 0/1, class indices or one-hot rows."""
+    a = np.asarray(y)
+    if a.ndim == 2:
+        return np.asarray(np.argmax(a, axis=1), dtype=np.int64)
+    a = a.astype(float)
+    if a.size and a.min() < 0:
+        return (a > 0).astype(np.int64)
+    return np.asarray(np.round(a), dtype=np.int64)
+
+
+_TABLE = [
+    Loss("mse", mse_loss, "reals", threshold=0.5),
+    Loss("bce", bce_loss, "probabilities", threshold=0.5, output_activation="sigmoid"),
+    Loss(
+        "bce_logits",
+        bce_with_logits_loss,
+        "probabilities",
+        aliases=("bce_with_logits", "binary_cross_entropy_with_logits"),
+    ),
+    Loss("cross_entropy", cross_entropy_loss, "classes", threshold=None, aliases=("ce",)),
+    Loss("hinge", hinge_loss, "signs"),
+    Loss("logistic", logistic_loss, "signs"),
+]
+
+LOSS_INFO: dict[str, Loss] = {row.name: row for row in _TABLE}
+"""Every built-in loss by name (see :class:`Loss`)."""
 
 LOSSES: dict[str, LossFunction] = {
-    "mse": mse_loss,
-    "bce": bce_loss,
-    "bce_logits": bce_with_logits_loss,
-    "cross_entropy": cross_entropy_loss,
-    "ce": cross_entropy_loss,
-    "hinge": hinge_loss,
-    "logistic": logistic_loss,
+    name: row.function for row in _TABLE for name in (row.name, *row.aliases)
 }
-"""Every loss by name, as :func:`get_loss` and ``fit(loss=...)`` accept them."""
+"""Every loss function by name and alias, as :func:`get_loss` and ``fit(loss=...)`` accept them."""
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_").removesuffix("_loss")
+
+
+def loss_info(loss: str | LossFunction) -> Loss | None:
+    """The row of a loss name or function; None for a loss function of your own.
+
+    >>> loss_info("CE").name, loss_info(hinge_loss).targets
+    ('cross_entropy', 'signs')
+    """
+    if isinstance(loss, str):
+        key = _key(loss)
+        for row in _TABLE:
+            if key == row.name or key in row.aliases:
+                return row
+        raise ValueError(f"loss: expected one of {', '.join(LOSS_INFO)}, got {loss!r}")
+    for row in _TABLE:
+        if loss is row.function:
+            return row
+    return None
 
 
 def get_loss(loss: str | LossFunction) -> LossFunction:
@@ -350,16 +502,12 @@ def get_loss(loss: str | LossFunction) -> LossFunction:
     True
     """
     if isinstance(loss, str):
-        key = loss.strip().lower().replace("-", "_")
-        key = key.removesuffix("_loss")
-        if key in ("bce_with_logits", "binary_cross_entropy_with_logits"):
-            key = "bce_logits"
-        if key not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
-        return LOSSES[key]
+        row = loss_info(loss)
+        assert row is not None
+        return row.function
     if callable(loss):
         return loss
     raise TypeError(
-        f"loss must be a name ({', '.join(LOSSES)}) or a function (preds, targets) -> Value, "
+        f"loss: expected a name ({', '.join(LOSSES)}) or a function (preds, targets) -> Value, "
         f"got {describe(loss)}"
     )

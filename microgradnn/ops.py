@@ -1,26 +1,40 @@
-r"""The op table: every operation the engine knows, defined once.
+r"""The op table: every operation the engine knows, one row each.
 
-Each :class:`Op` holds, side by side, what an op computes and how it differentiates:
+A row says what an op computes and how it differentiates, side by side, in the lecture's
+notation::
 
-- ``forward``: the op on Python floats, following IEEE 754 / PyTorch semantics (``exp(1000)`` is
-  ``inf``, ``log(0)`` is ``-inf``, ``log(-1)`` is ``nan``) instead of raising math errors;
-- ``local``: the local derivatives d(out)/d(input_i), one per input, from the inputs and the
-  output (tanh' = 1 - out**2, sigmoid' = out * (1 - out), exp' = out);
-- ``np_forward`` / ``np_local``: the same two functions on numpy arrays, for the compiled
-  batched replay (:mod:`microgradnn.compile`);
-- ``symbol`` and ``local_text``: how the graph pictures name the op and write each local
-  derivative.
+    Op("mul", forward=lambda a, b: a * b,
+              local=lambda a, b, out: (b, a),          # d(a*b)/da = b, d(a*b)/db = a
+              symbol="*", infix="*", local_text=("b", "a"))
 
-The engine's generic backward step, the backward picture's edge labels and the compiled replay
-all read these entries, so the calculus lives in exactly one place. Adding an op is one entry
-here, one method in :mod:`microgradnn.engine` and a row in the tests' op table.
+- ``forward`` computes the op on Python floats with IEEE 754 / PyTorch semantics
+  (``exp(1000)`` is ``inf``, ``log(0)`` is ``-inf``, ``log(-1)`` is ``nan``), never a math error;
+- ``local`` gives the local derivatives d(out)/d(input), one per input, from the inputs and the
+  output (tanh' = 1 - out², sigmoid' = out (1 - out), exp' = out);
+- ``np_forward`` / ``np_local`` are numpy twins for the compiled batched replay, given only where
+  the float rule does not already work on arrays (``math.tanh`` does not; ``1 - out * out`` does).
 
-All functions receive ``xs`` (the input values, in argument order), ``out`` (the output value,
-only for ``local``) and ``arg`` (the op's parameter, e.g. the leaky-ReLU slope, else ``None``).
+Everything else a module needs to know about an op is a field of its row too: the symbol in a
+picture's op node, how a formula prints it (``infix``, ``prefix``), the name of its
+:class:`~microgradnn.Value` method, its PyTorch twin, the derivative text the pictures write on
+each edge, and whether its output reads as a probability. The engine's backward step, the
+pictures, the expression language, the PyTorch bridge and the compiled replay all read these rows,
+so no other module matches an op by its name. Adding an op is adding a row (:func:`register`);
+its Value method appears with it.
+
+Calling conventions: an op of fixed arity receives its inputs as separate arguments
+(``forward(a, b)``, ``local(a, b, out)``); a variadic op (``sum``, ``logsumexp``) receives them
+as one tuple (``forward(xs)``, ``local(xs, out)``).
+
+>>> OPS["tanh"].forward(0.5) == math.tanh(0.5)
+True
+>>> OPS["mul"].local(2.0, -3.0, -6.0)
+(-3.0, 2.0)
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,49 +42,120 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OPS", "Op", "get_op"]
+__all__ = ["OPS", "Op", "find", "get_op", "on_register", "register", "unregister"]
 
 INF = math.inf
 NAN = math.nan
 
-Floats = tuple[float, ...]
-
 
 @dataclass(frozen=True, eq=False)
 class Op:
-    """One differentiable operation.
+    """One differentiable operation: one row of the op table.
 
     Attributes:
-        name: Short identifier, e.g. ``"mul"``; also the key in :data:`OPS`.
-        symbol: What the graph picture writes in the op node, e.g. ``"*"``.
-        arity: Number of inputs, or ``-1`` for a variadic op (``sum``).
-        forward: ``forward(xs, arg) -> float`` on Python floats.
-        local: ``local(xs, out, arg) -> tuple`` of d(out)/d(x_i), one per input.
-        np_forward: ``np_forward(xs, arg) -> ndarray``, the same on arrays.
-        np_local: ``np_local(xs, out, arg) -> tuple`` of arrays, the same on arrays.
-        local_text: Per input, the local derivative written for learners, e.g. ``("b", "a")``;
-            a variadic op gives one text that holds for every input.
-        doc: One line: what the op is, and its derivative.
+        name: Short identifier, e.g. ``"mul"``; the key in :data:`OPS`.
+        forward: The op on floats: ``forward(a, b) -> float`` (variadic: ``forward(xs)``).
+        local: Its local derivatives: ``local(a, b, out) -> (d/da, d/db)`` (variadic:
+            ``local(xs, out)``, one per input).
+        symbol: What a picture writes in the op node (default: the name).
+        doc: One line: what the op is, its derivative and its domain.
+        local_text: Per input, the local derivative written for learners in the names ``a``,
+            ``b`` (the inputs) and ``out`` (the output), e.g. ``("b", "a")``; a variadic op
+            gives one text that holds for every input.
+        variadic: Takes any number of inputs (given as one tuple).
+        infix: Printed between its two inputs (``"+"`` gives ``a + b``); the expression
+            language reads Python's operator with this symbol as this op.
+        prefix: Printed before its one input (``"-"`` gives ``-a``).
+        method: The name of the :class:`~microgradnn.Value` method that applies it
+            (``x.tanh()``; variadic ops become static methods, ``Value.sum(xs)``), also its
+            function name in expressions; defaults to ``name``, and to none for an op written
+            ``infix`` or ``prefix`` (Python's operators apply those).
+        defaults: Default numbers for the method's trailing inputs (leaky_relu's slope 0.01).
+        np_forward: The forward on numpy arrays, where ``forward`` does not work on them.
+        np_local: The local derivatives on numpy arrays, where ``local`` does not work on them.
+        torch: Its PyTorch twin, ``torch(torch_module, a, b) -> tensor``, or None.
+        probability: Its output lies in [0, 1] and reads as the probability of class 1 (a
+            classifier ending in it decides at 0.5, not at 0).
+        arity: Number of inputs (-1 for variadic), taken from ``forward``'s signature.
     """
 
     name: str
-    symbol: str
-    arity: int
-    forward: Callable[[Floats, Any], float]
-    local: Callable[[Floats, float, Any], Floats]
-    np_forward: Callable[[tuple[Any, ...], Any], Any]
-    np_local: Callable[[tuple[Any, ...], Any, Any], tuple[Any, ...]]
-    local_text: tuple[str, ...]
-    doc: str
+    forward: Callable[..., float]
+    local: Callable[..., tuple[Any, ...]]
+    symbol: str = ""
+    doc: str = ""
+    local_text: tuple[str, ...] = ()
+    variadic: bool = False
+    infix: str | None = None
+    prefix: str | None = None
+    method: str | None = None
+    defaults: tuple[float, ...] = ()
+    np_forward: Callable[..., Any] | None = None
+    np_local: Callable[..., tuple[Any, ...]] | None = None
+    torch: Callable[..., Any] | None = None
+    probability: bool = False
+    arity: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"name: expected an identifier such as 'sin', got {self.name!r}")
+        for field in ("forward", "local"):
+            if not callable(getattr(self, field)):
+                raise TypeError(f"{self.name}: {field} must be a function")
+        arity = -1 if self.variadic else _positional_count(self.forward, self.name)
+        object.__setattr__(self, "arity", arity)
+        if not self.symbol:
+            object.__setattr__(self, "symbol", self.name)
+        if self.method is None and self.infix is None and self.prefix is None:
+            object.__setattr__(self, "method", self.name)
+        if self.infix is not None and arity != 2:
+            raise ValueError(f"{self.name}: an infix op takes 2 inputs, forward takes {arity}")
+        if self.prefix is not None and arity != 1:
+            raise ValueError(f"{self.name}: a prefix op takes 1 input, forward takes {arity}")
+        if len(self.defaults) > max(arity - 1, 0):
+            raise ValueError(f"{self.name}: more defaults than inputs after the first")
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}, symbol={self.symbol!r})"
 
-    def label(self, arg: Any = None) -> str:
-        """The text for this op's node in a picture, including its parameter if any."""
-        if arg is None:
-            return self.symbol
-        return f"{self.symbol}({arg:g})"
+    @property
+    def array_forward(self) -> Callable[..., Any]:
+        """The forward rule the compiled replay applies to arrays."""
+        return self.np_forward or self.forward
+
+    @property
+    def array_local(self) -> Callable[..., tuple[Any, ...]]:
+        """The local-derivative rule the compiled replay applies to arrays."""
+        return self.np_local or self.local
+
+    def expression(self, names: list[str]) -> str:
+        """How a formula writes this op over already wrapped input names: ``a + b``, ``tanh(a)``.
+
+        >>> OPS["add"].expression(["x", "y"]), OPS["neg"].expression(["x"])
+        ('x + y', '-x')
+        >>> OPS["tanh"].expression(["n"])
+        'tanh(n)'
+        """
+        if self.infix is not None and len(names) == 2:
+            return f"{names[0]} {self.infix} {names[1]}"
+        if self.prefix is not None and len(names) == 1:
+            return f"{self.prefix}{names[0]}"
+        return f"{self.symbol}({', '.join(names)})"
+
+
+def _positional_count(fn: Callable[..., Any], name: str) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: say how many
+        raise TypeError(
+            f"{name}: cannot read forward's inputs from its signature; wrap it in a lambda "
+            "such as lambda a: math.sin(a)"
+        ) from None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    count = sum(1 for p in params if p.kind in kinds and p.default is p.empty)
+    if count < 1:
+        raise ValueError(f"{name}: forward must take at least one input")
+    return count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,8 +169,8 @@ def _ieee(fn: Callable[..., Any], *xs: float) -> float:
         return float(fn(*(np.float64(x) for x in xs)))
 
 
-def fdiv(a: float, b: float) -> float:
-    """``a / b`` with IEEE semantics: ``1/0 = inf``, ``0/0 = nan``."""
+def fdiv(a: Any, b: Any) -> Any:
+    """``a / b`` with IEEE semantics: ``1/0 = inf``, ``0/0 = nan`` (arrays pass through)."""
     try:
         return a / b
     except ZeroDivisionError:
@@ -135,7 +220,7 @@ def fsoftplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-def flogsumexp(xs: Floats) -> float:
+def flogsumexp(xs: tuple[float, ...]) -> float:
     """log(sum_i e**x_i) = m + log(sum_i e**(x_i - m)) with m = max x_i: no overflow."""
     m = max(xs)
     if m != m or m == INF or m == -INF:  # nan, or every term is 0 or some term is inf
@@ -143,10 +228,27 @@ def flogsumexp(xs: Floats) -> float:
     return m + math.log(sum([math.exp(x - m) for x in xs]))
 
 
-def _lse_local(xs: Floats, out: float, arg: Any) -> Floats:
-    # d/dx_i = e**x_i / sum_j e**x_j = e**(x_i - out): the softmax, never overflowing
-    # (inf - inf is nan there, as in torch.logsumexp's gradient).
-    return tuple([fexp(x - out) for x in xs])
+def fsign(x: float) -> float:
+    """-1, 0 or 1; nan stays nan (as numpy.sign) and -0.0 stays a zero."""
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return x * 0.0
+
+
+def _pow_local(a: float, b: float, out: float) -> tuple[float, float]:
+    # d/da = b * a**(b-1); PyTorch defines it as 0 when b == 0 (even at a == 0).
+    da = 0.0 if b == 0.0 else b * fpow(a, b - 1.0)
+    # d/db = out * ln(a); PyTorch defines it as 0 at a == 0 for b >= 0 (where out is 0 or 1).
+    db = 0.0 if (a == 0.0 and b >= 0.0) else out * flog(a)
+    return (da, db)
+
+
+def _np_pow_local(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    da = np.where(b == 0.0, 0.0, b * np.power(a, b - 1.0))
+    db = np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a))
+    return (da, db)
 
 
 def _np_sum(xs: tuple[Any, ...]) -> Any:
@@ -166,276 +268,292 @@ def _np_logsumexp(xs: tuple[Any, ...]) -> Any:
     return np.where(finite, out, m)
 
 
-def _sign(x: float) -> float:
-    if x > 0.0:
-        return 1.0
-    if x < 0.0:
-        return -1.0
-    return x * 0.0  # 0 stays 0, nan stays nan (as numpy.sign; torch.sign(nan) is 0)
-
-
-def _pow_local(xs: Floats, out: float, arg: Any) -> Floats:
-    a, b = xs
-    # d/da = b * a**(b-1); PyTorch defines it as 0 when b == 0 (even at a == 0).
-    da = 0.0 if b == 0.0 else b * fpow(a, b - 1.0)
-    # d/db = out * ln(a); PyTorch defines it as 0 at a == 0 for b >= 0 (where out is 0 or 1).
-    db = 0.0 if (a == 0.0 and b >= 0.0) else out * flog(a)
-    return (da, db)
-
-
-def _np_pow_local(xs: tuple[Any, ...], out: Any, arg: Any) -> tuple[Any, ...]:
-    a, b = xs
-    da = np.where(b == 0.0, 0.0, b * np.power(a, b - 1.0))
-    db = np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a))
-    return (da, db)
-
-
 def _np_sigmoid(x: Any) -> Any:
     # Two branches keep exp's argument <= 0: no overflow for any x.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _np_softplus(x: Any) -> Any:
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
 def _np_step(x: Any) -> Any:
     return np.where(x > 0.0, 1.0, np.where(x < 0.0, 0.0, np.where(x == 0.0, 0.5, x)))
 
 
-def _zeros_like(x: Any) -> Any:
-    return np.zeros_like(x, dtype=float)
+def _torch_step(torch: Any, a: Any) -> Any:
+    # torch.heaviside has no derivative; a constant of a's graph with gradient 0 does.
+    step = torch.where(a > 0, 1.0, torch.where(a < 0, 0.0, 0.5)).to(a.dtype)
+    return step + 0.0 * torch.where(torch.isinf(a), 0.0, a)
 
+
+# ---------------------------------------------------------------------------------------------
+# The rows. Arithmetic first (Python operators), then functions of one input, then the rest.
 
 _TABLE: list[Op] = [
     Op(
         "add",
-        "+",
-        2,
-        forward=lambda xs, arg: xs[0] + xs[1],
-        local=lambda xs, out, arg: (1.0, 1.0),
-        np_forward=lambda xs, arg: xs[0] + xs[1],
-        np_local=lambda xs, out, arg: (1.0, 1.0),
+        forward=lambda a, b: a + b,
+        local=lambda a, b, out: (1.0, 1.0),
+        symbol="+",
+        infix="+",
         local_text=("1", "1"),
+        torch=lambda torch, a, b: a + b,
         doc="a + b; d/da = 1, d/db = 1",
     ),
     Op(
         "sub",
-        "-",
-        2,
-        forward=lambda xs, arg: xs[0] - xs[1],
-        local=lambda xs, out, arg: (1.0, -1.0),
-        np_forward=lambda xs, arg: xs[0] - xs[1],
-        np_local=lambda xs, out, arg: (1.0, -1.0),
+        forward=lambda a, b: a - b,
+        local=lambda a, b, out: (1.0, -1.0),
+        symbol="-",
+        infix="-",
         local_text=("1", "-1"),
+        torch=lambda torch, a, b: a - b,
         doc="a - b; d/da = 1, d/db = -1",
     ),
     Op(
         "mul",
-        "*",
-        2,
-        forward=lambda xs, arg: xs[0] * xs[1],
-        local=lambda xs, out, arg: (xs[1], xs[0]),
-        np_forward=lambda xs, arg: xs[0] * xs[1],
-        np_local=lambda xs, out, arg: (xs[1], xs[0]),
+        forward=lambda a, b: a * b,
+        local=lambda a, b, out: (b, a),
+        symbol="*",
+        infix="*",
         local_text=("b", "a"),
+        torch=lambda torch, a, b: a * b,
         doc="a * b; d/da = b, d/db = a",
     ),
     Op(
         "div",
-        "/",
-        2,
-        forward=lambda xs, arg: fdiv(xs[0], xs[1]),
-        local=lambda xs, out, arg: (fdiv(1.0, xs[1]), -fdiv(out, xs[1])),
-        np_forward=lambda xs, arg: xs[0] / xs[1],
-        np_local=lambda xs, out, arg: (1.0 / xs[1], -out / xs[1]),
+        forward=lambda a, b: fdiv(a, b),
+        local=lambda a, b, out: (fdiv(1.0, b), -fdiv(out, b)),
+        symbol="/",
+        infix="/",
         local_text=("1/b", "-a/b²"),
-        doc="a / b; d/da = 1/b, d/db = -a/b**2 (= -out/b)",
+        torch=lambda torch, a, b: a / b,
+        doc="a / b; d/da = 1/b, d/db = -a/b² (= -out/b); 1/0 = inf, 0/0 = nan",
     ),
     Op(
         "neg",
-        "neg",
-        1,
-        forward=lambda xs, arg: -xs[0],
-        local=lambda xs, out, arg: (-1.0,),
-        np_forward=lambda xs, arg: -xs[0],
-        np_local=lambda xs, out, arg: (-1.0,),
+        forward=lambda a: -a,
+        local=lambda a, out: (-1.0,),
+        symbol="neg",
+        prefix="-",
         local_text=("-1",),
+        torch=lambda torch, a: -a,
         doc="-a; d/da = -1",
     ),
     Op(
         "pow",
-        "**",
-        2,
-        forward=lambda xs, arg: fpow(xs[0], xs[1]),
+        forward=fpow,
         local=_pow_local,
-        np_forward=lambda xs, arg: np.power(xs[0], xs[1]),
-        np_local=_np_pow_local,
+        symbol="**",
+        infix="**",
         local_text=("b·a^(b-1)", "out·ln(a)"),
-        doc="a ** b; d/da = b * a**(b-1), d/db = a**b * ln(a)",
+        np_forward=np.power,
+        np_local=_np_pow_local,
+        torch=lambda torch, a, b: a**b,
+        doc="a ** b; d/da = b a^(b-1), d/db = a^b ln(a); nan for a < 0 and fractional b",
     ),
     Op(
         "sum",
-        "Σ",
-        -1,
-        forward=lambda xs, arg: sum(xs, 0.0),
-        local=lambda xs, out, arg: (1.0,) * len(xs),
-        np_forward=lambda xs, arg: _np_sum(xs),
-        np_local=lambda xs, out, arg: (1.0,) * len(xs),
+        forward=lambda xs: sum(xs, 0.0),
+        local=lambda xs, out: (1.0,) * len(xs),
+        symbol="Σ",
+        variadic=True,
         local_text=("1",),
+        np_forward=_np_sum,
+        torch=lambda torch, xs: sum(xs),
         doc="x_1 + ... + x_n in one node; d/dx_i = 1",
     ),
     Op(
         "logsumexp",
-        "logΣexp",
-        -1,
-        forward=lambda xs, arg: flogsumexp(xs),
-        local=_lse_local,
-        np_forward=lambda xs, arg: _np_logsumexp(xs),
-        np_local=lambda xs, out, arg: tuple(np.exp(x - out) for x in xs),
+        forward=flogsumexp,
+        # d/dx_i = e**x_i / sum_j e**x_j = e**(x_i - out): the softmax, never overflowing
+        # (inf - inf is nan there, as in torch.logsumexp's gradient).
+        local=lambda xs, out: tuple([fexp(x - out) for x in xs]),
+        symbol="logΣexp",
+        variadic=True,
         local_text=("softmax_i = exp(x_i - out)",),
+        np_forward=_np_logsumexp,
+        np_local=lambda xs, out: tuple(np.exp(x - out) for x in xs),
+        torch=lambda torch, xs: torch.logsumexp(torch.stack(list(xs)), 0),
         doc="log(e**x_1 + ... + e**x_n) in one stable node; d/dx_i = softmax(x)_i",
     ),
     Op(
         "exp",
-        "exp",
-        1,
-        forward=lambda xs, arg: fexp(xs[0]),
-        local=lambda xs, out, arg: (out,),
-        np_forward=lambda xs, arg: np.exp(xs[0]),
-        np_local=lambda xs, out, arg: (out,),
+        forward=fexp,
+        local=lambda a, out: (out,),
         local_text=("exp(a)",),
-        doc="e**a; d/da = e**a (= out)",
+        np_forward=np.exp,
+        torch=lambda torch, a: torch.exp(a),
+        doc="e**a; d/da = e**a (= out); overflows to inf",
     ),
     Op(
         "log",
-        "log",
-        1,
-        forward=lambda xs, arg: flog(xs[0]),
-        local=lambda xs, out, arg: (fdiv(1.0, xs[0]),),
-        np_forward=lambda xs, arg: np.log(xs[0]),
-        np_local=lambda xs, out, arg: (1.0 / xs[0],),
+        forward=flog,
+        local=lambda a, out: (fdiv(1.0, a),),
         local_text=("1/a",),
+        np_forward=np.log,
+        torch=lambda torch, a: torch.log(a),
         doc="ln(a) for a > 0 (-inf at 0, nan below); d/da = 1/a",
     ),
     Op(
         "tanh",
-        "tanh",
-        1,
-        forward=lambda xs, arg: math.tanh(xs[0]),
-        local=lambda xs, out, arg: (1.0 - out * out,),
-        np_forward=lambda xs, arg: np.tanh(xs[0]),
-        np_local=lambda xs, out, arg: (1.0 - out * out,),
+        forward=lambda a: math.tanh(a),
+        local=lambda a, out: (1.0 - out * out,),
         local_text=("1 - out²",),
-        doc="tanh(a); d/da = 1 - tanh(a)**2",
+        np_forward=np.tanh,
+        torch=lambda torch, a: torch.tanh(a),
+        doc="tanh(a), stable for any a; d/da = 1 - tanh(a)² (= 1 - out²)",
     ),
     Op(
         "sigmoid",
-        "σ",
-        1,
-        forward=lambda xs, arg: fsigmoid(xs[0]),
-        local=lambda xs, out, arg: (out * (1.0 - out),),
-        np_forward=lambda xs, arg: _np_sigmoid(xs[0]),
-        np_local=lambda xs, out, arg: (out * (1.0 - out),),
+        forward=fsigmoid,
+        local=lambda a, out: (out * (1.0 - out),),
+        symbol="σ",
         local_text=("out·(1 - out)",),
-        doc="1 / (1 + e**-a); d/da = out * (1 - out)",
+        np_forward=_np_sigmoid,
+        torch=lambda torch, a: torch.sigmoid(a),
+        probability=True,
+        doc="the logistic function 1 / (1 + e**-a), stable for any a; d/da = out (1 - out)",
     ),
     Op(
         "softplus",
-        "softplus",
-        1,
-        forward=lambda xs, arg: fsoftplus(xs[0]),
-        local=lambda xs, out, arg: (fsigmoid(xs[0]),),
-        np_forward=lambda xs, arg: _np_softplus(xs[0]),
-        np_local=lambda xs, out, arg: (_np_sigmoid(xs[0]),),
+        forward=fsoftplus,
+        local=lambda a, out: (fsigmoid(a),),
         local_text=("σ(a)",),
-        doc="ln(1 + e**a), stable; d/da = sigmoid(a)",
+        np_forward=lambda a: np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a))),
+        np_local=lambda a, out: (_np_sigmoid(a),),
+        torch=lambda torch, a: torch.nn.functional.softplus(a, threshold=40.0),
+        doc="ln(1 + e**a), stable for any a; d/da = sigmoid(a)",
     ),
     Op(
         "relu",
-        "ReLU",
-        1,
-        forward=lambda xs, arg: 0.0 if xs[0] <= 0.0 else xs[0],
-        local=lambda xs, out, arg: (1.0 if xs[0] > 0.0 else 0.0,),
-        np_forward=lambda xs, arg: np.where(xs[0] <= 0.0, 0.0, xs[0]),
-        np_local=lambda xs, out, arg: ((xs[0] > 0.0).astype(float),),
+        forward=lambda a: 0.0 if a <= 0.0 else a,
+        local=lambda a, out: (1.0 if a > 0.0 else 0.0,),
+        symbol="ReLU",
         local_text=("1 if a > 0 else 0",),
+        np_forward=lambda a: np.where(a <= 0.0, 0.0, a),
+        np_local=lambda a, out: ((a > 0.0).astype(float),),
+        torch=lambda torch, a: torch.relu(a),
         doc="max(0, a); d/da = 1 for a > 0, else 0 (0 at a = 0, as PyTorch)",
     ),
     Op(
         "leaky_relu",
-        "LeakyReLU",
-        1,
-        forward=lambda xs, arg: xs[0] if xs[0] > 0.0 else arg * xs[0],
-        local=lambda xs, out, arg: (1.0 if xs[0] > 0.0 else arg,),
-        np_forward=lambda xs, arg: np.where(xs[0] > 0.0, xs[0], arg * xs[0]),
-        np_local=lambda xs, out, arg: (np.where(xs[0] > 0.0, 1.0, arg),),
-        local_text=("1 if a > 0 else slope",),
-        doc="a if a > 0 else slope * a; d/da = 1 or slope",
+        forward=lambda a, slope: a if a > 0.0 else slope * a,
+        local=lambda a, slope, out: (1.0, 0.0) if a > 0.0 else (slope, a),
+        symbol="LeakyReLU",
+        defaults=(0.01,),
+        local_text=("1 if a > 0 else b", "0 if a > 0 else a"),
+        np_forward=lambda a, slope: np.where(a > 0.0, a, slope * a),
+        np_local=lambda a, slope, out: (
+            np.where(a > 0.0, 1.0, slope),
+            np.where(a > 0.0, 0.0, a),
+        ),
+        torch=lambda torch, a, slope: torch.nn.functional.prelu(
+            a, torch.as_tensor(slope, dtype=a.dtype).reshape(1)
+        ),
+        doc="a if a > 0 else slope * a (slope a constant, 0.01 by default); d/da = 1 or slope",
     ),
     Op(
         "prelu",
-        "PReLU",
-        2,
-        forward=lambda xs, arg: xs[0] if xs[0] > 0.0 else xs[1] * xs[0],
-        local=lambda xs, out, arg: (1.0, 0.0) if xs[0] > 0.0 else (xs[1], xs[0]),
-        np_forward=lambda xs, arg: np.where(xs[0] > 0.0, xs[0], xs[1] * xs[0]),
-        np_local=lambda xs, out, arg: (
-            np.where(xs[0] > 0.0, 1.0, xs[1]),
-            np.where(xs[0] > 0.0, 0.0, xs[0]),
+        forward=lambda a, alpha: a if a > 0.0 else alpha * a,
+        local=lambda a, alpha, out: (1.0, 0.0) if a > 0.0 else (alpha, a),
+        symbol="PReLU",
+        local_text=("1 if a > 0 else b", "0 if a > 0 else a"),
+        np_forward=lambda a, alpha: np.where(a > 0.0, a, alpha * a),
+        np_local=lambda a, alpha, out: (
+            np.where(a > 0.0, 1.0, alpha),
+            np.where(a > 0.0, 0.0, a),
         ),
-        local_text=("1 if a > 0 else α", "0 if a > 0 else a"),
+        torch=lambda torch, a, alpha: torch.nn.functional.prelu(a, alpha.reshape(1)),
         doc="a if a > 0 else alpha * a (alpha learned); d/da = 1 or alpha, d/dalpha = 0 or a",
     ),
     Op(
         "abs",
-        "abs",
-        1,
-        forward=lambda xs, arg: abs(xs[0]),
-        local=lambda xs, out, arg: (_sign(xs[0]),),
-        np_forward=lambda xs, arg: np.abs(xs[0]),
-        np_local=lambda xs, out, arg: (np.sign(xs[0]),),
+        forward=lambda a: abs(a),
+        local=lambda a, out: (fsign(a),),
         local_text=("sign(a)",),
+        np_local=lambda a, out: (np.sign(a),),
+        torch=lambda torch, a: torch.abs(a),
         doc="|a|; d/da = sign(a), 0 at a = 0",
     ),
     Op(
         "step",
-        "step",
-        1,
-        forward=lambda xs, arg: 1.0 if xs[0] > 0.0 else (0.0 if xs[0] < 0.0 else xs[0] + 0.5),
-        local=lambda xs, out, arg: (0.0,),
-        np_forward=lambda xs, arg: _np_step(xs[0]),
-        np_local=lambda xs, out, arg: (_zeros_like(xs[0]),),
+        forward=lambda a: 1.0 if a > 0.0 else (0.0 if a < 0.0 else a + 0.5),
+        local=lambda a, out: (0.0,),
         local_text=("0",),
-        doc="Heaviside step, 1 above 0, 0.5 at 0, 0 below; d/da = 0 everywhere",
+        np_forward=_np_step,
+        torch=_torch_step,
+        probability=True,
+        doc="Heaviside step: 1 above 0, 1/2 at 0, 0 below; d/da = 0 everywhere",
     ),
     Op(
         "sign",
-        "sign",
-        1,
-        forward=lambda xs, arg: _sign(xs[0]),
-        local=lambda xs, out, arg: (0.0,),
-        np_forward=lambda xs, arg: np.sign(xs[0]),
-        np_local=lambda xs, out, arg: (_zeros_like(xs[0]),),
+        forward=fsign,
+        local=lambda a, out: (0.0,),
         local_text=("0",),
+        np_forward=np.sign,
+        torch=lambda torch, a: torch.sign(a),
         doc="sign(a) in {-1, 0, 1}; d/da = 0 everywhere",
     ),
     Op(
         "hard_sigmoid",
-        "hard σ",
-        1,
-        forward=lambda xs, arg: xs[0] if xs[0] != xs[0] else min(1.0, max(0.0, xs[0] + 0.5)),
-        local=lambda xs, out, arg: (1.0 if -0.5 < xs[0] < 0.5 else 0.0,),
-        np_forward=lambda xs, arg: np.clip(xs[0] + 0.5, 0.0, 1.0),
-        np_local=lambda xs, out, arg: (((xs[0] > -0.5) & (xs[0] < 0.5)).astype(float),),
+        forward=lambda a: a if a != a else min(1.0, max(0.0, a + 0.5)),
+        local=lambda a, out: (1.0 if -0.5 < a < 0.5 else 0.0,),
+        symbol="hard σ",
         local_text=("1 if |a| < 1/2 else 0",),
+        np_forward=lambda a: np.clip(a + 0.5, 0.0, 1.0),
+        np_local=lambda a, out: (((a > -0.5) & (a < 0.5)).astype(float),),
+        torch=lambda torch, a: torch.nn.functional.hardtanh(a + 0.5, 0.0, 1.0),
+        probability=True,
         doc="0 below -1/2, a + 1/2 between, 1 above 1/2; d/da = 1 strictly inside, else 0",
     ),
 ]
 
-OPS: dict[str, Op] = {op.name: op for op in _TABLE}
-"""Every op by name, in the order of the table."""
+OPS: dict[str, Op] = {}
+"""Every op by name, in the order of the table (then in the order registered)."""
+
+_listeners: list[Callable[[Op, bool], None]] = []
+
+
+def on_register(listener: Callable[[Op, bool], None]) -> None:
+    """Call ``listener(op, True)`` for every op now and later, ``listener(op, False)`` on removal.
+
+    The engine uses it to give each op its :class:`~microgradnn.Value` method.
+    """
+    _listeners.append(listener)
+    for op in OPS.values():
+        listener(op, True)
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the table (and its method to :class:`~microgradnn.Value`); returns it.
+
+    Raises:
+        TypeError: ``op`` is not an :class:`Op`.
+        ValueError: Its name or method name is already taken.
+    """
+    if not isinstance(op, Op):
+        raise TypeError(f"op: expected an Op, got {type(op).__name__}")
+    if op.name in OPS:
+        raise ValueError(f"op {op.name!r} is already in the op table")
+    if op.method is not None and any(o.method == op.method for o in OPS.values()):
+        raise ValueError(f"method name {op.method!r} is taken by another op")
+    OPS[op.name] = op
+    try:
+        for listener in _listeners:
+            listener(op, True)
+    except BaseException:
+        del OPS[op.name]
+        raise
+    return op
+
+
+def unregister(name: str) -> None:
+    """Remove a registered op from the table (for tests that add a toy op); built-ins stay."""
+    if name in BUILTINS:
+        raise ValueError(f"{name!r} is a built-in op and cannot be removed")
+    op = OPS.pop(name, None)
+    if op is not None:
+        for listener in _listeners:
+            listener(op, False)
 
 
 def get_op(name: str) -> Op:
@@ -444,3 +562,26 @@ def get_op(name: str) -> Op:
         return OPS[name]
     except KeyError:
         raise KeyError(f"unknown op {name!r}; known ops: {', '.join(OPS)}") from None
+
+
+def find(*, infix: str | None = None, prefix: str | None = None, method: str | None = None) -> Op:
+    """The op written with this infix symbol, prefix symbol or method name.
+
+    >>> find(infix="*").name, find(method="tanh").name
+    ('mul', 'tanh')
+    """
+    for op in OPS.values():
+        if (
+            (infix is not None and op.infix == infix)
+            or (prefix is not None and op.prefix == prefix)
+            or (method is not None and op.method == method)
+        ):
+            return op
+    wanted = infix or prefix or method
+    raise KeyError(f"no op is written {wanted!r}")
+
+
+for _op in _TABLE:
+    register(_op)
+BUILTINS: frozenset[str] = frozenset(OPS)
+"""The names of the ops that ship with microgradnn."""

@@ -1,4 +1,4 @@
-"""Optimizers, learning-rate schedules and gradient clipping, with PyTorch's names and semantics.
+"""Optimizers and gradient clipping, with PyTorch's names, argument order and semantics.
 
 After ``loss.backward()`` has filled every parameter's ``grad``, an optimizer's ``step()`` moves
 each ``p.data`` a little downhill, and ``zero_grad()`` resets the grads (they accumulate). The
@@ -11,13 +11,19 @@ update rules, with g the gradient:
   parameter gets its own step size, small where gradients have been large).
 - :class:`Adam`: momentum on g plus RMSProp's s, both bias-corrected.
 
+Each optimizer declares its hyper-parameters once, in its ``hypers`` table of :class:`Hyper`
+rows (name, default, check); checking the constructor's arguments, ``hyperparameters()``,
+``state_dict()`` / ``load_state_dict()`` and the repr all read that table. The positional order
+is PyTorch's: ``SGD(params, 0.1, 0.9)`` is lr=0.1, momentum=0.9, as in ``torch.optim.SGD``.
+
 Every optimizer keeps its per-parameter state in plain lists aligned with ``params``
 (``opt.momentum_buffer[i]`` belongs to ``opt.params[i]``), so you can print and plot it, and
 ``state_dict()`` / ``load_state_dict()`` save and restore it as JSON-friendly dicts.
 
-Schedules (:class:`StepLR`, :class:`ExponentialLR`, :class:`LinearLR`,
-:class:`CosineAnnealingLR`) set ``optimizer.lr`` once per epoch. :func:`clip_grad_norm_` and
-:func:`clip_grad_value_` tame exploding gradients between ``backward()`` and ``step()``.
+:func:`clip_grad_norm_` and :func:`clip_grad_value_` tame exploding gradients between
+``backward()`` and ``step()``. The learning-rate schedules live in
+:mod:`microgradnn.lr_scheduler` and are re-exported here (``from microgradnn.optim import
+StepLR`` works, as ``torch.optim.lr_scheduler.StepLR`` does in PyTorch).
 
 >>> from microgradnn import Value
 >>> w = Value(0.0)
@@ -34,13 +40,22 @@ Schedules (:class:`StepLR`, :class:`ExponentialLR`, :class:`LinearLR`,
 from __future__ import annotations
 
 import functools
+import inspect
 import math
-import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from microgradnn import _checks as check
 from microgradnn.engine import Value, no_grad
+from microgradnn.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    StepLR,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -49,6 +64,7 @@ __all__ = [
     "AdamW",
     "CosineAnnealingLR",
     "ExponentialLR",
+    "Hyper",
     "LRScheduler",
     "LinearLR",
     "Optimizer",
@@ -61,67 +77,75 @@ __all__ = [
 ]
 
 
-# -- argument checks --------------------------------------------------------------------------
+# -- hyper-parameters ---------------------------------------------------------------------------
 
 
-def _real(name: str, value: object) -> float:
-    """A finite real number as float; TypeError / ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}: {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: expected a finite number, got {x!r}")
-    return x
+@dataclass(frozen=True)
+class Hyper:
+    """One hyper-parameter of an optimizer: its name, its default and its check.
+
+    Attributes:
+        name: The constructor argument's name, also the attribute that holds the value.
+        default: The value when the argument is not given (PyTorch's, for the built-in
+            optimizers).
+        check: ``check(name, value)`` returns the value to store (e.g. an int as a float) or
+            raises TypeError / ValueError in the package's one wording.
+
+    Example:
+        >>> SGD.hypers[1]
+        Hyper(name='momentum', default=0.0)
+        >>> SGD.hypers[1].check("momentum", -1)
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum: expected a number >= 0, got -1.0
+    """
+
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any] = field(repr=False, compare=False)
 
 
-def _at_least(name: str, value: object, low: float = 0.0) -> float:
-    x = _real(name, value)
-    if x < low:
-        raise ValueError(f"{name}: expected a number >= {low:g}, got {x!r}")
-    return x
+def _nonnegative(name: str, value: object) -> float:
+    return check.number(name, value, low=0.0)
 
 
-def _in_range(name: str, value: object, low: float, high: float, *, high_open: bool) -> float:
-    """A number in [low, high) (``high_open``) or [low, high]."""
-    x = _real(name, value)
-    if x < low or (x >= high if high_open else x > high):
-        shown = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name}: expected a number in {shown}, got {x!r}")
-    return x
+def _unit_interval(name: str, value: object) -> float:
+    return check.number(name, value, low=0.0, high=1.0)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer >= 1, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-    return int(value)
+def _betas(name: str, value: object) -> tuple[float, float]:
+    """A pair (beta1, beta2), each in [0, 1); a list (as JSON gives back) is fine too."""
+    expected = "a pair (beta1, beta2) of numbers in [0, 1)"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name}: expected {expected}, got {check.describe(value)}")
+    if len(value) != 2:
+        raise ValueError(f"{name}: expected {expected}, got {len(value)} values")
+    beta1 = check.number(f"{name}[0]", value[0], low=0.0, high=1.0, high_open=True)
+    beta2 = check.number(f"{name}[1]", value[1], low=0.0, high=1.0, high_open=True)
+    return (beta1, beta2)
 
 
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__}: {value!r}")
-    return value
+def _with_defaults(hypers: tuple[Hyper, ...], **defaults: Any) -> tuple[Hyper, ...]:
+    """``hypers`` with some defaults replaced (AdamW is Adam with weight_decay=0.01)."""
+    return tuple(replace(h, default=defaults[h.name]) if h.name in defaults else h for h in hypers)
+
+
+# -- parameters ---------------------------------------------------------------------------------
 
 
 def _values(params: object, owner: str, *, clipping: bool) -> list[Value]:
     """The parameters as a list of distinct Values, or a clear error about what came in.
 
-    Optimizers need at least one Value in an iterable; the clipping functions, as PyTorch's,
-    also take a single Value or an empty list.
+    Optimizers need at least one leaf Value in an iterable; the clipping functions, as
+    PyTorch's, also take a single Value or an empty list.
     """
+    expected = "an iterable of Values (e.g. model.parameters())"
     if type(params) is Value:
         if clipping:
             return [params]
-        raise TypeError(
-            f"{owner} expects an iterable of Values (e.g. model.parameters()), got a single "
-            "Value; wrap it in a list: [w]"
-        )
+        raise TypeError(f"{owner}: expected {expected}, got a single Value; wrap it in a list: [w]")
     if isinstance(params, (str, bytes, dict)) or not isinstance(params, Iterable):
-        raise TypeError(
-            f"{owner} expects an iterable of Values (e.g. model.parameters()), "
-            f"got {type(params).__name__}"
-        )
+        raise TypeError(f"{owner}: expected {expected}, got {check.describe(params)}")
     out = list(params)
     if not out and not clipping:
         raise ValueError(
@@ -133,7 +157,7 @@ def _values(params: object, owner: str, *, clipping: bool) -> list[Value]:
         if type(p) is not Value:
             hint = " (pass model.parameters(), not named_parameters())" if type(p) is tuple else ""
             raise TypeError(
-                f"{owner}: expected a Value at params[{i}], got {type(p).__name__}{hint}"
+                f"{owner}: expected a Value at params[{i}], got {check.describe(p)}{hint}"
             )
         if not clipping and p._op is not None:
             raise ValueError(
@@ -154,25 +178,38 @@ Closure = Callable[[], "Value | float"]
 
 
 class Optimizer(ABC):
-    """Base class: the parameters, the learning rate ``lr`` and the ``step``/``zero_grad`` loop.
+    """Base class: the parameters, the hyper-parameter table and the ``step``/``zero_grad`` loop.
 
-    A subclass implements its update rule in ``_update`` (``step()`` runs it under
-    :func:`no_grad`; it changes each ``p.data`` in place), and, if it has more settings than
-    ``lr``, overrides ``hyperparameters()`` and ``_configure()``; its per-parameter state lists
-    are named in ``_state_names`` so that ``state_dict()`` saves them.
+    A subclass declares its hyper-parameters in ``hypers`` (one :class:`Hyper` row each, in
+    PyTorch's positional order, ``lr`` first), names its per-parameter state lists in
+    ``_state_names`` (each starts as ``[0.0] * len(params)``, or None if also listed in
+    ``_optional_state``) and implements its update rule in ``_update`` (``step()`` runs it under
+    :func:`no_grad`; it changes each ``p.data`` in place). An explicit typed ``__init__`` that
+    forwards to this one is optional; in a class that declares its own ``hypers``, its named
+    arguments after ``params`` must be the table's names and defaults in order (checked when
+    the class is created), so the signature and the table cannot drift apart. A subclass that
+    keeps its parent's table may give ``__init__`` any signature.
 
     Unlike PyTorch there are no ``param_groups``: one learning rate for all parameters.
 
     Args:
         params: The Values to optimize, e.g. ``model.parameters()``.
-        lr: The learning rate, >= 0.
+        *args: Values for the first rows of ``hypers``, in table order.
+        **hyperparameters: Values for rows of ``hypers`` by name; the rest take their defaults.
 
     Attributes:
         params: The Values being optimized, in the order given.
         step_count: How many times ``step()`` has run (Adam's t).
+        hypers: The hyper-parameter table (a class attribute); each row's value is an
+            instance attribute of the same name.
+
+    Raises:
+        TypeError: A name that is not in ``hypers``, or a value of the wrong type.
+        ValueError: A hyper-parameter out of its range.
 
     Example:
-        Your own optimizer, sign gradient descent (p <- p - lr sign(g)):
+        Your own optimizer, sign gradient descent (p <- p - lr sign(g)), with the base table
+        (just ``lr``):
 
         >>> class SignGD(Optimizer):
         ...     def _update(self) -> None:
@@ -184,15 +221,53 @@ class Optimizer(ABC):
         >>> opt.step()
         >>> w.data
         0.75
+        >>> opt
+        SignGD(lr=0.25, params=1)
     """
 
+    hypers: ClassVar[tuple[Hyper, ...]] = (Hyper("lr", 1e-3, _nonnegative),)
     _state_names: ClassVar[tuple[str, ...]] = ()
     _optional_state: ClassVar[tuple[str, ...]] = ()
+    _lr: float
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3) -> None:
-        self.params: list[Value] = _values(params, type(self).__name__, clipping=False)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = [(h.name, h.default) for h in cls.hypers]
+        names = [name for name, _ in table]
+        if "lr" not in names or len(set(names)) != len(names):
+            raise TypeError(f"{cls.__name__}.hypers: expected distinct names including 'lr'")
+        if "hypers" in cls.__dict__ and "__init__" in cls.__dict__:
+            arguments = list(inspect.signature(cls.__init__).parameters.values())[2:]
+            declared = [(a.name, a.default) for a in arguments]
+            forwards_anything = any(a.kind in (a.VAR_POSITIONAL, a.VAR_KEYWORD) for a in arguments)
+            if declared != table and not forwards_anything:
+                raise TypeError(
+                    f"{cls.__name__}.__init__: the arguments after params must be the hypers "
+                    f"table's names and defaults in order, {table}, got {declared}"
+                )
+
+    def __init__(self, params: Iterable[Value], *args: Any, **hyperparameters: Any) -> None:
+        owner = type(self).__name__
+        names = [h.name for h in self.hypers]
+        if len(args) > len(names):
+            raise TypeError(
+                f"{owner}: expected at most {len(names)} hyper-parameters after params "
+                f"({', '.join(names)}), got {len(args)}"
+            )
+        by_position = dict(zip(names, args, strict=False))
+        twice = sorted(set(by_position) & set(hyperparameters))
+        unknown = sorted(set(hyperparameters) - set(names))
+        if twice:
+            raise TypeError(f"{owner}: hyper-parameters {twice} given by position and by name")
+        if unknown:
+            raise TypeError(f"{owner}: unexpected hyper-parameters {unknown}, expected {names}")
+        self.params: list[Value] = _values(params, owner, clipping=False)
         self.step_count = 0
-        self._lr = _at_least("lr", lr)
+        given = {h.name: h.default for h in self.hypers} | by_position | hyperparameters
+        self._assign(self._checked(given))
+        n = len(self.params)
+        for name in self._state_names:
+            setattr(self, name, None if name in self._optional_state else [0.0] * n)
 
     @property
     def lr(self) -> float:
@@ -201,18 +276,27 @@ class Optimizer(ABC):
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _at_least("lr", value)
+        row = next(h for h in self.hypers if h.name == "lr")
+        self._lr = row.check("lr", value)
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The settings given at construction (including the current ``lr``), by name."""
-        return {"lr": self.lr}
+        """The current value of every row of ``hypers`` (including ``lr``), in table order."""
+        return {h.name: getattr(self, h.name) for h in self.hypers}
 
-    def _configure(self, **hyperparameters: Any) -> None:
-        """Check every hyper-parameter, then set them all (or none)."""
-        h = dict(hyperparameters)
-        lr = _at_least("lr", h.pop("lr"))
-        _no_extra(h)
-        self._lr = lr
+    def _checked(self, given: Mapping[str, object]) -> dict[str, Any]:
+        """Every row's check applied to ``given``, then the checks across rows."""
+        values = {h.name: h.check(h.name, given[h.name]) for h in self.hypers}
+        self._check_together(values)
+        return values
+
+    def _assign(self, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def _check_together(values: Mapping[str, Any]) -> None:
+        """Raise ValueError for a combination of individually valid values that cannot work."""
+        return None
 
     @abstractmethod
     def _update(self) -> None:
@@ -236,7 +320,7 @@ class Optimizer(ABC):
         loss = None
         if closure is not None:
             out = closure()
-            loss = out.data if type(out) is Value else _real("closure() result", out)
+            loss = out.data if type(out) is Value else check.number("closure() result", out)
         self.step_count += 1
         with no_grad():
             self._update()
@@ -265,58 +349,46 @@ class Optimizer(ABC):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyper-parameters and state saved by :meth:`state_dict` (copies, no aliasing).
 
+        Everything is checked before anything is set: a bad dict leaves the optimizer as it was.
+
         Raises:
+            TypeError: ``state_dict`` or one of its parts has the wrong type.
             ValueError: The dict comes from another optimizer type, another number of
-                parameters, or misses or adds entries.
+                parameters, misses or adds entries, or holds a value out of range.
         """
         name = type(self).__name__
-        expected_keys = {"optimizer", "num_params", "hyperparameters", "step_count", "state"}
-        _same_keys("state_dict", state_dict, expected_keys)
-        if state_dict["optimizer"] != name:
-            raise ValueError(
-                f"load_state_dict: expected a {name} state, got {state_dict['optimizer']!r}"
-            )
+        expected_keys = ("optimizer", "num_params", "hyperparameters", "step_count", "state")
+        sd = check.keys("state_dict", state_dict, expected_keys)
+        if sd["optimizer"] != name:
+            raise ValueError(f"load_state_dict: expected a {name} state, got {sd['optimizer']!r}")
         n = len(self.params)
-        if state_dict["num_params"] != n:
+        if sd["num_params"] != n:
             raise ValueError(
-                f"load_state_dict: expected a state for {n} parameters, "
-                f"got {state_dict['num_params']!r}"
+                f"load_state_dict: expected a state for {n} parameters, got {sd['num_params']!r}"
             )
-        hyper = state_dict["hyperparameters"]
-        _same_keys("hyperparameters", hyper, set(self.hyperparameters()))
-        steps = state_dict["step_count"]
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"step_count: expected an integer >= 0, got {steps!r}")
-        saved = state_dict["state"]
-        _same_keys("state", saved, set(self._state_names))
+        hyper = check.keys("hyperparameters", sd["hyperparameters"], self.hyperparameters())
+        values = self._checked(hyper)
+        steps = check.integer("step_count", sd["step_count"], low=0)
+        saved = check.keys("state", sd["state"], self._state_names)
         restored: dict[str, list[float] | None] = {}
         for key in self._state_names:
-            values = saved[key]
-            if values is None and key in self._optional_state:
+            entry = saved[key]
+            if entry is None and key in self._optional_state:
                 restored[key] = None
                 continue
-            if not isinstance(values, list) or len(values) != n:
-                got = f"{len(values)} values" if isinstance(values, list) else repr(values)
+            if not isinstance(entry, list) or len(entry) != n:
+                got = f"{len(entry)} values" if isinstance(entry, list) else check.describe(entry)
                 raise ValueError(
                     f"state[{key!r}]: expected a list of {n} numbers (one per parameter), got {got}"
                 )
-            restored[key] = [_real(f"state[{key!r}][{i}]", v) for i, v in enumerate(values)]
-        self._configure(**hyper)
+            restored[key] = [check.number(f"state[{key!r}][{i}]", v) for i, v in enumerate(entry)]
+        self._assign(values)
         self.step_count = steps
-        for key, restored_values in restored.items():
-            setattr(self, key, restored_values)
+        self._assign(restored)
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
-        return f"{type(self).__name__}({settings}, params={len(self.params)})"
-
-
-def _same_keys(what: str, d: object, expected: set[str]) -> None:
-    if not isinstance(d, dict):
-        raise TypeError(f"{what}: expected a dict, got {type(d).__name__}")
-    missing, extra = expected - set(d), set(d) - expected
-    if missing or extra:
-        raise ValueError(f"{what}: missing keys {sorted(missing)}, unexpected keys {sorted(extra)}")
+        settings = "".join(f"{k}={v!r}, " for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({settings}params={len(self.params)})"
 
 
 class SGD(Optimizer):
@@ -325,15 +397,15 @@ class SGD(Optimizer):
     Per parameter, with g = p.grad + weight_decay p (L2 regularization folded into g):
     v <- momentum v + (1 - dampening) g (v <- g on the first step); p <- p - lr v, or with
     Nesterov p <- p - lr (g + momentum v). Without momentum: p <- p - lr g.
-    Same arithmetic as ``torch.optim.SGD``.
+    Same arguments, in the same order, and same arithmetic as ``torch.optim.SGD``.
 
     Args:
         params: The Values to optimize, e.g. ``model.parameters()``.
-        lr: Learning rate (eta in the lectures), >= 0.
+        lr: Learning rate (eta in the lectures), >= 0 (0 freezes the parameters, as in PyTorch).
         momentum: mu, how much of the previous step carries over, >= 0 (0.9 is typical).
         dampening: Scales g in the momentum average, in [0, 1].
-        nesterov: Look ahead: step along g + mu v. Needs momentum > 0 and dampening = 0.
         weight_decay: L2 penalty strength, >= 0 (adds weight_decay p to g).
+        nesterov: Look ahead: step along g + mu v. Needs momentum > 0 and dampening = 0.
 
     Attributes:
         momentum_buffer: v per parameter; None before the first step with momentum.
@@ -351,11 +423,30 @@ class SGD(Optimizer):
         >>> opt.step(); round(w.data, 12)  # v = 0.9 * 2 + 2;  w = 0.8 - 0.1 * 3.8
         0.42
         >>> opt
-        SGD(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0, params=1)
+        SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, params=1)
+
+        Positional arguments follow ``torch.optim.SGD``: lr, momentum, dampening, weight_decay,
+        nesterov.
+
+        >>> SGD([w], 0.1, 0.9, 0.0, 1e-4).weight_decay
+        0.0001
     """
 
+    hypers: ClassVar[tuple[Hyper, ...]] = (
+        Hyper("lr", 1e-3, _nonnegative),
+        Hyper("momentum", 0.0, _nonnegative),
+        Hyper("dampening", 0.0, _unit_interval),
+        Hyper("weight_decay", 0.0, _nonnegative),
+        Hyper("nesterov", False, check.flag),
+    )
     _state_names = ("momentum_buffer",)
     _optional_state = ("momentum_buffer",)
+
+    momentum: float
+    dampening: float
+    weight_decay: float
+    nesterov: bool
+    momentum_buffer: list[float] | None
 
     def __init__(
         self,
@@ -363,44 +454,26 @@ class SGD(Optimizer):
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
-        nesterov: bool = False,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
-        super().__init__(params)
-        self._configure(
+        super().__init__(
+            params,
             lr=lr,
             momentum=momentum,
             dampening=dampening,
-            nesterov=nesterov,
             weight_decay=weight_decay,
+            nesterov=nesterov,
         )
-        self.momentum_buffer: list[float] | None = None
 
-    def _configure(self, **hyperparameters: Any) -> None:
-        h = dict(hyperparameters)
-        lr = _at_least("lr", h.pop("lr"))
-        momentum = _at_least("momentum", h.pop("momentum"))
-        dampening = _in_range("dampening", h.pop("dampening"), 0.0, 1.0, high_open=False)
-        nesterov = _flag("nesterov", h.pop("nesterov"))
-        weight_decay = _at_least("weight_decay", h.pop("weight_decay"))
-        _no_extra(h)
-        if nesterov and (momentum <= 0 or dampening != 0):
+    @staticmethod
+    def _check_together(values: Mapping[str, Any]) -> None:
+        momentum, dampening = values["momentum"], values["dampening"]
+        if values["nesterov"] and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 "Nesterov momentum requires momentum > 0 and dampening = 0, "
                 f"got momentum={momentum!r}, dampening={dampening!r}"
             )
-        self._lr, self.momentum, self.dampening = lr, momentum, dampening
-        self.nesterov, self.weight_decay = nesterov, weight_decay
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """lr, momentum, dampening, nesterov and weight_decay, by name."""
-        return {
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "dampening": self.dampening,
-            "nesterov": self.nesterov,
-            "weight_decay": self.weight_decay,
-        }
 
     def _update(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
@@ -424,17 +497,18 @@ class RMSProp(Optimizer):
     Per parameter, with g = p.grad + weight_decay p: s <- alpha s + (1 - alpha) g^2;
     p <- p - lr g / (sqrt(s) + eps). Centered: also m <- alpha m + (1 - alpha) g and use
     sqrt(s - m^2) (an estimate of the variance). With momentum:
-    b <- momentum b + g / (sqrt(s) + eps); p <- p - lr b. Same arithmetic as
-    ``torch.optim.RMSprop``; :data:`RMSprop` is an alias with PyTorch's spelling.
+    b <- momentum b + g / (sqrt(s) + eps); p <- p - lr b. Same arguments, in the same order,
+    and same arithmetic as ``torch.optim.RMSprop``; :data:`RMSprop` is an alias with PyTorch's
+    spelling.
 
     Args:
         params: The Values to optimize.
         lr: Learning rate, >= 0.
         alpha: Decay of the running average of g^2, >= 0.
         eps: Added to the denominator so that a zero gradient history cannot divide by 0.
+        weight_decay: L2 penalty strength, >= 0.
         momentum: Momentum on the normalized step, >= 0.
         centered: Normalize by the gradient's running variance instead of its second moment.
-        weight_decay: L2 penalty strength, >= 0.
 
     Attributes:
         square_avg: s per parameter.
@@ -451,7 +525,24 @@ class RMSProp(Optimizer):
         0.9
     """
 
+    hypers: ClassVar[tuple[Hyper, ...]] = (
+        Hyper("lr", 1e-2, _nonnegative),
+        Hyper("alpha", 0.99, _nonnegative),
+        Hyper("eps", 1e-8, _nonnegative),
+        Hyper("weight_decay", 0.0, _nonnegative),
+        Hyper("momentum", 0.0, _nonnegative),
+        Hyper("centered", False, check.flag),
+    )
     _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
+    alpha: float
+    eps: float
+    weight_decay: float
+    momentum: float
+    centered: bool
+    square_avg: list[float]
+    grad_avg: list[float]
+    momentum_buffer: list[float]
 
     def __init__(
         self,
@@ -459,46 +550,19 @@ class RMSProp(Optimizer):
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
+        weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
-        weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params)
-        self._configure(
+        super().__init__(
+            params,
             lr=lr,
             alpha=alpha,
             eps=eps,
+            weight_decay=weight_decay,
             momentum=momentum,
             centered=centered,
-            weight_decay=weight_decay,
         )
-        n = len(self.params)
-        self.square_avg = [0.0] * n
-        self.grad_avg = [0.0] * n
-        self.momentum_buffer = [0.0] * n
-
-    def _configure(self, **hyperparameters: Any) -> None:
-        h = dict(hyperparameters)
-        lr = _at_least("lr", h.pop("lr"))
-        alpha = _at_least("alpha", h.pop("alpha"))
-        eps = _at_least("eps", h.pop("eps"))
-        momentum = _at_least("momentum", h.pop("momentum"))
-        centered = _flag("centered", h.pop("centered"))
-        weight_decay = _at_least("weight_decay", h.pop("weight_decay"))
-        _no_extra(h)
-        self._lr, self.alpha, self.eps, self.momentum = lr, alpha, eps, momentum
-        self.centered, self.weight_decay = centered, weight_decay
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """lr, alpha, eps, momentum, centered and weight_decay, by name."""
-        return {
-            "lr": self.lr,
-            "alpha": self.alpha,
-            "eps": self.eps,
-            "momentum": self.momentum,
-            "centered": self.centered,
-            "weight_decay": self.weight_decay,
-        }
 
     def _update(self) -> None:
         lr, alpha, eps, mu, wd = self.lr, self.alpha, self.eps, self.momentum, self.weight_decay
@@ -533,7 +597,8 @@ class Adam(Optimizer):
     p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
     The corrections undo the pull of m = v = 0 towards zero in the first steps. With
     ``amsgrad``, v in the denominator is the running maximum of v. Weight decay is the L2
-    kind, added to g, as in ``torch.optim.Adam`` (see :class:`AdamW` for the decoupled kind).
+    kind, added to g, as in ``torch.optim.Adam`` (see :class:`AdamW` for the decoupled kind);
+    same arguments, in the same order.
 
     Args:
         params: The Values to optimize.
@@ -558,8 +623,23 @@ class Adam(Optimizer):
         0.9
     """
 
+    hypers: ClassVar[tuple[Hyper, ...]] = (
+        Hyper("lr", 1e-3, _nonnegative),
+        Hyper("betas", (0.9, 0.999), _betas),
+        Hyper("eps", 1e-8, _nonnegative),
+        Hyper("weight_decay", 0.0, _nonnegative),
+        Hyper("amsgrad", False, check.flag),
+    )
     _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _decoupled: ClassVar[bool] = False
+
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+    amsgrad: bool
+    exp_avg: list[float]
+    exp_avg_sq: list[float]
+    max_exp_avg_sq: list[float]
 
     def __init__(
         self,
@@ -570,38 +650,9 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        super().__init__(params)
-        self._configure(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
-        n = len(self.params)
-        self.exp_avg = [0.0] * n
-        self.exp_avg_sq = [0.0] * n
-        self.max_exp_avg_sq = [0.0] * n
-
-    def _configure(self, **hyperparameters: Any) -> None:
-        h = dict(hyperparameters)
-        lr = _at_least("lr", h.pop("lr"))
-        betas = h.pop("betas")
-        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
-            shown = len(betas) if isinstance(betas, Sequence) else type(betas).__name__
-            raise ValueError(f"betas: expected a pair (b1, b2), got {shown!r}")
-        beta1 = _in_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
-        beta2 = _in_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
-        eps = _at_least("eps", h.pop("eps"))
-        weight_decay = _at_least("weight_decay", h.pop("weight_decay"))
-        amsgrad = _flag("amsgrad", h.pop("amsgrad"))
-        _no_extra(h)
-        self._lr, self.betas, self.eps = lr, (beta1, beta2), eps
-        self.weight_decay, self.amsgrad = weight_decay, amsgrad
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """lr, betas, eps, weight_decay and amsgrad, by name."""
-        return {
-            "lr": self.lr,
-            "betas": self.betas,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-            "amsgrad": self.amsgrad,
-        }
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
 
     def _update(self) -> None:
         lr, eps, wd = self.lr, self.eps, self.weight_decay
@@ -643,6 +694,7 @@ class AdamW(Adam):
         1.9
     """
 
+    hypers = _with_defaults(Adam.hypers, weight_decay=1e-2)
     _decoupled = True
 
     def __init__(
@@ -657,11 +709,6 @@ class AdamW(Adam):
         super().__init__(
             params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
         )
-
-
-def _no_extra(h: dict[str, Any]) -> None:
-    if h:
-        raise TypeError(f"unexpected hyper-parameters: {sorted(h)}")
 
 
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
@@ -688,284 +735,24 @@ def get_optimizer(name: str, params: Iterable[Value], **kwargs: Any) -> Optimize
         **kwargs: Hyper-parameters for the optimizer, e.g. ``lr=0.1``.
 
     Raises:
+        TypeError: ``name`` is not a str.
         ValueError: Unknown name; the message lists the known ones.
 
     Example:
         >>> from microgradnn import Value
         >>> get_optimizer("momentum", [Value(0.0)], lr=0.05)
-        SGD(lr=0.05, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0, params=1)
+        SGD(lr=0.05, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, params=1)
+        >>> get_optimizer("adagrad", [Value(0.0)])
+        Traceback (most recent call last):
+        ...
+        ValueError: optimizer: expected one of 'gd', 'sgd', ..., got 'adagrad'
     """
     if not isinstance(name, str):
-        raise TypeError(f"get_optimizer: expected a name (str), got {type(name).__name__}")
-    factory = OPTIMIZERS.get(name.lower())
-    if factory is None:
-        known = ", ".join(repr(k) for k in OPTIMIZERS)
-        raise ValueError(f"unknown optimizer {name!r}: expected one of {known}")
-    return factory(params, **kwargs)
-
-
-# -- learning-rate schedules --------------------------------------------------------------------
-
-
-class LRScheduler(ABC):
-    """Base class: sets ``optimizer.lr = lr_at(epoch)``; call :meth:`step` once per epoch.
-
-    As in PyTorch, building a schedule counts as epoch 0 and already sets ``optimizer.lr`` to
-    ``lr_at(0)``; the optimizer's lr at that moment is ``base_lr``. The lr is computed in closed
-    form from ``base_lr``, so it equals PyTorch's (which updates it multiplicatively) as long as
-    nothing else changes ``optimizer.lr``.
-
-    Attributes:
-        optimizer: The optimizer whose ``lr`` is set.
-        base_lr: The optimizer's lr when the schedule was built.
-        last_epoch: How many times :meth:`step` has run since construction.
-    """
-
-    def __init__(self, optimizer: Optimizer) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}"
-            )
-        self.optimizer = optimizer
-        self.base_lr = optimizer.lr
-        self.last_epoch = -1
-        self._last_lr = optimizer.lr
-        self.step()
-
-    @abstractmethod
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate this schedule gives at ``epoch`` (0 = before any step)."""
-
-    @abstractmethod
-    def hyperparameters(self) -> dict[str, Any]:
-        """The settings given at construction, by name."""
-
-    def step(self) -> None:
-        """Advance one epoch and set ``optimizer.lr`` to that epoch's learning rate."""
-        self.last_epoch += 1
-        self._last_lr = self.lr_at(self.last_epoch)
-        self.optimizer.lr = self._last_lr
-
-    def get_last_lr(self) -> float:
-        """The learning rate set by the latest :meth:`step` (PyTorch returns a list per group)."""
-        return self._last_lr
-
-    def state_dict(self) -> dict[str, Any]:
-        """``base_lr``, ``last_epoch`` and the hyper-parameters, JSON-friendly."""
-        return {
-            "scheduler": type(self).__name__,
-            "base_lr": self.base_lr,
-            "last_epoch": self.last_epoch,
-            "hyperparameters": self.hyperparameters(),
-        }
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume from :meth:`state_dict`, and set ``optimizer.lr`` to that epoch's rate.
-
-        Setting the lr (which PyTorch leaves to the optimizer's own state) makes the order in
-        which the optimizer and the schedule are restored irrelevant.
-
-        Raises:
-            ValueError: The dict belongs to another schedule type or has other settings.
-        """
-        name = type(self).__name__
-        _same_keys(
-            "state_dict", state_dict, {"scheduler", "base_lr", "last_epoch", "hyperparameters"}
-        )
-        if state_dict["scheduler"] != name:
-            raise ValueError(
-                f"load_state_dict: expected a {name} state, got {state_dict['scheduler']!r}"
-            )
-        if state_dict["hyperparameters"] != self.hyperparameters():
-            raise ValueError(
-                f"load_state_dict: expected settings {self.hyperparameters()}, "
-                f"got {state_dict['hyperparameters']}"
-            )
-        last_epoch = state_dict["last_epoch"]
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:
-            raise ValueError(f"last_epoch: expected an integer >= 0, got {last_epoch!r}")
-        self.base_lr = _at_least("base_lr", state_dict["base_lr"])
-        self.last_epoch = last_epoch
-        self._last_lr = self.lr_at(last_epoch)
-        self.optimizer.lr = self._last_lr
-
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
-        return (
-            f"{type(self).__name__}({settings}, base_lr={self.base_lr!r}, "
-            f"last_epoch={self.last_epoch}, lr={self._last_lr!r})"
-        )
-
-
-class StepLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
-
-    lr_k = base_lr * gamma^floor(k / step_size), as ``torch.optim.lr_scheduler.StepLR``.
-
-    Args:
-        optimizer: The optimizer whose ``lr`` to set.
-        step_size: Epochs between decays, an integer >= 1.
-        gamma: The decay factor, > 0.
-
-    Example:
-        >>> from microgradnn import Value
-        >>> opt = SGD([Value(0.0)], lr=1.0)
-        >>> sched = StepLR(opt, step_size=2, gamma=0.5)
-        >>> lrs = []
-        >>> for epoch in range(5):
-        ...     lrs.append(opt.lr)  # ... train one epoch ...
-        ...     sched.step()
-        >>> lrs
-        [1.0, 1.0, 0.5, 0.5, 0.25]
-    """
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _positive_int("step_size", step_size)
-        self.gamma = _real("gamma", gamma)
-        if self.gamma <= 0:
-            raise ValueError(f"gamma: expected a number > 0, got {self.gamma!r}")
-        super().__init__(optimizer)
-
-    def lr_at(self, epoch: int) -> float:
-        """base_lr * gamma^floor(epoch / step_size)."""
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """step_size and gamma."""
-        return {"step_size": self.step_size, "gamma": self.gamma}
-
-
-class ExponentialLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` every epoch: lr_k = base_lr * gamma^k.
-
-    Args:
-        optimizer: The optimizer whose ``lr`` to set.
-        gamma: The decay factor per epoch, > 0.
-
-    Example:
-        >>> from microgradnn import Value
-        >>> opt = SGD([Value(0.0)], lr=1.0)
-        >>> sched = ExponentialLR(opt, gamma=0.5)
-        >>> sched.step(); sched.step()
-        >>> opt.lr
-        0.25
-    """
-
-    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _real("gamma", gamma)
-        if self.gamma <= 0:
-            raise ValueError(f"gamma: expected a number > 0, got {self.gamma!r}")
-        super().__init__(optimizer)
-
-    def lr_at(self, epoch: int) -> float:
-        """base_lr * gamma^epoch."""
-        return self.base_lr * self.gamma**epoch
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """Gamma."""
-        return {"gamma": self.gamma}
-
-
-class LinearLR(LRScheduler):
-    """Change the learning rate linearly from start_factor*base_lr to end_factor*base_lr.
-
-    lr_k = base_lr (start_factor + (end_factor - start_factor) min(k, total_iters) / total_iters),
-    as ``torch.optim.lr_scheduler.LinearLR``. The defaults are micrograd's demo schedule,
-    lr = 1.0 - 0.9 k / 100 for base_lr = 1 (PyTorch's defaults are 1/3, 1.0 and 5).
-
-    Args:
-        optimizer: The optimizer whose ``lr`` to set.
-        start_factor: Factor at epoch 0, in (0, 1].
-        end_factor: Factor from epoch ``total_iters`` on, in [0, 1].
-        total_iters: Epochs the change takes, an integer >= 1.
-
-    Example:
-        micrograd's demo: 100 steps, lr = 1.0 - 0.9 k / 100 at step k.
-
-        >>> from microgradnn import Value
-        >>> opt = SGD([Value(0.0)], lr=1.0)
-        >>> sched = LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=100)
-        >>> lrs = []
-        >>> for k in range(100):
-        ...     lrs.append(opt.lr)  # ... one training step with this lr ...
-        ...     sched.step()
-        >>> all(abs(lr - (1.0 - 0.9 * k / 100)) < 1e-15 for k, lr in enumerate(lrs))
-        True
-        >>> round(lrs[-1], 12), round(opt.lr, 12)
-        (0.109, 0.1)
-    """
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        start_factor: float = 1.0,
-        end_factor: float = 0.1,
-        total_iters: int = 100,
-    ) -> None:
-        start = _real("start_factor", start_factor)
-        if not 0 < start <= 1:
-            raise ValueError(f"start_factor: expected a number in (0, 1], got {start!r}")
-        self.start_factor = start
-        self.end_factor = _in_range("end_factor", end_factor, 0.0, 1.0, high_open=False)
-        self.total_iters = _positive_int("total_iters", total_iters)
-        super().__init__(optimizer)
-
-    def lr_at(self, epoch: int) -> float:
-        """base_lr (start + (end - start) min(epoch, total_iters) / total_iters)."""
-        progress = min(self.total_iters, epoch) / self.total_iters
-        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """start_factor, end_factor and total_iters."""
-        return {
-            "start_factor": self.start_factor,
-            "end_factor": self.end_factor,
-            "total_iters": self.total_iters,
-        }
-
-
-class CosineAnnealingLR(LRScheduler):
-    """Follow half a cosine from base_lr down to eta_min over T_max epochs.
-
-    lr_k = eta_min + (base_lr - eta_min) (1 + cos(pi k / T_max)) / 2, as
-    ``torch.optim.lr_scheduler.CosineAnnealingLR`` (after T_max it climbs back up, with period
-    2 T_max: stop at T_max, or pick T_max = the number of epochs).
-
-    Args:
-        optimizer: The optimizer whose ``lr`` to set.
-        T_max: Epochs from base_lr to eta_min, an integer >= 1.
-        eta_min: The lowest learning rate, >= 0.
-
-    Example:
-        >>> from microgradnn import Value
-        >>> opt = SGD([Value(0.0)], lr=1.0)
-        >>> sched = CosineAnnealingLR(opt, T_max=4)
-        >>> lrs = []
-        >>> for epoch in range(5):
-        ...     lrs.append(round(opt.lr, 6))
-        ...     sched.step()
-        >>> lrs
-        [1.0, 0.853553, 0.5, 0.146447, 0.0]
-    """
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        T_max: int,  # noqa: N803  (PyTorch's name)
-        eta_min: float = 0.0,
-    ) -> None:
-        self.T_max = _positive_int("T_max", T_max)
-        self.eta_min = _at_least("eta_min", eta_min)
-        super().__init__(optimizer)
-
-    def lr_at(self, epoch: int) -> float:
-        """eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
-        cosine = 1 + math.cos(math.pi * epoch / self.T_max)
-        return self.eta_min + (self.base_lr - self.eta_min) * cosine / 2
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """T_max and eta_min."""
-        return {"T_max": self.T_max, "eta_min": self.eta_min}
+        known = ", ".join(OPTIMIZERS)
+        raise TypeError(f"optimizer: expected a name ({known}), got {check.describe(name)}")
+    if name.lower() not in OPTIMIZERS:
+        check.choice("optimizer", name, OPTIMIZERS)  # raises, listing the known names
+    return OPTIMIZERS[name.lower()](params, **kwargs)
 
 
 # -- gradient clipping --------------------------------------------------------------------------
@@ -1009,13 +796,9 @@ def clip_grad_norm_(
         (0.6, 0.8)
     """
     values = _values(params, "clip_grad_norm_", clipping=True)
-    max_norm = _at_least("max_norm", max_norm)
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
-        raise TypeError(f"norm_type: expected a number > 0 or math.inf, got {norm_type!r}")
-    p = float(norm_type)
-    if not p > 0:
-        raise ValueError(f"norm_type: expected a number > 0 or math.inf, got {p!r}")
-    _flag("error_if_nonfinite", error_if_nonfinite)
+    max_norm = check.number("max_norm", max_norm, low=0.0)
+    p = check.number("norm_type", norm_type, low=0.0, low_open=True, finite=False)
+    check.flag("error_if_nonfinite", error_if_nonfinite)
     if not values:
         return 0.0
     grads = [v.grad for v in values]
@@ -1060,7 +843,7 @@ def clip_grad_value_(params: Iterable[Value] | Value, clip_value: float) -> None
         (1.0, -0.5)
     """
     values = _values(params, "clip_grad_value_", clipping=True)
-    c = _at_least("clip_value", clip_value)
+    c = check.number("clip_value", clip_value, low=0.0)
     for v in values:
         g = v.grad
         if not math.isnan(g):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import gc
 import math
-import numbers
 import sys
 import time
 import warnings
@@ -41,9 +40,13 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from microgradnn import _checks as check
+from microgradnn.compile import CompiledGraph, CompileError, trace
+from microgradnn.data import batches
 from microgradnn.engine import Value, no_grad
-from microgradnn.losses import LOSSES, get_loss, l2_regularization
-from microgradnn.nn import Dropout, Module
+from microgradnn.losses import Loss, get_loss, l2_regularization, loss_info
+from microgradnn.module import Module, eval_mode, io_sizes
+from microgradnn.nn import Dropout
 from microgradnn.optim import Optimizer, clip_grad_norm_, get_optimizer
 
 __all__ = [
@@ -72,10 +75,6 @@ class Model(Protocol):
     def modules(self) -> list[Module]: ...
     def state_dict(self) -> dict[str, float]: ...
     def load_state_dict(self, state: Any, strict: bool = True) -> Any: ...
-
-
-_PM1_LOSSES = frozenset({"hinge", "logistic"})
-_PROB_LOSSES = frozenset({"bce", "bce_logits"})
 
 
 # -- History and callbacks -------------------------------------------------------------------
@@ -192,10 +191,10 @@ class EarlyStopping(Callback):
         monitor: str = "val_loss",
         restore_best: bool = False,
     ) -> None:
-        patience = _check_int(patience, "patience", 1)
-        min_delta = _check_number(min_delta, "min_delta", 0.0, strict=False)
-        if monitor not in self._MONITORS:
-            raise ValueError(f"monitor must be one of {', '.join(self._MONITORS)}, got {monitor!r}")
+        patience = check.integer("patience", patience, low=1)
+        min_delta = check.number("min_delta", min_delta, low=0.0)
+        monitor = check.choice("monitor", monitor, self._MONITORS)
+        restore_best = check.flag("restore_best", restore_best)
         self.patience = patience
         self.min_delta = min_delta
         self.monitor = monitor
@@ -253,32 +252,21 @@ class EarlyStopping(Callback):
 # -- checks and conversions -------------------------------------------------------------------
 
 
-def _model_io(model: Model) -> tuple[int | None, int | None]:
-    """The model's number of inputs and outputs, when it says (an MLP, a Layer do)."""
-    nin = getattr(model, "nin", None)
-    nout = getattr(model, "nout", None)
-    sizes = getattr(model, "sizes", None)
-    if nout is None and isinstance(sizes, Sequence) and sizes:
-        nout = sizes[-1]
-    return (
-        nin if isinstance(nin, int) else None,
-        nout if isinstance(nout, int) else None,
-    )
-
-
 def _check_x(model: Model, X: ArrayLike, what: str = "X") -> np.ndarray:
     Xa = np.asarray(X)
     if Xa.dtype.kind not in "iufb":
-        raise TypeError(f"{what} must hold numbers, got dtype {Xa.dtype}")
+        raise TypeError(f"{what}: expected numbers, got dtype {Xa.dtype}")
     Xa = Xa.astype(np.float64, copy=False)
     if Xa.ndim != 2:
         hint = ""
         if Xa.ndim == 1:
             hint = " (one feature: X.reshape(-1, 1); one example: X.reshape(1, -1))"
-        raise ValueError(f"{what} must be 2-D (N examples, d features), got shape {Xa.shape}{hint}")
+        raise ValueError(
+            f"{what}: expected 2-D (N examples, d features), got shape {Xa.shape}{hint}"
+        )
     if len(Xa) == 0:
-        raise ValueError(f"{what} has no rows")
-    nin, _ = _model_io(model)
+        raise ValueError(f"{what}: expected at least one row, got none")
+    nin, _ = io_sizes(model)
     if nin is not None and Xa.shape[1] != nin:
         raise ValueError(f"the model expects {nin} input features, got {Xa.shape[1]} columns")
     if not np.all(np.isfinite(Xa)):
@@ -292,9 +280,9 @@ def _check_xy(
     Xa = _check_x(model, X, what)
     ya = np.asarray(y)
     if ya.ndim not in (1, 2):
-        raise ValueError(f"y must be 1-D (N,) or 2-D (N, k), got shape {ya.shape}")
+        raise ValueError(f"y: expected 1-D (N,) or 2-D (N, k), got shape {ya.shape}")
     if ya.dtype.kind not in "iufb":
-        raise TypeError(f"y must hold numbers, got dtype {ya.dtype}")
+        raise TypeError(f"y: expected numbers, got dtype {ya.dtype}")
     if len(Xa) != len(ya):
         raise ValueError(
             f"{what} and y must have the same number of rows: {what} has {len(Xa)}, y has {len(ya)}"
@@ -302,81 +290,28 @@ def _check_xy(
     return Xa, ya
 
 
-def _resolve_loss(loss: str | LossFn) -> tuple[LossFn, str | None]:
-    """The loss function and its canonical name (None for a callable of the user's own)."""
+def _resolve_loss(loss: str | LossFn) -> tuple[LossFn, Loss | None]:
+    """The loss function and its row in the loss table (None for a function of your own)."""
     fn = get_loss(loss)
-    for name, known in LOSSES.items():
-        if known is fn:
-            return fn, "cross_entropy" if name == "ce" else name
-    return fn, None
+    return fn, loss_info(fn)
 
 
-def _is_integral(a: np.ndarray) -> bool:
-    return a.dtype.kind in "iub" or bool(np.all(a == np.round(a)))
-
-
-def _check_targets(y: np.ndarray, name: str | None, nout: int | None) -> None:
-    """Clear errors for targets that do not fit the loss (before any work is done)."""
-    if name in _PM1_LOSSES:
-        bad = y[(y != 1) & (y != -1)]
-        if bad.size:
-            raise ValueError(
-                f"{name} loss expects targets -1 or +1, got {bad.flat[0].item()} "
-                "(convert 0/1 labels with microgradnn.data.to_pm1)"
-            )
-    elif name in _PROB_LOSSES:
-        bad = y[(y < 0) | (y > 1)]
-        if bad.size:
-            raise ValueError(
-                f"{name} loss expects targets between 0 and 1, got {bad.flat[0].item()}"
-            )
-    elif name == "cross_entropy" and y.ndim == 1:
-        if not _is_integral(y) or y.min() < 0:
-            raise ValueError(
-                f"cross_entropy loss expects class indices 0..K-1, got {y[:5].tolist()}"
-            )
-        if nout is not None and int(y.max()) >= nout:
-            raise ValueError(
-                f"cross_entropy loss: the model has {nout} outputs, so classes 0..{nout - 1}, "
-                f"got class {int(y.max())}"
-            )
-
-
-def _targets(y: np.ndarray, name: str | None) -> list[Any]:
-    """Targets as Python numbers (class indices as ints), the form the loss functions take."""
+def _python_targets(y: np.ndarray, row: Loss | None) -> list[Any]:
+    """Targets as Python numbers, the form the loss functions take."""
+    if row is not None:
+        return row.as_python(y)
     if y.ndim == 2:
-        return [list(map(float, row)) for row in y.tolist()]
-    if name == "cross_entropy":
-        return [int(v) for v in y.tolist()]
+        return [list(map(float, r)) for r in y.tolist()]
     return [float(v) for v in y.tolist()]
 
 
-def _accuracy_from(out: np.ndarray, y: np.ndarray, name: str | None) -> float | None:
-    """Accuracy of outputs ``out`` (N,) or (N, K) against targets, as the loss implies."""
-    if name in _PM1_LOSSES:
-        if out.ndim != 1 or y.ndim != 1:
-            return None
-        return float(np.mean(np.where(out > 0, 1, -1) == y))
-    if name in _PROB_LOSSES:
-        if out.ndim != 1 or y.ndim != 1:
-            return None
-        threshold = 0.5 if name == "bce" else 0.0
-        return float(np.mean((out > threshold).astype(np.int64) == y))
-    if name == "cross_entropy":
-        if out.ndim != 2:
-            return None
-        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
-        return float(np.mean(np.argmax(out, axis=1) == labels))
-    if name == "mse":
-        if out.ndim == 1 and y.ndim == 1 and _is_integral(y):
-            return float(np.mean(np.round(out) == y))
-        if out.ndim == 2 and y.ndim == 2 and out.shape == y.shape and _is_one_hot(y):
-            return float(np.mean(np.argmax(out, axis=1) == np.argmax(y, axis=1)))
-    return None
+def _check_targets(y: np.ndarray, row: Loss | None, nout: int | None) -> None:
+    if row is not None:
+        row.check_targets(y, nout)
 
 
-def _is_one_hot(y: np.ndarray) -> bool:
-    return bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
+def _accuracy(out: np.ndarray, y: np.ndarray, row: Loss | None) -> float | None:
+    return None if row is None else row.accuracy(out, y)
 
 
 def _outputs_array(outputs: list[Any]) -> np.ndarray:
@@ -400,36 +335,65 @@ def _l2_penalty(params: Sequence[Value], l2: float) -> float:
     return l2 * math.fsum(p.data * p.data for p in params) if l2 > 0 else 0.0
 
 
-class _EvalMode:
-    """Put a model in eval mode for a ``with`` block, then restore its previous mode."""
+# -- predict, evaluate, accuracy: the one prediction path ------------------------------------
 
-    def __init__(self, model: Model) -> None:
+
+class Predictor:
+    """The model's outputs for a batch of rows, in eval mode and without building a graph.
+
+    Eager (``compiled=False``) calls the model row by row under :func:`no_grad`; compiled traces
+    the model once (the first call) and replays it with numpy, which is what plots over a
+    grid of 40,000 points need. :func:`predict`, :func:`evaluate`, ``fit``'s validation and the
+    plots all go through here.
+
+    Args:
+        model: The model.
+        compiled: Replay a traced graph (see :mod:`microgradnn.compile`) instead of eager calls.
+    """
+
+    def __init__(self, model: Model, compiled: bool = False) -> None:
         self.model = model
-        self.was_training = model.training
+        self.compiled = check.flag("compiled", compiled)
+        self._graph: CompiledGraph | None = None
+        self._scalar = False
 
-    def __enter__(self) -> None:
-        self.model.eval()
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Shape ``(N,)`` for a model with one output (a bare Value), ``(N, K)`` for K."""
+        model = self.model
+        with eval_mode(model):
+            if not self.compiled:
+                with no_grad():
+                    return _outputs_array([model(row) for row in X.tolist()])
+            if self._graph is None:
+                self._graph = self._trace(X.shape[1])
+            out = self._graph.forward(X)
+        return out[:, 0] if self._scalar else out
 
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
+    def _trace(self, nin: int) -> CompiledGraph:
+        model = self.model
+
+        def outputs(xs: list[Value], ys: list[Value]) -> list[Value]:
+            out = model(xs)
+            self._scalar = type(out) is Value
+            return [out] if type(out) is Value else list(out)
+
+        params = list(model.parameters()) if hasattr(model, "parameters") else []
+        return trace(outputs, nin, 0, params)
 
 
-# -- predict, evaluate, accuracy ----------------------------------------------------------------
-
-
-def _forward_all(model: Model, X: np.ndarray) -> np.ndarray:
-    with no_grad(), _EvalMode(model):
-        return _outputs_array([model(row) for row in X.tolist()])
-
-
-def predict(model: Model, X: ArrayLike) -> np.ndarray:
+def predict(model: Model, X: ArrayLike, *, compiled: bool = False) -> np.ndarray:
     """The model's outputs for each row of ``X``, in eval mode and without building a graph.
+
+    Args:
+        model: The model.
+        X: Inputs, shape ``(N, d)``.
+        compiled: Trace the model once and replay it with numpy (fast for many rows).
 
     Returns:
         Shape ``(N,)`` for a model with one output, ``(N, K)`` for K outputs: raw outputs
         (logits, scores, values), not class labels.
     """
-    return _forward_all(model, _check_x(model, X))
+    return Predictor(model, compiled)(_check_x(model, X))
 
 
 def evaluate(
@@ -441,12 +405,12 @@ def evaluate(
         ``{"loss": mean loss, "acc": accuracy or None}`` (accuracy as in :func:`accuracy`).
     """
     Xa, ya = _check_xy(model, X, y)
-    fn, name = _resolve_loss(loss)
-    _check_targets(ya, name, _model_io(model)[1])
-    out = _forward_all(model, Xa)
+    fn, row = _resolve_loss(loss)
+    _check_targets(ya, row, io_sizes(model)[1])
+    out = Predictor(model)(Xa)
     return {
-        "loss": _loss_of_outputs(fn, out, _targets(ya, name)),
-        "acc": _accuracy_from(out, ya, name),
+        "loss": _loss_of_outputs(fn, out, _python_targets(ya, row)),
+        "acc": _accuracy(out, ya, row),
     }
 
 
@@ -456,7 +420,8 @@ def accuracy(model: Model, X: ArrayLike, y: ArrayLike, loss: str | LossFn = "mse
     hinge and logistic (targets -1/+1): the sign of the output; bce (probabilities): p > 0.5;
     bce_logits: logit > 0; cross_entropy: the largest output; mse: the rounded output for
     integer labels and one output, the largest output for one-hot targets. None when no rule
-    applies (regression, or a loss function of your own).
+    applies (regression, or a loss function of your own). Each rule is declared with its loss
+    (:class:`~microgradnn.losses.Loss`).
     """
     return evaluate(model, X, y, loss)["acc"]
 
@@ -474,7 +439,9 @@ def _resolve_optimizer(optimizer: Optimizer | str | None, model: Model, lr: floa
             "optimizer (or pass the optimizer's name, e.g. optimizer='adam', lr=0.01)"
         )
     if not hasattr(optimizer, "step") or not hasattr(optimizer, "lr"):
-        raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer: expected a name or an Optimizer, got {check.describe(optimizer)}"
+        )
     return optimizer
 
 
@@ -495,28 +462,13 @@ def _resolve_schedule(schedule: Any, optimizer: Any) -> Any:
             raise TypeError(f"schedule(optimizer) must return a schedule, got {made!r}")
         return made
     raise TypeError(
-        f"schedule must be a schedule or a function optimizer -> schedule, got {schedule!r}"
+        f"schedule: expected a schedule or a function optimizer -> schedule, got "
+        f"{check.describe(schedule)}"
     )
 
 
 def _active_dropout(model: Model) -> bool:
     return any(isinstance(m, Dropout) and m.p > 0.0 for m in model.modules())
-
-
-def _check_number(value: object, name: str, minimum: float, strict: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    x = float(value)
-    if not math.isfinite(x) or x < minimum or (strict and x == minimum):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {relation} {minimum:g}, got {value}")
-    return x
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _call(callbacks: Iterable[object], hook: str, *args: Any) -> bool:
@@ -560,8 +512,8 @@ def fit(
             hinge and logistic losses want -1/+1 labels (see :func:`~microgradnn.data.to_pm1`).
         loss: A loss name (``mse``, ``bce``, ``bce_logits``, ``cross_entropy``, ``hinge``,
             ``logistic``) or a function ``(preds, targets) -> Value``.
-        optimizer: An optimizer, or its name (``sgd``, ``momentum``, ``rmsprop``, ``adam``);
-            None is plain SGD.
+        optimizer: An optimizer, or its name (``sgd``, ``momentum``, ``rmsprop``, ``adam``,
+            ``adamw``); None is plain SGD.
         lr: Learning rate for an optimizer ``fit`` builds (None: that optimizer's default).
         epochs: Passes over the data.
         batch_size: Examples per update; None = all (gradient descent), 1 = SGD.
@@ -584,28 +536,30 @@ def fit(
 
     Raises:
         ValueError: Inconsistent data (row counts, feature count), targets the loss cannot
-            take, bad hyper-parameters, or ``compiled=True`` with active dropout.
+            take, or bad hyper-parameters.
+        CompileError: ``compiled=True`` on a model or loss the compiled replay cannot
+            reproduce (active dropout, a graph that depends on the data).
     """
     Xa, ya = _check_xy(model, X, y)
-    fn, name = _resolve_loss(loss)
-    _, nout = _model_io(model)
-    _check_targets(ya, name, nout)
-    epochs = _check_int(epochs, "epochs", 0)
+    fn, row = _resolve_loss(loss)
+    _, nout = io_sizes(model)
+    _check_targets(ya, row, nout)
+    epochs = check.integer("epochs", epochs, low=0)
     if batch_size is not None:
-        batch_size = _check_int(batch_size, "batch_size", 1)
-    if lr is not None:
-        lr = _check_number(lr, "lr", 0.0, strict=True)
-    l2 = _check_number(l2, "l2", 0.0, strict=False)
-    if clip_grad_norm is not None:
-        clip_grad_norm = _check_number(clip_grad_norm, "clip_grad_norm", 0.0, strict=True)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+        batch_size = check.integer("batch_size", batch_size, low=1)
+    lr = check.optional_number("lr", lr, low=0.0)
+    l2 = check.number("l2", l2, low=0.0)
+    clip_grad_norm = check.optional_number("clip_grad_norm", clip_grad_norm, low=0.0, low_open=True)
+    seed = check.integer("seed", seed)
+    shuffle = check.flag("shuffle", shuffle)
+    progress = check.flag("progress", progress)
+    compiled = check.flag("compiled", compiled)
     val: tuple[np.ndarray, np.ndarray] | None = None
     if validation_data is not None:
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
+            raise ValueError("validation_data: expected a pair (X_val, y_val)")
         val = _check_xy(model, validation_data[0], validation_data[1], what="X_val")
-        _check_targets(val[1], name, nout)
+        _check_targets(val[1], row, nout)
         if val[1].ndim != ya.ndim:
             raise ValueError(
                 f"y_val must have the shape of y's rows: y is {ya.ndim}-D, y_val {val[1].ndim}-D"
@@ -616,17 +570,15 @@ def fit(
 
     runner: _Runner
     if compiled:
-        runner = _CompiledRunner(model, fn, name, Xa.shape[1], ya, params)
+        runner = _CompiledRunner(model, fn, row, Xa.shape[1], ya, params, l2)
     else:
-        runner = _EagerRunner(model, fn, params)
+        runner = _EagerRunner(model, fn, row, params, l2)
+    validate = Predictor(model, compiled)
 
     n = len(Xa)
-    size = n if batch_size is None else min(batch_size, n)
-    steps_per_epoch = math.ceil(n / size)
-    rows = Xa.tolist()
-    targets = _targets(ya, name)
-    val_targets = _targets(val[1], name) if val is not None else []
-    rng = np.random.default_rng(int(seed))
+    steps_per_epoch = math.ceil(n / (n if batch_size is None else min(batch_size, n)))
+    val_targets = _python_targets(val[1], row) if val is not None else []
+    rng = np.random.default_rng(seed)
     history = History()
     was_training = model.training
     bar = _progress_bar(epochs * steps_per_epoch, enabled=progress)
@@ -635,35 +587,31 @@ def fit(
         for epoch in range(epochs):
             start_time = time.perf_counter()
             model.train()
-            order = rng.permutation(n) if shuffle else np.arange(n)
             epoch_loss = 0.0
             outputs: list[np.ndarray] = []
-            for start in range(0, n, size):
-                idx = order[start : start + size].tolist()
+            seen: list[np.ndarray] = []
+            for Xb, yb in batches(Xa, ya, batch_size, shuffle=shuffle, rng=rng):
                 with _collector_paused():
-                    batch_loss, out = runner.gradients(
-                        [rows[i] for i in idx], [targets[i] for i in idx], Xa[idx], ya[idx], l2
-                    )
+                    batch_loss, out = runner.gradients(Xb, yb)
                     _call(callbacks, "on_batch_end", history.steps, model)
                     if clip_grad_norm is not None:
                         clip_grad_norm_(params, clip_grad_norm)
                     opt.step()
                 history.steps += 1
-                epoch_loss += batch_loss * len(idx)
-                if out is not None:
-                    outputs.append(out)
+                epoch_loss += batch_loss * len(yb)
+                outputs.append(out)
+                seen.append(yb)
                 bar.update(1)
             history.train_loss.append(epoch_loss / n)
-            seen = ya[order]
             history.train_acc.append(
-                _accuracy_from(np.concatenate(outputs), seen, name) if outputs else None
+                _accuracy(np.concatenate(outputs), np.concatenate(seen), row) if outputs else None
             )
             history.lr.append(float(opt.lr))
             if val is not None:
-                out_val = runner.forward(val[0])
+                out_val = validate(val[0])
                 penalty = _l2_penalty(params, l2)
                 history.val_loss.append(_loss_of_outputs(fn, out_val, val_targets) + penalty)
-                history.val_acc.append(_accuracy_from(out_val, val[1], name))
+                history.val_acc.append(_accuracy(out_val, val[1], row))
             if sched is not None:
                 sched.step()
             history.epoch_time.append(time.perf_counter() - start_time)
@@ -726,127 +674,88 @@ def _collector_paused() -> Iterator[None]:
 class _Runner(Protocol):
     """Fills every parameter's ``.grad`` for one batch; returns its loss and the outputs."""
 
-    def gradients(
-        self,
-        xs: list[list[float]],
-        ts: list[Any],
-        Xb: np.ndarray,
-        yb: np.ndarray,
-        l2: float,
-    ) -> tuple[float, np.ndarray | None]: ...
-
-    def forward(self, X: np.ndarray) -> np.ndarray: ...
+    def gradients(self, Xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]: ...
 
 
 class _EagerRunner:
     """Builds one graph per batch with :class:`Value` ops and back-propagates through it."""
 
-    def __init__(self, model: Model, fn: LossFn, params: list[Value]) -> None:
+    def __init__(
+        self, model: Model, fn: LossFn, row: Loss | None, params: list[Value], l2: float
+    ) -> None:
         self.model = model
         self.fn = fn
+        self.row = row
         self.params = params
+        self.l2 = l2
 
-    def gradients(
-        self,
-        xs: list[list[float]],
-        ts: list[Any],
-        Xb: np.ndarray,
-        yb: np.ndarray,
-        l2: float,
-    ) -> tuple[float, np.ndarray | None]:
+    def gradients(self, Xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
         model = self.model
         model.zero_grad()
-        preds = [model(x) for x in xs]
-        loss = self.fn(preds, ts)
-        if l2 > 0:
-            loss = loss + l2_regularization(self.params, l2)
+        preds = [model(x) for x in Xb.tolist()]
+        loss = self.fn(preds, _python_targets(yb, self.row))
+        if self.l2 > 0:
+            loss = loss + l2_regularization(self.params, self.l2)
         loss.backward()
         return float(loss.data), _outputs_array(preds)
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        return _forward_all(self.model, X)
-
 
 class _CompiledRunner:
-    """Traces one example's loss once, then replays it over each batch with numpy."""
+    """Traces one example's loss and outputs once, then replays them over each batch with numpy.
+
+    One replay per batch gives the loss, the gradients and the outputs behind the accuracy; the
+    L2 penalty is its own small traced graph (it does not depend on the example).
+    """
 
     def __init__(
         self,
         model: Model,
         fn: LossFn,
-        name: str | None,
+        row: Loss | None,
         n_inputs: int,
         y: np.ndarray,
         params: list[Value],
+        l2: float,
     ) -> None:
-        from microgradnn import compile as mc
-
         if _active_dropout(model):
-            raise ValueError(
+            raise CompileError(
                 "compiled=True cannot replay Dropout (a fresh random mask every example); "
                 "use dropout=0.0 or compiled=False"
             )
         self.model = model
-        self.params = params
-        _, nout = _model_io(model)
-        self.one_hot_classes: int | None = None
-        if y.ndim == 1 and name == "cross_entropy":
+        _, nout = io_sizes(model)
+        self.classes: int | None = None
+        if y.ndim == 1 and row is not None and row.targets == "classes":
             if nout is None:
-                raise ValueError("compiled cross_entropy needs a model with a known output count")
-            self.one_hot_classes = nout
+                raise CompileError("compiled cross_entropy needs a model with a known output count")
+            self.classes = nout
             n_targets = nout
         else:
             n_targets = 1 if y.ndim == 1 else y.shape[1]
-        self.vector_targets = y.ndim == 2 or self.one_hot_classes is not None
-        # Tracing feeds placeholder targets 1 and 0; a -1/+1 loss gets u in {0, 1} as t = 2u - 1.
-        self.pm1 = name in _PM1_LOSSES and y.ndim == 1
-
-        def example_loss(xs: list[Value], ys: list[Value]) -> Value:
-            target: Any = list(ys) if self.vector_targets else ys[0]
-            if self.pm1:
-                target = 2.0 * ys[0] - 1.0
-            return fn([model(xs)], [target])
-
-        # A model returning a bare Value has outputs of shape (N,), as in the eager path.
+        vector_targets = y.ndim == 2 or self.classes is not None
         self.scalar_output = False
 
-        def example_output(xs: list[Value], ys: list[Value]) -> list[Value]:
+        def example(xs: list[Value], ys: list[Value]) -> list[Value]:
             out = model(xs)
             self.scalar_output = type(out) is Value
-            return [out] if type(out) is Value else list(out)
+            outs = [out] if type(out) is Value else list(out)
+            target: Any = list(ys) if vector_targets else ys[0]
+            return [fn([out], [target]), *outs]
 
-        with _EvalMode(model):
-            self.loss_graph = mc.trace(example_loss, n_inputs, n_targets, params)
-            self.output_graph = mc.trace(example_output, n_inputs, 0, params)
-
-    def _target_matrix(self, yb: np.ndarray) -> np.ndarray:
-        if self.one_hot_classes is not None:
-            return np.eye(self.one_hot_classes)[yb.astype(np.int64)]
-        if self.pm1:
-            return (np.asarray(yb, dtype=np.float64).reshape(-1, 1) + 1.0) / 2.0
-        return np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
-
-    def gradients(
-        self,
-        xs: list[list[float]],
-        ts: list[Any],
-        Xb: np.ndarray,
-        yb: np.ndarray,
-        l2: float,
-    ) -> tuple[float, np.ndarray | None]:
-        model = self.model
-        model.zero_grad()
-        out = self._shape(self.output_graph.forward(Xb))
-        value = float(self.loss_graph.loss_and_grad(Xb, self._target_matrix(yb)))
+        with eval_mode(model):
+            self.graph = trace(example, n_inputs, n_targets, params)
+        self.penalty: CompiledGraph | None = None
         if l2 > 0:
-            for p in self.params:
-                p.grad += 2.0 * l2 * p.data
-            value += _l2_penalty(self.params, l2)
-        return value, out
+            self.penalty = trace(lambda xs, ys: l2_regularization(params, l2), 0, 0, params)
+        self._no_inputs = np.empty((1, 0))
 
-    def _shape(self, out: np.ndarray) -> np.ndarray:
-        out = np.asarray(out, dtype=np.float64)
-        return out[:, 0] if self.scalar_output and out.ndim == 2 else out
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        return self._shape(self.output_graph.forward(X))
+    def gradients(self, Xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        self.model.zero_grad()
+        if self.classes is not None:
+            Y = np.eye(self.classes)[yb.astype(np.int64)]
+        else:
+            Y = np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
+        loss, out = self.graph.loss_and_grad(Xb, Y, outputs=True)
+        if self.penalty is not None:
+            loss += self.penalty.loss_and_grad(self._no_inputs)
+        return loss, out[:, 0] if self.scalar_output else out

@@ -1,7 +1,8 @@
 """Build the course notebooks from their readable sources and execute them in place.
 
-Each notebook is written as a plain Python file in ``notebooks/src/NN_name.py`` in the
-"percent" format that editors (VS Code, PyCharm, Spyder, jupytext) understand:
+Each notebook is written as a plain Python file ``notebooks/src/NN_name.py`` in jupytext's
+"percent" format, which editors (VS Code, PyCharm, Spyder) and JupyterLab with jupytext open as a
+notebook:
 
     # %% [markdown]
     # # A title
@@ -11,9 +12,11 @@ Each notebook is written as a plain Python file in ``notebooks/src/NN_name.py`` 
     x = 1 + 1
     x
 
-This script turns every source into ``notebooks/NN_name.ipynb`` (deterministic cell ids, so a
-rebuild does not churn the diff) and, unless ``--no-execute``, runs it top to bottom with
-nbclient in the ``python3`` kernel of the current interpreter, saving the outputs.
+jupytext reads the cells; a first cell that is only a string is the file's docstring, for whoever
+reads the source, not a notebook cell. This script writes ``notebooks/NN_name.ipynb`` with
+deterministic cell ids (so a rebuild does not churn the diff) and, unless ``--no-execute``, runs
+it top to bottom with nbclient in the ``python3`` kernel of the current interpreter, saving the
+outputs. ``notebooks/jupytext.toml`` pairs each source with its notebook for JupyterLab.
 
 Usage:
     python notebooks/_build.py                 # build and execute every notebook
@@ -25,10 +28,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import hashlib
 import io
-import re
 import sys
 import time
 from pathlib import Path
@@ -36,9 +39,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
-CELL_MARK = re.compile(r"^# %%(?P<rest>.*)$")
+SOURCE_FORMAT = "py:percent"
 KERNEL_NAME = "python3"
 KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "language": "python"}
+# Cell metadata jupytext keeps to write the same blank lines and markers back into the .py; it
+# describes the source file, not the notebook.
+LAYOUT_METADATA = ("cell_marker", "lines_to_next_cell", "lines_to_end_of_cell_marker")
 
 
 def _need(module: str) -> Any:
@@ -48,46 +54,59 @@ def _need(module: str) -> Any:
         sys.exit(f"_build.py needs {module!r}: pip install -e '.[notebooks]' (or: make notebooks)")
 
 
-def parse_source(text: str) -> list[tuple[str, str]]:
-    """Split a percent-format source into ``[(kind, text)]`` cells, kind "markdown" or "code".
+def is_docstring(cell: Any) -> bool:
+    """Whether ``cell`` is a code cell holding nothing but a string literal."""
+    if cell.cell_type != "code":
+        return False
+    try:
+        body = ast.parse(cell.source).body
+    except SyntaxError:
+        return False
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    )
 
-    Lines before the first ``# %%`` marker (a module docstring, say) are not part of the notebook.
+
+def read_cells(text: str) -> list[Any]:
+    """The notebook cells of a percent-format source, read by jupytext.
+
+    A leading docstring is dropped, whether it stands before the first ``# %%`` (as the sources
+    are written) or behind one (as jupytext saves it from JupyterLab), so that saving a source
+    from JupyterLab does not change the notebook it builds. The jupytext layout metadata
+    (:data:`LAYOUT_METADATA`) is dropped too.
     """
-    cells: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        mark = CELL_MARK.match(line)
-        if mark:
-            kind = "markdown" if "[markdown]" in mark.group("rest") else "code"
-            cells.append((kind, []))
-            continue
-        if not cells:
-            continue
-        kind, lines = cells[-1]
-        if kind == "markdown":
-            if line.startswith("# "):
-                line = line[2:]
-            elif line.startswith("#"):
-                line = line[1:]
-        lines.append(line)
-    result = []
-    for kind, lines in cells:
-        body = "\n".join(lines).strip("\n")
-        if body.strip():
-            result.append((kind, body))
-    return result
+    jupytext = _need("jupytext")
+    cells = list(jupytext.reads(text, fmt=SOURCE_FORMAT).cells)
+    if cells and is_docstring(cells[0]):
+        cells = cells[1:]
+    for cell in cells:
+        for key in LAYOUT_METADATA:
+            cell.metadata.pop(key, None)
+    return cells
+
+
+def parse_source(text: str) -> list[tuple[str, str]]:
+    """``[(kind, text)]`` of the cells of a source; kind is "markdown", "code" or "raw"."""
+    return [(cell.cell_type, cell.source) for cell in read_cells(text)]
+
+
+def cell_id(stem: str, index: int) -> str:
+    """The id of cell ``index`` of notebook ``stem``: the same on every build."""
+    digest = hashlib.sha1(f"{stem}:{index}".encode()).hexdigest()[:8]
+    return f"{stem[:2]}-{index:02d}-{digest}"
 
 
 def build_notebook(src: Path) -> Any:
     """The unexecuted notebook for one source file."""
     nbformat = _need("nbformat")
-    v4 = nbformat.v4
-    nb = v4.new_notebook()
+    nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    for i, (kind, body) in enumerate(parse_source(src.read_text(encoding="utf-8"))):
-        cell = v4.new_markdown_cell(body) if kind == "markdown" else v4.new_code_cell(body)
-        digest = hashlib.sha1(f"{src.stem}:{i}".encode()).hexdigest()[:8]
-        cell["id"] = f"{src.stem[:2]}-{i:02d}-{digest}"
+    for i, cell in enumerate(read_cells(src.read_text(encoding="utf-8"))):
+        cell["id"] = cell_id(src.stem, i)
         nb.cells.append(cell)
     return nb
 
@@ -125,7 +144,7 @@ def shrink_png(data: bytes) -> bytes:
         from PIL import Image
     except ImportError:
         return data
-    image = Image.open(io.BytesIO(data))
+    image: Image.Image = Image.open(io.BytesIO(data))
     if image.mode in ("RGBA", "LA", "P"):
         rgba = image.convert("RGBA")
         image = Image.new("RGBA", rgba.size, "white")
@@ -206,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
                 stale.append(f"{target.name}: missing")
                 continue
             committed = nbformat.read(target, as_version=4)
-            if source_cells(committed) != source_cells(build_notebook(src)):
+            built = build_notebook(src)
+            if source_cells(committed) != source_cells(built):
                 stale.append(f"{target.name}: cells differ from src/{src.name}")
+            elif [c.id for c in committed.cells] != [c.id for c in built.cells]:
+                stale.append(f"{target.name}: cell ids are not the build's (saved from Jupyter?)")
             elif any(c.cell_type == "code" and c.execution_count is None for c in committed.cells):
                 stale.append(f"{target.name}: not executed")
         for line in stale:

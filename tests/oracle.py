@@ -5,10 +5,11 @@ a test that uses the oracle is skipped (not failed) when torch is not installed.
 
 Two ways to get a PyTorch answer for a microgradnn computation:
 
-- evaluate the same expression in torch (:func:`torch_value_and_grads`, :data:`TORCH_OPS` via
-  :func:`torch_apply`), which is independent of how the engine recorded its graph;
+- evaluate the same expression in torch (:func:`torch_value_and_grads`, with each op's torch
+  twin from its record in :mod:`tests.op_db`), which is independent of how the engine recorded
+  its graph;
 - rebuild a recorded Value graph in torch (:func:`rebuild_in_torch`), which also checks that
-  ``_prev``, ``_op`` and ``_arg`` describe the computation that was run.
+  ``_prev`` and ``_op`` describe the computation that was run.
 """
 
 from __future__ import annotations
@@ -21,114 +22,24 @@ from typing import Any
 import pytest
 
 from microgradnn import Value
+from tests.op_db import OP_DB
 
 __all__ = [
-    "TORCH_OPS",
     "assert_close",
     "close",
     "rebuild_in_torch",
     "same_float",
-    "torch_apply",
     "torch_or_skip",
     "torch_value_and_grads",
     "value_and_grads",
 ]
 
 Tensor = Any
-TorchOp = Callable[[ModuleType, Sequence[Any], Any], Tensor]
 
 
 def torch_or_skip() -> ModuleType:
     """Import torch, or skip the calling test when it is not installed."""
     return pytest.importorskip("torch", reason="the PyTorch oracle needs torch (extra 'torch')")
-
-
-def _tensor(torch: ModuleType, x: Any) -> Tensor:
-    if isinstance(x, torch.Tensor):
-        return x
-    return torch.tensor(float(x), dtype=torch.float64)
-
-
-_step_function: Any = None
-
-
-def _step(torch: ModuleType, x: Tensor) -> Tensor:
-    """Heaviside step with H(0) = 1/2 and derivative 0 (torch.heaviside has no derivative)."""
-    global _step_function
-    if _step_function is None:
-
-        class Step(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx: Any, t: Tensor) -> Tensor:
-                return torch.heaviside(t, torch.tensor(0.5, dtype=t.dtype))
-
-            @staticmethod
-            def backward(ctx: Any, grad: Tensor) -> Tensor:
-                return torch.zeros_like(grad)
-
-        _step_function = Step
-    return _step_function.apply(x)
-
-
-def _softplus(torch: ModuleType, x: Tensor) -> Tensor:
-    # F.softplus returns x itself above `threshold` (default 20, an error of e**-20 ~ 2e-9);
-    # above 40, log(1 + e**-x) < 5e-18 is below half an ulp of x, so 40 makes it exact.
-    return torch.nn.functional.softplus(x, beta=1.0, threshold=40.0)
-
-
-def _prelu(torch: ModuleType, x: Tensor, alpha: Any) -> Tensor:
-    # F.prelu, not torch.where(x > 0, x, a * x): where's backward multiplies the masked branch's
-    # zero gradient by x, so d/da at x = inf would come out 0 * inf = nan.
-    return torch.nn.functional.prelu(x, _tensor(torch, alpha).reshape(1))
-
-
-def _sum(torch: ModuleType, xs: Sequence[Any]) -> Tensor:
-    # The `* 1.0` gives each input its own gradient tensor. Without it, the leaves' .grad are
-    # views of one buffer (unbind of stack's gradient) that AccumulateGrad keeps as is, so a
-    # second backward() adds into all of them at once: stack([a, b]).sum() backpropagated twice
-    # leaves a.grad = b.grad = 3 (pytorch/pytorch#34082; seen with torch 2.13).
-    return torch.stack([_tensor(torch, x) * 1.0 for x in xs]).sum()
-
-
-def _logsumexp(torch: ModuleType, xs: Sequence[Any]) -> Tensor:
-    # torch.logsumexp over a stack of the inputs, with the same `* 1.0` as :func:`_sum` (stack's
-    # backward would otherwise hand the leaves views of one gradient buffer).
-    return torch.logsumexp(torch.stack([_tensor(torch, x) * 1.0 for x in xs]), dim=0)
-
-
-TORCH_OPS: dict[str, TorchOp] = {
-    "add": lambda torch, xs, arg: xs[0] + xs[1],
-    "sub": lambda torch, xs, arg: xs[0] - xs[1],
-    "mul": lambda torch, xs, arg: xs[0] * xs[1],
-    "div": lambda torch, xs, arg: xs[0] / xs[1],
-    "neg": lambda torch, xs, arg: -xs[0],
-    "pow": lambda torch, xs, arg: xs[0] ** xs[1],
-    "sum": lambda torch, xs, arg: _sum(torch, xs),
-    "logsumexp": lambda torch, xs, arg: _logsumexp(torch, xs),
-    "exp": lambda torch, xs, arg: torch.exp(xs[0]),
-    "log": lambda torch, xs, arg: torch.log(xs[0]),
-    "tanh": lambda torch, xs, arg: torch.tanh(xs[0]),
-    "sigmoid": lambda torch, xs, arg: torch.sigmoid(xs[0]),
-    "softplus": lambda torch, xs, arg: _softplus(torch, xs[0]),
-    "relu": lambda torch, xs, arg: torch.relu(xs[0]),
-    "leaky_relu": lambda torch, xs, arg: torch.nn.functional.leaky_relu(xs[0], arg),
-    "prelu": lambda torch, xs, arg: _prelu(torch, xs[0], xs[1]),
-    "abs": lambda torch, xs, arg: torch.abs(xs[0]),
-    "step": lambda torch, xs, arg: _step(torch, xs[0]),
-    "sign": lambda torch, xs, arg: torch.sign(xs[0]),
-    "hard_sigmoid": lambda torch, xs, arg: torch.nn.functional.hardtanh(xs[0] + 0.5, 0.0, 1.0),
-}
-"""Every op of :data:`microgradnn.OPS`, written with torch's own functions.
-
-Each takes ``(torch, xs, arg)``: ``xs`` are tensors or plain-number constants, in argument
-order, and ``arg`` the op's parameter (the leaky slope) or None.
-"""
-
-
-def torch_apply(name: str, xs: Sequence[Any], arg: Any = None) -> Tensor:
-    """Apply the torch twin of op ``name`` to tensors (or plain numbers) ``xs``."""
-    torch = torch_or_skip()
-    return TORCH_OPS[name](torch, xs, arg)
 
 
 def _leaf(torch: ModuleType, x: float) -> Tensor:
@@ -138,9 +49,8 @@ def _leaf(torch: ModuleType, x: float) -> Tensor:
 def _grads(torch: ModuleType, out: Tensor, leaves: Sequence[Tensor], seed: float) -> list[float]:
     if not out.requires_grad:
         return [0.0] * len(leaves)
-    grads = torch.autograd.grad(
-        out, list(leaves), grad_outputs=_tensor(torch, seed), allow_unused=True
-    )
+    seed_tensor = torch.tensor(float(seed), dtype=torch.float64)
+    grads = torch.autograd.grad(out, list(leaves), grad_outputs=seed_tensor, allow_unused=True)
     return [0.0 if g is None else g.item() for g in grads]
 
 
@@ -187,7 +97,7 @@ def rebuild_in_torch(root: Value) -> tuple[Tensor, dict[int, Tensor]]:
     """Replay the recorded graph of ``root`` in torch float64.
 
     Leaves become tensors with ``requires_grad``; every other node applies the torch twin of its
-    ``_op`` to its ``_prev`` (constants as plain numbers) with its ``_arg``.
+    ``_op`` (from the op's record) to its ``_prev``, constants as plain numbers.
 
     Returns:
         The torch root and a map from ``id(value)`` to its tensor, for every node.
@@ -199,7 +109,7 @@ def rebuild_in_torch(root: Value) -> tuple[Tensor, dict[int, Tensor]]:
             tensors[id(node)] = _leaf(torch, node.data)
         else:
             xs = [tensors[id(p)] if isinstance(p, Value) else p for p in node._prev]
-            tensors[id(node)] = TORCH_OPS[node._op.name](torch, xs, node._arg)
+            tensors[id(node)] = OP_DB[node._op.name].torch(torch, xs)
     return tensors[id(root)], tensors
 
 

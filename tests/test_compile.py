@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microgradnn import OPS, Value, no_grad
+from microgradnn import OPS, Value, no_grad, ops
 from microgradnn.compile import CompiledGraph, CompileError, compile_model, trace
 from microgradnn.losses import (
     bce_loss,
@@ -32,7 +32,8 @@ from microgradnn.losses import (
     mse_loss,
 )
 from microgradnn.nn import MLP
-from tests.strategies import VALUE_OPS, Dag, dags
+from tests.op_db import OP_DB
+from tests.strategies import Dag, dags
 
 TOL = 1e-9
 
@@ -180,8 +181,7 @@ def dag_function(dag: Dag, n_inputs: int, params: list[Value]) -> Callable[..., 
 
     def fn(xs: list[Value], ys: list[Value]) -> Value:
         leaves = iter([*xs, *params])
-        values = dag.run(lambda _: next(leaves), lambda op, a, arg: VALUE_OPS[op](a, arg))
-        return values[-1]  # type: ignore[no-any-return]
+        return dag.build(lambda _: next(leaves))[-1]  # type: ignore[no-any-return]
 
     return fn
 
@@ -219,7 +219,7 @@ def test_every_op_matches_eager_at_random_points(op: str) -> None:
             return getattr(Value, op)([a, b, a, 2.0])  # type: ignore[no-any-return]
         if op == "prelu":
             return a.prelu(w)
-        return VALUE_OPS[op]([a, b], None)
+        return OP_DB[op].apply([a, b][: OPS[op].arity])
 
     X = rng.uniform(-2.0, 2.0, size=(50, 2))
     X[:3] = [[0.0, 1.0], [1e-3, -0.5], [-1.5, 0.0]]  # kinks: relu'(0) = 0, step(0) = 0.5, ...
@@ -437,15 +437,21 @@ def test_active_dropout_raises_and_eval_mode_compiles() -> None:
 
 def test_op_without_numpy_rule_names_the_op() -> None:
     tanh = OPS["tanh"]
-    mytanh = dataclasses.replace(tanh, name="mytanh", np_forward=None, np_local=None)
-    w = Value(1.0)
+    mytanh = dataclasses.replace(
+        tanh, name="mytanh", method="mytanh", np_forward=None, np_local=None
+    )
+    ops.register(mytanh)
+    try:
+        w = Value(1.0)
 
-    def fn(xs: list[Value], ys: list[Value]) -> Value:
-        z = w * xs[0]
-        return Value._make(mytanh, (z,), (z.data,))
+        def fn(xs: list[Value], ys: list[Value]) -> Value:
+            return (w * xs[0]).mytanh()
 
-    with pytest.raises(CompileError, match="'mytanh'"):
-        trace(fn, 1, 0, [w])
+        assert fn([Value(0.5)], []).data == math.tanh(0.5)
+        with pytest.raises(CompileError, match=r"'mytanh'.*np_forward"):
+            trace(fn, 1, 0, [w])
+    finally:
+        ops.unregister("mytanh")
 
 
 def test_trace_inside_no_grad_raises() -> None:
@@ -508,10 +514,35 @@ def test_loss_and_grad_bad_input(X: Any, Y: Any, error: type[Exception], match: 
 def test_loss_and_grad_needs_one_output() -> None:
     w = Value(1.0)
     graph = trace(lambda xs, ys: [w * xs[0], xs[0]], 1, 0, [w])
-    with pytest.raises(ValueError, match=r"1 output .* has 2"):
+    with pytest.raises(ValueError, match=r"only output is a per-example loss .* has 2 outputs"):
         graph.loss_and_grad([[1.0]])
 
 
+def test_loss_and_grad_returns_the_other_outputs_of_the_same_replay() -> None:
+    model = MLP(3, [5, 2], activation="tanh", seed=3)
+    params = model.parameters()
+
+    def fn(xs: list[Value], ys: list[Value]) -> list[Value]:
+        out = model(xs)
+        return [cross_entropy_loss([out], [list(ys)]), *out]
+
+    graph = trace(fn, 3, 2, params)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 3))
+    Y = np.eye(2)[rng.integers(0, 2, size=7)]
+    model.zero_grad()
+    loss, outputs = graph.loss_and_grad(X, Y, outputs=True)
+    compiled_grads = [p.grad for p in params]
+    model.zero_grad()
+    preds = [model(list(x)) for x in X]
+    eager = cross_entropy_loss(preds, [list(y) for y in Y])
+    eager.backward()
+    assert loss == pytest.approx(eager.data, rel=1e-12)
+    assert outputs.shape == (7, 2)
+    np.testing.assert_allclose(outputs, [[v.data for v in p] for p in preds], rtol=1e-12)
+    np.testing.assert_allclose(compiled_grads, [p.grad for p in params], rtol=1e-9, atol=1e-15)
+
+
 def test_compile_model_bad_loss_name() -> None:
-    with pytest.raises(ValueError, match="unknown loss 'nope'"):
+    with pytest.raises(ValueError, match=r"loss: expected one of .*'nope'"):
         compile_model(MLP(2, [1], seed=0), "nope", 2, 1)

@@ -93,21 +93,21 @@ def test_classification_labels_are_int64_from_zero(name):
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 @pytest.mark.parametrize("n", [0, -1])
 def test_generators_reject_bad_n(name, n):
-    with pytest.raises(ValueError, match=f"n must be >= 1, got {n}"):
+    with pytest.raises(ValueError, match=f"n: expected an integer >= 1, got {n}"):
         GENERATORS[name](n=n)
 
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_generators_reject_non_int_n_and_seed(name):
-    with pytest.raises(TypeError, match="n must be an int, got float"):
+    with pytest.raises(TypeError, match="n: expected an integer >= 1, got float"):
         GENERATORS[name](n=10.5)
-    with pytest.raises(TypeError, match="seed must be an int or None, got str"):
+    with pytest.raises(TypeError, match="seed: expected an integer, got str"):
         GENERATORS[name](n=10, seed="x")
 
 
 @pytest.mark.parametrize("name", ["moons", "circles", "spirals", "regression_1d"])
 def test_generators_reject_negative_noise(name):
-    with pytest.raises(ValueError, match=r"noise must be a finite number >= 0\.0, got -0\.1"):
+    with pytest.raises(ValueError, match=r"noise: expected a number >= 0, got -0\.1"):
         GENERATORS[name](noise=-0.1)
 
 
@@ -164,7 +164,7 @@ def test_circles_without_noise_equal_sklearn(n):
 
 @pytest.mark.parametrize("factor", [0.0, 1.0, 1.5, -0.2])
 def test_circles_reject_factor_outside_0_1(factor):
-    with pytest.raises(ValueError, match="factor must be"):
+    with pytest.raises(ValueError, match=r"factor: expected a number in \(0, 1\)"):
         make_circles(factor=factor)
 
 
@@ -181,7 +181,7 @@ def test_spirals_arms_follow_the_classic_formula():
 def test_spirals_split_uneven_counts_and_reject_one_class():
     _, y = make_spirals(n=10, classes=4)
     assert np.bincount(y).tolist() == [3, 3, 2, 2]
-    with pytest.raises(ValueError, match="classes must be >= 2, got 1"):
+    with pytest.raises(ValueError, match="classes: expected an integer >= 2, got 1"):
         make_spirals(classes=1)
 
 
@@ -205,9 +205,9 @@ def test_blobs_random_centres_stay_in_the_box():
 def test_blobs_bad_arguments():
     with pytest.raises(ValueError, match=r"centers must be a count or a \(K, dim\) array"):
         make_blobs(centers=[1.0, 2.0])
-    with pytest.raises(ValueError, match=r"box must be \(low, high\) with low < high"):
+    with pytest.raises(ValueError, match=r"box: expected \(low, high\) with low < high"):
         make_blobs(box=(1.0, 1.0))
-    with pytest.raises(ValueError, match="centers must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="centers: expected an integer >= 1, got 0"):
         make_blobs(centers=0)
 
 
@@ -258,7 +258,7 @@ def test_regression_and_curve_bad_knots():
         piecewise_linear([0.0], [(1.0, 0.0)])
     with pytest.raises(ValueError, match=r"at least two \(x, y\) pairs"):
         make_regression_1d(knots=[(1.0, 0.0)])
-    with pytest.raises(ValueError, match=r"x_range must be \(low, high\) with low < high"):
+    with pytest.raises(ValueError, match=r"x_range: expected \(low, high\) with low < high"):
         make_regression_1d(x_range=(3.0, 1.0))
 
 
@@ -282,9 +282,9 @@ def test_load_digits_n_class_and_bad_values():
     pytest.importorskip("sklearn.datasets")
     _, y = load_digits(n_class=3)
     assert sorted(set(y.tolist())) == [0, 1, 2]
-    with pytest.raises(ValueError, match="n_class must be between 2 and 10, got 11"):
+    with pytest.raises(ValueError, match=r"n_class: expected an integer in \[2, 10\], got 11"):
         load_digits(n_class=11)
-    with pytest.raises(ValueError, match="n_class must be >= 2, got 1"):
+    with pytest.raises(ValueError, match=r"n_class: expected an integer in \[2, 10\], got 1"):
         load_digits(n_class=1)
 
 
@@ -343,11 +343,15 @@ def test_stratified_split_keeps_class_shares(counts, frac, seed):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"test_size": 0.0}, ValueError, "strictly between 0 and 1, got 0.0"),
-        ({"test_size": 1.5}, ValueError, "strictly between 0 and 1, got 1.5"),
-        ({"test_size": 10}, ValueError, "between 1 and 9 rows, got 10"),
-        ({"test_size": 0}, ValueError, "between 1 and 9 rows, got 0"),
-        ({"test_size": "a"}, TypeError, "test_size must be a fraction or a count, got 'a'"),
+        ({"test_size": 0.0}, ValueError, r"test_size: expected a number in \(0, 1\), got 0.0"),
+        ({"test_size": 1.5}, ValueError, r"test_size: expected a number in \(0, 1\), got 1.5"),
+        ({"test_size": 10}, ValueError, r"test_size: expected an integer in \[1, 9\], got 10"),
+        ({"test_size": 0}, ValueError, r"test_size: expected an integer in \[1, 9\], got 0"),
+        (
+            {"test_size": "a"},
+            TypeError,
+            r"test_size: expected a fraction in \(0, 1\) or a number of rows, got str 'a'",
+        ),
     ],
 )
 def test_split_bad_test_size(kwargs, error, match):
@@ -443,9 +447,9 @@ def test_batches_shuffle_is_seeded_and_generator_advances():
 
 def test_batches_bad_input():
     X, y = make_xor()
-    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size: expected an integer >= 1, got 0"):
         list(batches(X, y, batch_size=0))
-    with pytest.raises(TypeError, match="batch_size must be an int, got float"):
+    with pytest.raises(TypeError, match="batch_size: expected an integer >= 1, got float"):
         list(batches(X, y, batch_size=2.5))
     with pytest.raises(ValueError, match="X has 4, y has 3"):
         list(batches(X, y[:3]))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gc
 import math
+import pydoc
 import random
+import re
 import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -21,11 +23,12 @@ import pytest
 from hypothesis import given
 
 from microgradnn import OPS, Value, is_grad_enabled, no_grad
+from microgradnn.ops import Op
+from tests.op_db import OP_DB
 from tests.oracle import (
     assert_close,
     rebuild_in_torch,
     same_float,
-    torch_apply,
     torch_or_skip,
     torch_value_and_grads,
 )
@@ -83,6 +86,8 @@ def test_prev_is_ordered_tuple() -> None:
         (-x, (x,)),
         (x.prelu(y), (x, y)),
         (x.prelu(0.5), (x, 0.5)),
+        (x.leaky_relu(), (x, 0.01)),
+        (x.leaky_relu(0.2), (x, 0.2)),
         (Value.sum([y, x, y, 1]), (y, x, y, 1.0)),
         (Value.logsumexp([y, x, y, 1]), (y, x, y, 1.0)),
     ]
@@ -189,7 +194,7 @@ def test_logsumexp_of_nothing_or_of_a_non_number_is_an_error() -> None:
     # log(0) would be -inf with no inputs to carry a gradient: an error, unlike Value.sum([]).
     with pytest.raises(ValueError, match="at least one value"):
         Value.logsumexp([])
-    with pytest.raises(TypeError, match=r"Value\.logsumexp expects a real number .*got str"):
+    with pytest.raises(TypeError, match=r"Value\.logsumexp: expected a real number .*got str"):
         Value.logsumexp([Value(1.0), "2"])  # type: ignore[list-item]
 
 
@@ -215,7 +220,7 @@ def _torch_run(dag: Dag) -> tuple[Any, list[Any]]:
     torch = torch_or_skip()
     values = dag.run(
         lambda x: torch.tensor(x, dtype=torch.float64, requires_grad=True),
-        lambda op, xs, arg: torch_apply(op, xs, arg),
+        lambda op, xs: OP_DB[op].torch(torch, xs),
     )
     return torch, values
 
@@ -352,7 +357,7 @@ def test_backward_on_a_leaf_accumulates_the_seed() -> None:
 
 
 def test_backward_gradient_must_be_a_number() -> None:
-    with pytest.raises(TypeError, match=r"backward gradient expects a real number.*got str"):
+    with pytest.raises(TypeError, match=r"backward gradient: expected a real number.*got str"):
         (Value(1.0) * 2).backward(gradient="1")  # type: ignore[arg-type]
 
 
@@ -443,6 +448,8 @@ def test_memory_per_node() -> None:
     ("bad", "type_name"),
     [
         ("abc", "str"),
+        (True, "bool"),
+        (False, "bool"),
         (None, "NoneType"),
         (1 + 2j, "complex"),
         (Value(1.0), "Value"),
@@ -452,9 +459,15 @@ def test_memory_per_node() -> None:
 )
 def test_value_of_a_non_number_is_a_type_error(bad: object, type_name: str) -> None:
     with pytest.raises(
-        TypeError, match=rf"expects a real number \(int or float\), got {type_name}"
+        TypeError, match=rf"^Value: expected a real number \(int or float\), got {type_name} "
     ):
         Value(bad)  # type: ignore[arg-type]
+
+
+def test_value_of_a_non_number_names_it() -> None:
+    with pytest.raises(TypeError) as info:
+        Value("abc")  # type: ignore[arg-type]
+    assert str(info.value) == "Value: expected a real number (int or float), got str 'abc'"
 
 
 def test_value_of_a_value_hints_at_data() -> None:
@@ -498,9 +511,80 @@ def test_data_and_grad_are_floats() -> None:
     s = Value.sum([1, 2])
     y.backward(gradient=1)
     floats = [x.data, x.grad, y.data, y.grad, y._prev[1], (x**2).data, s.data, *s._prev]
-    floats += [Value(np.float32(1.5)).data, Value(np.int64(7)).data, Value(True).data]
+    floats += [Value(np.float32(1.5)).data, Value(np.int64(7)).data, Value(2**62).data]
     assert [type(f) for f in floats] == [float] * len(floats)
-    assert floats == [3.0, 2.0, 7.0, 1.0, 1.0, 9.0, 3.0, 1.0, 2.0, 1.5, 7.0, 1.0]
+    assert floats == [3.0, 2.0, 7.0, 1.0, 1.0, 9.0, 3.0, 1.0, 2.0, 1.5, 7.0, 2.0**62]
+
+
+BINARY_DUNDERS = [
+    f"__{r}{name}__" for name in ("add", "sub", "mul", "truediv", "pow") for r in ("", "r")
+]
+
+
+@pytest.mark.parametrize("dunder", BINARY_DUNDERS)
+@pytest.mark.parametrize(
+    "other",
+    ["a", None, [1.0], (1.0,), 1j, object(), np.array([1.0])],
+    ids=lambda o: type(o).__name__,
+)
+def test_binary_dunders_return_not_implemented_for_non_numbers(dunder: str, other: object) -> None:
+    # NotImplemented, not an exception of our own: Python then tries the other operand's
+    # reflected method and raises its usual TypeError when neither knows the pair.
+    assert getattr(Value(1.0), dunder)(other) is NotImplemented
+
+
+def test_value_plus_str_is_pythons_type_error() -> None:
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for \+: 'Value' and 'str'"):
+        Value(1) + "a"
+    with pytest.raises(
+        TypeError,
+        match=r"unsupported operand type\(s\) for \*\* or pow\(\): 'Value' and 'NoneType'",
+    ):
+        Value(1) ** None
+    with pytest.raises(
+        TypeError, match=r"unsupported operand type\(s\) for /: 'NoneType' and 'Value'"
+    ):
+        None / Value(1)
+
+
+BOOL_USES: list[tuple[str, Callable[[], object], str]] = [
+    ("Value(True)", lambda: Value(True), "Value"),
+    ("leaky slope", lambda: Value(-1.0).leaky_relu(True), "Value.leaky_relu"),
+    ("prelu alpha", lambda: Value(-1.0).prelu(False), "Value.prelu"),
+    ("Value.sum item", lambda: Value.sum([Value(1.0), True]), "Value.sum"),
+    ("Value.logsumexp item", lambda: Value.logsumexp([False]), "Value.logsumexp"),
+    ("backward seed", lambda: Value(1.0).backward(gradient=True), "backward gradient"),
+]
+
+
+@pytest.mark.parametrize(("what", "fn", "name"), BOOL_USES, ids=[b[0] for b in BOOL_USES])
+def test_bools_are_not_numbers(what: str, fn: Callable[[], object], name: str) -> None:
+    # As everywhere in microgradnn (_checks): True is not 1 here, it is a mistake to report.
+    with pytest.raises(TypeError, match=rf"^{re.escape(name)}: expected a real number .*got bool"):
+        fn()
+
+
+BOOL_OPERATIONS: list[tuple[str, Callable[[Value], object]]] = [
+    ("x + True", lambda x: x + True),
+    ("True + x", lambda x: True + x),
+    ("x * False", lambda x: x * False),
+    ("False - x", lambda x: False - x),
+    ("x / True", lambda x: x / True),
+    ("x ** True", lambda x: x**True),
+    ("True ** x", lambda x: True**x),
+]
+
+
+def test_operators_refuse_bools_as_constants() -> None:
+    # Value(True) and x.leaky_relu(True) are TypeErrors; x + True must not quietly be x + 1.
+    accepted = []
+    for text, fn in BOOL_OPERATIONS:
+        try:
+            fn(Value(2.0))
+        except TypeError:  # Python's "unsupported operand type(s)", as for Value(1) + "a"
+            continue
+        accepted.append(text)
+    assert not accepted, f"bools taken for numbers: {accepted}"
 
 
 NUMPY_SCALARS = [np.float64(2.0), np.float32(2.0), np.int64(2)]
@@ -548,7 +632,7 @@ def test_no_grad_results_are_leaves() -> None:
     assert_close(y.data, math.tanh(7.0), rtol=1e-15)
     for v in (y, z):
         assert v.is_leaf
-        assert (v._prev, v._op, v._arg) == ((), None, None)
+        assert (v._prev, v._op) == ((), None)
     y.backward()
     assert (x.grad, y.grad) == (0.0, 1.0)
     assert not (x * 3).is_leaf
@@ -600,6 +684,99 @@ def test_local_grads_and_is_leaf() -> None:
     assert_close(t.local_grads(), [1 - math.tanh(2.0) ** 2], rtol=1e-15)
     assert not t.is_leaf
     assert Value.sum([x, y, x]).local_grads() == (1.0, 1.0, 1.0)
+
+
+METHOD_OPS = [op for op in OPS.values() if op.method is not None]
+
+
+def test_help_shows_the_rows_doc() -> None:
+    text = pydoc.plain(pydoc.render_doc(Value.tanh))
+    assert "tanh(self" in text
+    assert "d/da = 1 - tanh(a)² (= 1 - out²)" in text
+    assert Value.tanh.__doc__ is not None
+    assert OPS["tanh"].doc[1:] in Value.tanh.__doc__
+
+
+@pytest.mark.parametrize("op", METHOD_OPS, ids=lambda op: op.name)
+def test_every_method_is_named_and_documented_from_its_row(op: Op) -> None:
+    method = getattr(Value, str(op.method))
+    assert method.__name__ == op.method
+    assert method.__qualname__ == f"Value.{op.method}"
+    assert op.doc
+    assert method.__doc__ is not None
+    assert op.doc[1:] in method.__doc__
+
+
+def test_method_docs_keep_the_rows_case() -> None:
+    # Maths is case-sensitive: "e**a" is not "E**a", and "x_1 + ... + x_n" is not "X_1 + ...".
+    changed = {
+        op.name: getattr(Value, str(op.method)).__doc__
+        for op in METHOD_OPS
+        if op.doc not in (getattr(Value, str(op.method)).__doc__ or "")
+    }
+    assert not changed, f"methods whose doc is not their row's doc: {changed}"
+
+
+def test_methods_of_ops_with_defaults() -> None:
+    x = Value(-3.0)
+    y = x.leaky_relu()
+    assert y._op is OPS["leaky_relu"]
+    assert y._prev == (x, 0.01)
+    assert y._prev[0] is x
+    assert type(y._prev[1]) is float
+    assert y.data == -3.0 * 0.01
+    assert y.local_grads() == (0.01, -3.0)
+    y.backward()
+    assert x.grad == 0.01
+    z = x.leaky_relu(0.2)
+    assert z._prev == (x, 0.2)
+    assert z.data == -3.0 * 0.2
+    assert x.leaky_relu(1)._prev == (x, 1.0)
+    assert type(x.leaky_relu(1)._prev[1]) is float
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [
+        (lambda x: x.leaky_relu(0.1, 0.2), r"Value\.leaky_relu\(\) takes 1 more input .*got 2"),
+        (lambda x: x.prelu(), r"Value\.prelu\(\) takes 1 more input .*got 0"),
+        (lambda x: x.prelu(0.1, 0.2), r"Value\.prelu\(\) takes 1 more input .*got 2"),
+        (lambda x: x.tanh(1.0), r"takes 1 positional argument but 2 were given"),
+    ],
+    ids=["leaky_relu(0.1, 0.2)", "prelu()", "prelu(0.1, 0.2)", "tanh(1.0)"],
+)
+def test_methods_count_their_inputs(fn: Callable[[Value], object], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        fn(Value(1.0))
+
+
+@pytest.mark.parametrize("method", [Value.sum, Value.logsumexp], ids=["sum", "logsumexp"])
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [
+        (3, "int 3"),
+        (2.5, "float 2.5"),
+        (None, "NoneType None"),
+        ("ab", "str 'ab'"),
+        (Value(1.0), "Value Value(data=1"),
+    ],
+    ids=["int", "float", "None", "str", "Value"],
+)
+def test_variadic_methods_refuse_a_non_iterable(
+    method: Callable[[object], Value], bad: object, shown: str
+) -> None:
+    name = method.__name__
+    expected = rf"^Value\.{name}: expected a list of Values or numbers, got {re.escape(shown)}"
+    with pytest.raises(TypeError, match=expected):
+        method(bad)
+
+
+def test_variadic_methods_take_any_iterable() -> None:
+    xs = [Value(1.0), Value(2.0)]
+    for made in (Value.sum(v for v in xs), Value.sum(tuple(xs)), Value.sum(iter(xs))):
+        assert made._prev == (xs[0], xs[1])
+        assert made.data == 3.0
+    assert Value.logsumexp(v for v in xs)._prev == (xs[0], xs[1])
 
 
 def test_value_is_final_and_slotted() -> None:

@@ -6,15 +6,21 @@ import math
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microgradnn import (
+    OPS,
     GradcheckError,
     GradcheckResult,
     Value,
     gradcheck,
     is_grad_enabled,
     numerical_grad,
+    ops,
 )
+from microgradnn.ops import Op
+from tests.op_db import RECORDS, Form, OpInfo
 from tests.oracle import assert_close
 
 CORRECT: list[tuple[str, Callable[..., Value], list[float]]] = [
@@ -42,6 +48,43 @@ def test_gradcheck_passes_correct_functions(
     assert result.ok == (True,) * len(point)
     assert len(result.analytic) == len(result.numerical) == len(point)
     assert is_grad_enabled()
+
+
+FORMS = [(info, f) for info in RECORDS for f in info.forms]
+
+
+@pytest.mark.parametrize(("info", "form"), FORMS, ids=[f.text for _, f in FORMS])
+@settings(max_examples=10)
+@given(data=st.data())
+def test_gradcheck_passes_every_op_of_the_table(
+    info: OpInfo, form: Form, data: st.DataObject
+) -> None:
+    assert form.smooth is not None
+    point = data.draw(form.smooth, label="point")
+    result = gradcheck(form.fn, list(point), rtol=1e-5, atol=1e-6, raise_exception=False)
+    assert result, f"{form.text} at {point}: {result}"
+    assert info.name in OPS
+
+
+def test_gradcheck_catches_a_registered_op_with_a_wrong_derivative() -> None:
+    # A learner's sin whose local derivative has the wrong sign: backward runs, but is wrong.
+    wrong = Op(
+        "wrong_sin",
+        forward=lambda a: math.sin(a),
+        local=lambda a, out: (-math.cos(a),),
+        local_text=("-cos(a)",),
+    )
+    ops.register(wrong)
+    try:
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x.wrong_sin() * 2, [0.5])
+        expected = f"input 0: backprop {-2 * math.cos(0.5):.10g}, finite difference"
+        assert expected in str(info.value)
+        assert "<- mismatch" in str(info.value)
+        assert gradcheck(lambda x: x.wrong_sin() * 2, [math.pi / 2])  # cos = 0: both agree
+    finally:
+        ops.unregister("wrong_sin")
+    assert "wrong_sin" not in OPS
 
 
 def _mixes_data(x: Value) -> Value:

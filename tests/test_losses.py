@@ -265,7 +265,7 @@ def test_cross_entropy_bad_targets():
         cross_entropy_loss(logits, [12])
     with pytest.raises(ValueError, match="class index -1 out of range"):
         cross_entropy_loss(logits, [-1])
-    with pytest.raises(TypeError, match=r"class index must be an integer, got float 1\.5"):
+    with pytest.raises(TypeError, match=r"expected an integer class index, got float 1\.5"):
         cross_entropy_loss(logits, [1.5])
     with pytest.raises(ValueError, match="at least 2 logits per example, example 0 has 1"):
         cross_entropy_loss([Value(1.0), Value(2.0)], [0, 1])
@@ -291,27 +291,37 @@ def test_bce_rejects_values_outside_01():
 def test_bad_types_and_options():
     with pytest.raises(ValueError, match="preds is empty"):
         mse_loss([], [])
-    with pytest.raises(TypeError, match="preds must be a list of Values or numbers, got str"):
+    with pytest.raises(TypeError, match="preds: expected a list of Values or numbers, got str"):
         mse_loss("abc", [1, 2, 3])
     with pytest.raises(
         TypeError,
-        match=r"targets\[1\] must be a number, a Value or a non-empty list of them, got str",
+        match=r"targets\[1\]: expected a number, a Value or a non-empty list of them, got str",
     ):
         mse_loss([Value(1.0), Value(2.0)], [1.0, "x"])
-    with pytest.raises(TypeError, match=r"preds\[0\] must be a number, a Value or a non-empty"):
+    with pytest.raises(TypeError, match=r"preds\[0\]: expected a number, a Value or a non-empty"):
         mse_loss([[]], [[]])
-    with pytest.raises(ValueError, match="unknown reduction 'avg'; choose one of: mean, sum"):
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum', got 'avg'"):
         mse_loss(Value(1.0), 0.0, reduction="avg")
-    with pytest.raises(ValueError, match="alpha must be >= 0"):
+    with pytest.raises(ValueError, match="alpha: expected a number >= 0"):
         l2_regularization([Value(1.0)], -1.0)
-    with pytest.raises(TypeError, match="alpha must be a number"):
+    with pytest.raises(TypeError, match="alpha: expected a number >= 0, got str"):
         l2_regularization([Value(1.0)], "0.1")
-    with pytest.raises(TypeError, match="parameter 1 must be a Value, got float"):
+    with pytest.raises(TypeError, match="parameter 1: expected a Value, got float"):
         l2_regularization([Value(1.0), 2.0], 0.1)
 
 
 def test_get_loss():
-    assert set(LOSSES) == {"mse", "bce", "bce_logits", "cross_entropy", "ce", "hinge", "logistic"}
+    assert set(LOSSES) == {
+        "mse",
+        "bce",
+        "bce_logits",
+        "bce_with_logits",
+        "binary_cross_entropy_with_logits",
+        "cross_entropy",
+        "ce",
+        "hinge",
+        "logistic",
+    }
     assert get_loss("mse") is mse_loss
     assert get_loss("CE") is cross_entropy_loss
     assert get_loss("cross-entropy") is cross_entropy_loss
@@ -322,7 +332,13 @@ def test_get_loss():
         return Value(0.0)
 
     assert get_loss(custom) is custom
-    with pytest.raises(ValueError, match="unknown loss 'huber'; choose one of: mse, bce"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            "loss: expected one of mse, bce, bce_logits, cross_entropy, hinge, logistic, "
+            "got 'huber'"
+        ),
+    ):
         get_loss("huber")
-    with pytest.raises(TypeError, match="loss must be a name"):
+    with pytest.raises(TypeError, match="loss: expected a name"):
         get_loss(42)

@@ -2,9 +2,11 @@
 
 The slow test executes every committed notebook top to bottom with nbclient, from a temporary
 copy (the committed file is never touched); any cell that raises fails it. The fast tests read
-the committed JSON only: each notebook matches its source in ``notebooks/src`` (so nobody edited
-one without the other), was executed, shows at least one picture, holds no error or warning
-output, and the whole set stays small enough to read on the web.
+the committed JSON only: each notebook matches its source in ``notebooks/src`` as jupytext reads
+it (so nobody edited one without the other) with the ids ``notebooks/_build.py`` gives, was
+executed, shows at least one picture, holds no error or warning output, and the whole set stays
+small enough to read on the web. Others check the jupytext pairing JupyterLab uses: each source
+pairs with its notebook, and saving a source unedited leaves it as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jupytext
 import pytest
+from jupytext.cli import jupytext as jupytext_cli
+from jupytext.config import load_jupytext_config
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
@@ -29,7 +34,9 @@ NEEDS = {"08": ("sklearn",)}  # beyond matplotlib; torch is optional (the cell s
 pytestmark = pytest.mark.notebooks
 
 
-def _load_build() -> ModuleType:
+@pytest.fixture(scope="module")
+def build() -> ModuleType:
+    """``notebooks/_build.py`` as a module (it is a script, not part of the package)."""
     spec = importlib.util.spec_from_file_location("notebooks_build", NB_DIR / "_build.py")
     assert spec is not None
     assert spec.loader is not None
@@ -56,12 +63,65 @@ def test_every_source_has_a_committed_notebook() -> None:
 
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
-def test_notebook_matches_its_source(src: Path) -> None:
-    build = _load_build()
+def test_notebook_matches_its_source(src: Path, build: ModuleType) -> None:
     expected = build.parse_source(src.read_text(encoding="utf-8"))
+    assert expected, f"jupytext reads no cells from src/{src.name}"
     nb = _read(NB_DIR / f"{src.stem}.ipynb")
     got = [(c["cell_type"], _text(c["source"])) for c in nb["cells"]]
     assert got == expected, f"{src.stem}.ipynb is stale: run `make notebooks`"
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_notebook_has_the_deterministic_cell_ids(src: Path, build: ModuleType) -> None:
+    nb = _read(NB_DIR / f"{src.stem}.ipynb")
+    ids = [c["id"] for c in nb["cells"]]
+    assert ids == [build.cell_id(src.stem, i) for i in range(len(ids))], (
+        f"{src.stem}.ipynb has cell ids the build does not give (saved from JupyterLab?): "
+        "run `make notebooks`"
+    )
+
+
+def test_cell_ids_are_fixed_and_distinct(build: ModuleType) -> None:
+    assert build.cell_id("01_value_and_chain_rule", 0) == "01-00-c97558fe"
+    ids = {build.cell_id(src.stem, i) for src in SOURCES for i in range(100)}
+    assert len(ids) == 100 * len(SOURCES)
+
+
+def test_a_leading_docstring_is_not_a_cell(build: ModuleType) -> None:
+    body = "# %% [markdown]\n# # Title\n\n# %%\nx = 1\nx\n"
+    cells = [("markdown", "# Title"), ("code", "x = 1\nx")]
+    assert build.parse_source(body) == cells
+    assert build.parse_source('"""Doc."""\n\n' + body) == cells
+    assert build.parse_source('# %%\n"""Doc."""\n\n' + body) == cells
+    first = build.parse_source('# %%\n"""Doc."""\nx = 2\n\n' + body)[0]
+    assert first == ("code", '"""Doc."""\nx = 2'), "a cell that does more is a cell"
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_jupytext_pairs_source_and_notebook(
+    src: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    notebook = f"notebooks/{src.stem}.ipynb"
+    source = f"notebooks/src/{src.name}"
+    jupytext_cli(["--paired-paths", source])
+    assert capsys.readouterr().out.split() == [notebook]
+    jupytext_cli(["--paired-paths", notebook])
+    assert capsys.readouterr().out.split() == [source]
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_jupytext_writes_a_source_back_as_it_reads_it(src: Path, build: ModuleType) -> None:
+    config = load_jupytext_config(str(src))
+    assert config is not None, "no jupytext configuration found for the sources"
+    text = src.read_text(encoding="utf-8")
+    saved = jupytext.writes(
+        jupytext.reads(text, fmt="py:percent", config=config), fmt="py:percent", config=config
+    )
+    # jupytext reads the docstring as a first code cell, so it writes a marker above it.
+    has_docstring = not text.startswith("# %%")
+    assert saved == ("# %%\n" + text if has_docstring else text)
+    assert build.parse_source(saved) == build.parse_source(text)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

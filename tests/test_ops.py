@@ -1,17 +1,18 @@
-"""Every op of the op table, table-driven: against PyTorch float64, central differences, numpy.
+"""Every op of the op table, one record each: against PyTorch float64, math, central differences.
 
-The table :data:`CASES` has one or more rows per op of :data:`microgradnn.OPS` (plain-number
-constants on either side count as their own rows: ``2 - x`` is not ``x - 2``). Each row is
-checked on hand-picked points, on random points (hypothesis), at extreme inputs (IEEE
-semantics: inf, nan, overflow) and, away from kinks, against central differences without torch.
-A test fails if an op has no row, so a new op cannot ship untested.
+:mod:`tests.op_db` holds one record per op of :data:`microgradnn.OPS` and, in it, the forms that
+build one node of the op (plain-number constants on either side count as their own forms:
+``2 - x`` is not ``x - 2``). Each form is checked on hand-picked points, on random points
+(hypothesis), at extreme inputs (IEEE semantics: inf, nan, overflow) against torch, against the
+op's float reference and, away from kinks, against central differences without torch. A test
+fails if an op has no record, so a new op cannot ship untested.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -20,15 +21,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from microgradnn import OPS, Value
+from tests.op_db import OP_DB, RECORDS, Extreme, Form, Leaf, OpInfo
 from tests.oracle import (
     assert_close,
     close,
-    torch_apply,
     torch_or_skip,
     torch_value_and_grads,
     value_and_grads,
 )
-from tests.strategies import SMOOTH_INPUTS, TORCH_INPUTS, finite, magnitude
 
 INF = math.inf
 NAN = math.nan
@@ -38,549 +38,189 @@ ATOL = 1e-300
 
 Point = tuple[float, ...]
 
-
-@dataclass(frozen=True)
-class Extreme:
-    """An extreme input. ``value``/``grads`` are set only where we deliberately differ from torch.
-
-    The reason is in ``why``; :func:`test_deviations_from_torch_are_real` keeps the list honest.
-    """
-
-    point: Point
-    value: float | None = None
-    grads: tuple[float, ...] | None = None
-    why: str = ""
+CASES: list[tuple[OpInfo, Form]] = [(info, f) for info in RECORDS for f in info.forms]
+IDS = [f.text for _, f in CASES]
 
 
-@dataclass(frozen=True)
-class Case:
-    """One row of the op table's tests: an expression that makes exactly one ``op`` node."""
-
-    op: str
-    form: str
-    fn: Callable[..., Value]
-    torch_fn: Callable[..., Any]
-    points: tuple[Point, ...]
-    extremes: tuple[Extreme, ...]
-    random: st.SearchStrategy[Point]
-    smooth: st.SearchStrategy[Point]
-    grad_atol: float = 0.0
-
-    def __repr__(self) -> str:
-        return self.form
-
-
-def _ext(*points: Point | Extreme) -> tuple[Extreme, ...]:
-    return tuple(p if isinstance(p, Extreme) else Extreme(p) for p in points)
-
-
-def _unary(lo: float, hi: float) -> st.SearchStrategy[Point]:
-    return st.tuples(finite(lo, hi))
-
-
-def arith(
-    op: str,
-    form: str,
-    fn: Callable[..., Any],
-    points: Sequence[Point],
-    extremes: Sequence[Point | Extreme],
-    random: st.SearchStrategy[Point],
-    smooth: st.SearchStrategy[Point],
-) -> Case:
-    """A row whose expression uses only operators, so the same lambda runs in torch."""
-    return Case(op, form, fn, fn, tuple(points), _ext(*extremes), random, smooth)
-
-
-def method(
-    op: str,
-    form: str,
-    fn: Callable[..., Value],
-    points: Sequence[Point],
-    extremes: Sequence[Point | Extreme],
-    arg: Any = None,
-    grad_atol: float = 0.0,
-) -> Case:
-    """A row for a method call; torch computes it with the op's twin in the oracle."""
-    return Case(
-        op,
-        form,
-        fn,
-        lambda *ts: torch_apply(op, ts, arg),
-        tuple(points),
-        _ext(*extremes),
-        TORCH_INPUTS[op],
-        SMOOTH_INPUTS[op],
-        grad_atol,
+def test_every_op_has_exactly_one_record() -> None:
+    names = [info.name for info in RECORDS]
+    assert len(names) == len(set(names)), f"ops with two records: {sorted(names)}"
+    assert set(names) == set(OPS), (
+        f"ops without a record: {sorted(set(OPS) - set(names))}; "
+        f"records without an op: {sorted(set(names) - set(OPS))}"
     )
+    assert list(OP_DB) == names
+    assert all(OP_DB[name].name == name for name in OPS)
 
 
-SATURATING = [(1000.0,), (-1000.0,), (INF,), (-INF,), (NAN,), (0.0,), (-0.0,)]
-
-CASES: list[Case] = [
-    arith(
-        "add",
-        "x + y",
-        lambda x, y: x + y,
-        [(1.5, -2.0), (0.0, 0.0), (3.0, 4.0)],
-        [(1000.0, -1000.0), (INF, 1.0), (INF, -INF), (NAN, 1.0), (-0.0, 0.0), (1e308, 1e308)],
-        TORCH_INPUTS["add"],
-        SMOOTH_INPUTS["add"],
-    ),
-    arith(
-        "add",
-        "x + 2",
-        lambda x: x + 2,
-        [(1.5,), (-2.0,)],
-        [(1000.0,), (-INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "add",
-        "2 + x",
-        lambda x: 2 + x,
-        [(1.5,), (-2.0,)],
-        [(-1000.0,), (INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "sub",
-        "x - y",
-        lambda x, y: x - y,
-        [(1.5, -2.0), (2.0, 2.0)],
-        [(1000.0, 1000.0), (INF, INF), (NAN, 0.0), (1e308, -1e308)],
-        TORCH_INPUTS["sub"],
-        SMOOTH_INPUTS["sub"],
-    ),
-    arith(
-        "sub",
-        "x - 2",
-        lambda x: x - 2,
-        [(1.5,), (-2.0,)],
-        [(1000.0,), (-INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "sub",
-        "2 - x",
-        lambda x: 2 - x,
-        [(1.5,), (-2.0,)],
-        [(-1000.0,), (INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "mul",
-        "x * y",
-        lambda x, y: x * y,
-        [(1.5, -2.0), (0.0, 3.0), (0.1, 0.2)],
-        [(INF, 0.0), (1e200, 1e200), (-1000.0, 1000.0), (NAN, 2.0), (-INF, -INF)],
-        TORCH_INPUTS["mul"],
-        SMOOTH_INPUTS["mul"],
-    ),
-    arith(
-        "mul",
-        "x * 2",
-        lambda x: x * 2,
-        [(1.5,), (-0.1,)],
-        [(1000.0,), (INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "mul",
-        "2 * x",
-        lambda x: 2 * x,
-        [(1.5,), (-0.1,)],
-        [(-1000.0,), (-INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "div",
-        "x / y",
-        lambda x, y: x / y,
-        [(1.0, 3.0), (-2.5, 0.5), (0.0, 2.0)],
-        [
-            (1.0, 0.0),
-            (-1.0, 0.0),
-            (1.0, -0.0),
-            (0.0, 0.0),
-            (INF, INF),
-            (1000.0, 1e-320),
-            (NAN, 1.0),
-            (1.0, 1000.0),
-        ],
-        TORCH_INPUTS["div"],
-        SMOOTH_INPUTS["div"],
-    ),
-    arith(
-        "div",
-        "x / 2",
-        lambda x: x / 2,
-        [(1.0,), (-3.0,)],
-        [(1000.0,), (INF,), (NAN,)],
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "div",
-        "2 / x",
-        lambda x: 2 / x,
-        [(1.0,), (-3.0,), (0.5,)],
-        [(0.0,), (-0.0,), (1000.0,), (-1000.0,), (INF,), (NAN,)],
-        st.tuples(magnitude(1e-3, 1e6)),
-        st.tuples(magnitude(0.5, 10.0)),
-    ),
-    arith(
-        "neg",
-        "-x",
-        lambda x: -x,
-        [(1.5,), (-2.0,), (0.0,)],
-        [(1000.0,), (INF,), (-INF,), (NAN,)],
-        TORCH_INPUTS["neg"],
-        SMOOTH_INPUTS["neg"],
-    ),
-    arith(
-        "pow",
-        "x ** y",
-        lambda x, y: x**y,
-        [(2.0, 3.0), (0.5, -1.5), (4.0, 0.5), (-2.0, 3.0), (3.0, 0.0)],
-        [
-            (0.0, 0.0),
-            (0.0, -1.0),
-            (0.0, 2.0),
-            (0.0, 0.5),
-            (-1.0, 0.5),
-            (1000.0, 1000.0),
-            (2.0, 1000.0),
-            (2.0, -1000.0),
-            (NAN, 0.0),
-            (1.0, NAN),
-            (INF, 2.0),
-        ],
-        TORCH_INPUTS["pow"],
-        SMOOTH_INPUTS["pow"],
-    ),
-    arith(
-        "pow",
-        "x ** 2",
-        lambda x: x**2,
-        [(3.0,), (-1.5,), (0.0,)],
-        [(1000.0,), (-1000.0,), (INF,), (-INF,), (NAN,), (1e200,)],
-        _unary(-1e3, 1e3),
-        _unary(-10.0, 10.0),
-    ),
-    arith(
-        "pow",
-        "x ** 3",
-        lambda x: x**3,
-        [(3.0,), (-1.5,), (0.0,)],
-        [(1000.0,), (-1000.0,), (-INF,), (NAN,)],
-        _unary(-1e3, 1e3),
-        _unary(-5.0, 5.0),
-    ),
-    arith(
-        "pow",
-        "x ** 0.5",
-        lambda x: x**0.5,
-        [(4.0,), (2.0,), (0.01,)],
-        [(0.0,), (-1.0,), (1000.0,), (INF,), (NAN,)],
-        _unary(1e-6, 1e6),
-        _unary(0.1, 10.0),
-    ),
-    arith(
-        "pow",
-        "x ** -1",
-        lambda x: x**-1,
-        [(4.0,), (-0.5,)],
-        [(0.0,), (-0.0,), (1000.0,), (INF,), (NAN,)],
-        st.tuples(magnitude(1e-3, 1e3)),
-        st.tuples(magnitude(0.5, 10.0)),
-    ),
-    arith(
-        "pow",
-        "2 ** x",
-        lambda x: 2**x,
-        [(3.0,), (-1.5,), (0.0,)],
-        [(1000.0,), (-1000.0,), (1025.0,), (INF,), (-INF,), (NAN,)],
-        _unary(-50.0, 50.0),
-        _unary(-5.0, 5.0),
-    ),
-    Case(
-        "sum",
-        "Value.sum(xs)",
-        lambda *xs: Value.sum(xs),
-        lambda *ts: torch_apply("sum", ts),
-        ((1.0, 2.0, 3.0), (0.5,), (0.1, 0.2, 0.3, -0.6)),
-        _ext((INF, -INF, 1.0), (1e308, 1e308, 0.0), (NAN, 1.0, 2.0), (1000.0, -1000.0, 0.0)),
-        TORCH_INPUTS["sum"],
-        SMOOTH_INPUTS["sum"],
-    ),
-    Case(
-        "sum",
-        "Value.sum([x, 2, x])",
-        lambda x: Value.sum([x, 2, x]),
-        lambda t: torch_apply("sum", [t, 2.0, t]),
-        ((1.5,), (-4.0,)),
-        _ext((1000.0,), (INF,), (NAN,)),
-        _unary(-1e6, 1e6),
-        _unary(-10.0, 10.0),
-    ),
-    Case(
-        "logsumexp",
-        "Value.logsumexp(xs)",
-        lambda *xs: Value.logsumexp(xs),
-        lambda *ts: torch_apply("logsumexp", ts),
-        ((1.0, 2.0, 3.0), (0.5,), (0.1, 0.2, 0.3, -0.6), (-2.0, -2.0), (0.0, -30.0, 30.0)),
-        _ext(
-            (1000.0, 1000.0),
-            (-1000.0, -1000.0),
-            (1000.0, -1000.0, 0.0),
-            (1e308, 1e308),
-            (-1e308, 1e308),
-            (800.0, -800.0),
-            (INF, 1.0),
-            (1.0, INF),
-            (INF, INF),
-            (INF, -INF),
-            (-INF, -INF),
-            (-INF, 0.0),
-            (0.0, -INF, -INF),
-            (INF,),
-            (-INF,),
-            (NAN,),
-            (NAN, 1.0),
-            (1.0, NAN),
-            (NAN, INF),
-            (INF, NAN),
-            (-INF, NAN),
-        ),
-        TORCH_INPUTS["logsumexp"],
-        SMOOTH_INPUTS["logsumexp"],
-    ),
-    Case(
-        "logsumexp",
-        "Value.logsumexp([x, 2, x])",
-        lambda x: Value.logsumexp([x, 2, x]),
-        lambda t: torch_apply("logsumexp", [t, 2.0, t]),
-        ((1.5,), (-4.0,), (2.0,)),
-        _ext((1000.0,), (-1000.0,), (INF,), (-INF,), (NAN,)),
-        _unary(-1e3, 1e3),
-        _unary(-10.0, 10.0),
-    ),
-    method(
-        "exp",
-        "x.exp()",
-        Value.exp,
-        [(0.0,), (1.0,), (-1.0,), (2.5,)],
-        [(1000.0,), (-1000.0,), (INF,), (-INF,), (NAN,), (709.0,), (710.0,)],
-    ),
-    method(
-        "log",
-        "x.log()",
-        Value.log,
-        [(1.0,), (2.5,), (0.1,)],
-        [(0.0,), (-0.0,), (-1.0,), (1000.0,), (INF,), (-INF,), (NAN,), (1e-320,)],
-    ),
-    method(
-        "tanh",
-        "x.tanh()",
-        Value.tanh,
-        [(0.0,), (0.5,), (-2.0,)],
-        [*SATURATING, (20.0,), (-20.0,)],
-        grad_atol=1e-15,  # 1 - tanh**2 cancels: an ulp of tanh(x) ~ 1 is 1e-16 of the gradient
-    ),
-    method(
-        "sigmoid",
-        "x.sigmoid()",
-        Value.sigmoid,
-        [(0.0,), (2.0,), (-3.0,)],
-        [*SATURATING, (-40.0,), (40.0,)],
-        grad_atol=1e-15,  # out * (1 - out) cancels the same way near out ~ 1
-    ),
-    method(
-        "softplus",
-        "x.softplus()",
-        Value.softplus,
-        [(0.0,), (1.0,), (-2.0,), (21.0,), (25.0,)],
-        [*SATURATING, (40.0,), (41.0,), (-40.0,)],
-    ),
-    method(
-        "relu",
-        "x.relu()",
-        Value.relu,
-        [(1.5,), (-2.0,), (0.0,), (-0.0,)],
-        [
-            *SATURATING[:4],
-            Extreme((NAN,), NAN, (0.0,), "relu' = 1 only for x > 0; torch passes grad at nan"),
-        ],
-    ),
-    method(
-        "leaky_relu",
-        "x.leaky_relu()",
-        Value.leaky_relu,
-        [(1.5,), (-2.0,), (0.0,)],
-        SATURATING,
-        arg=0.01,
-    ),
-    method(
-        "leaky_relu",
-        "x.leaky_relu(0.2)",
-        lambda x: x.leaky_relu(0.2),
-        [(1.5,), (-2.0,), (0.0,)],
-        SATURATING,
-        arg=0.2,
-    ),
-    method(
-        "prelu",
-        "x.prelu(a)",
-        lambda x, a: x.prelu(a),
-        [(1.5, 0.25), (-2.0, 0.25), (0.0, 0.25), (-2.0, -0.5)],
-        [
-            (-1000.0, 0.25),
-            (1000.0, 0.25),
-            (INF, 0.25),
-            (-INF, 0.25),
-            (NAN, 0.25),
-            (-INF, 0.0),
-            (-2.0, NAN),
-        ],
-    ),
-    Case(
-        "prelu",
-        "x.prelu(0.25)",
-        lambda x: x.prelu(0.25),
-        lambda t: torch_apply("prelu", [t, 0.25]),
-        ((1.5,), (-2.0,), (0.0,)),
-        _ext(*SATURATING),
-        _unary(-1e3, 1e3),
-        st.tuples(magnitude(1e-3, 10.0)),
-    ),
-    method(
-        "abs",
-        "abs(x)",
-        abs,
-        [(1.5,), (-2.0,), (0.0,), (-0.0,)],
-        [
-            *SATURATING[:4],
-            Extreme((NAN,), NAN, (NAN,), "abs' = sign(x), nan at nan (numpy.sign); torch: 0"),
-        ],
-    ),
-    method(
-        "step",
-        "x.step()",
-        Value.step,
-        [(1.5,), (-2.0,), (0.0,), (-0.0,)],
-        [
-            *SATURATING[:4],
-            Extreme((NAN,), NAN, (0.0,), "step(nan) = nan as numpy.heaviside; torch: 0"),
-        ],
-    ),
-    method(
-        "sign",
-        "x.sign()",
-        Value.sign,
-        [(1.5,), (-2.0,), (0.0,)],
-        [
-            *SATURATING[:4],
-            Extreme((NAN,), NAN, (0.0,), "sign(nan) = nan as numpy.sign; torch: 0"),
-        ],
-    ),
-    method(
-        "hard_sigmoid",
-        "x.hard_sigmoid()",
-        Value.hard_sigmoid,
-        [(0.0,), (0.25,), (-0.5,), (0.5,), (0.7,), (-0.7,), (-0.4999,), (0.4999,)],
-        [
-            *SATURATING[:4],
-            Extreme((NAN,), NAN, (0.0,), "d/dx = 1 only strictly inside; torch passes at nan"),
-        ],
-    ),
-]
-
-IDS = [case.form for case in CASES]
-
-
-def test_every_op_has_a_row() -> None:
-    covered = {case.op for case in CASES}
-    assert covered == set(OPS), f"ops without a test row: {sorted(set(OPS) - covered)}"
-
-
-def test_every_row_has_extremes_and_unique_name() -> None:
-    assert all(case.extremes and case.points for case in CASES)
+def test_every_form_has_points_extremes_domains_and_a_unique_text() -> None:
+    for info, f in CASES:
+        assert f.points, f"{info.name}: {f.text} has no hand-picked points"
+        assert f.extremes, f"{info.name}: {f.text} has no extremes"
+        assert f.random is not None
+        assert f.smooth is not None
     assert len(set(IDS)) == len(IDS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_row_builds_one_node_of_its_op(case: Case) -> None:
-    point = case.points[0]
-    leaves = [Value(x) for x in point]
-    out = case.fn(*leaves)
-    assert type(out) is Value
-    assert out._op is OPS[case.op]
-    assert all(type(p) is Value or type(p) is float for p in out._prev)
-    assert {id(p) for p in out._prev if type(p) is Value} == {id(v) for v in leaves}
-    if OPS[case.op].arity != -1:
-        assert len(out._prev) == OPS[case.op].arity
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_form_builds_one_node_of_its_op(info: OpInfo, form: Form) -> None:
+    for point in form.points:
+        leaves = [Value(x) for x in point]
+        out = form.fn(*leaves)
+        assert type(out) is Value
+        assert out._op is OPS[info.name]
+        expected = form.wire(leaves)
+        assert type(out._prev) is tuple
+        assert len(out._prev) == len(expected), f"{form.text}: _prev {out._prev}"
+        for got, want in zip(out._prev, expected, strict=True):
+            if type(want) is Value:
+                assert got is want
+            else:
+                assert type(got) is float, f"{form.text}: constant {got!r} is not a float"
+                assert got == want
+        if OPS[info.name].arity != -1:
+            assert len(out._prev) == OPS[info.name].arity
 
 
-def check_against_torch(case: Case, point: Point, rtol: float = RTOL) -> None:
-    value, grads = value_and_grads(case.fn, point)
-    t_value, t_grads = torch_value_and_grads(case.torch_fn, point)
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_inputs_name_every_argument(info: OpInfo, form: Form) -> None:
+    if form.inputs is not None:
+        used = {i.index for i in form.inputs if isinstance(i, Leaf)}
+        assert all(len(p) == len(used) == max(used) + 1 for p in form.points)
+
+
+def _twin(torch: ModuleType, info: OpInfo, form: Form) -> Callable[..., Any]:
+    """The form in torch: the record's twin on the form's inputs."""
+    return lambda *ts: info.torch(torch, form.wire(ts))
+
+
+def check_against_torch(info: OpInfo, form: Form, point: Point, rtol: float = RTOL) -> None:
+    torch = torch_or_skip()
+    value, grads = value_and_grads(form.fn, point)
+    t_value, t_grads = torch_value_and_grads(_twin(torch, info, form), point)
     assert type(value) is float
     assert all(type(g) is float for g in grads)
-    assert_close(value, t_value, rtol, ATOL, f"{case.form} at {point}: value")
-    assert_close(grads, t_grads, rtol, max(ATOL, case.grad_atol), f"{case.form} at {point}: grad")
+    assert_close(value, t_value, rtol, ATOL, f"{form.text} at {point}: value")
+    assert_close(grads, t_grads, rtol, max(ATOL, form.grad_atol), f"{form.text} at {point}: grad")
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_hand_picked_points_match_torch(case: Case) -> None:
-    for point in case.points:
-        check_against_torch(case, point)
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_hand_picked_points_match_torch(info: OpInfo, form: Form) -> None:
+    for point in form.points:
+        check_against_torch(info, form, point)
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
 @given(data=st.data())
-def test_random_points_match_torch(case: Case, data: st.DataObject) -> None:
+def test_random_points_match_torch(info: OpInfo, form: Form, data: st.DataObject) -> None:
     torch_or_skip()
-    check_against_torch(case, data.draw(case.random, label="point"))
+    assert form.random is not None
+    check_against_torch(info, form, data.draw(form.random, label="point"))
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_extremes_match_torch(case: Case) -> None:
-    for ext in case.extremes:
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_extremes_match_torch(info: OpInfo, form: Form) -> None:
+    for ext in form.extremes:
         if ext.value is None:
-            check_against_torch(case, ext.point)
+            check_against_torch(info, form, ext.point)
 
 
-DEVIATIONS = [(c, e) for c in CASES for e in c.extremes if e.value is not None]
-DEVIATION_IDS = [f"{c.form} at {e.point}" for c, e in DEVIATIONS]
+DEVIATIONS = [(i, f, e) for i, f in CASES for e in f.extremes if e.value is not None]
+DEVIATION_IDS = [f"{f.text} at {e.point}" for _, f, e in DEVIATIONS]
 
 
-@pytest.mark.parametrize(("case", "ext"), DEVIATIONS, ids=DEVIATION_IDS)
-def test_deliberate_deviations_hold(case: Case, ext: Extreme) -> None:
+@pytest.mark.parametrize(("info", "form", "ext"), DEVIATIONS, ids=DEVIATION_IDS)
+def test_deliberate_deviations_hold(info: OpInfo, form: Form, ext: Extreme) -> None:
     assert ext.value is not None
     assert ext.grads is not None
-    value, grads = value_and_grads(case.fn, ext.point)
-    assert close(value, ext.value), f"{case.form} at {ext.point}: {value} ({ext.why})"
-    assert_close(grads, ext.grads, what=f"{case.form} at {ext.point} ({ext.why})")
+    assert ext.why
+    value, grads = value_and_grads(form.fn, ext.point)
+    assert close(value, ext.value), f"{form.text} at {ext.point}: {value} ({ext.why})"
+    assert_close(grads, ext.grads, what=f"{form.text} at {ext.point} ({ext.why})")
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize(("case", "ext"), DEVIATIONS, ids=DEVIATION_IDS)
-def test_deviations_from_torch_are_real(case: Case, ext: Extreme) -> None:
+@pytest.mark.parametrize(("info", "form", "ext"), DEVIATIONS, ids=DEVIATION_IDS)
+def test_deviations_from_torch_are_real(info: OpInfo, form: Form, ext: Extreme) -> None:
     assert ext.value is not None
     assert ext.grads is not None
-    t_value, t_grads = torch_value_and_grads(case.torch_fn, ext.point)
+    torch = torch_or_skip()
+    t_value, t_grads = torch_value_and_grads(_twin(torch, info, form), ext.point)
     same_value = close(t_value, ext.value)
     same_grads = all(close(a, b) for a, b in zip(t_grads, ext.grads, strict=True))
     assert not (same_value and same_grads), f"torch now agrees: drop the deviation {ext.why!r}"
+
+
+# -- the row's own torch twin (used by the PyTorch bridge) agrees with the record's -------------
+
+
+def _row_twin(torch: ModuleType, info: OpInfo, form: Form) -> Callable[..., Any]:
+    """The form in torch through the op table's ``torch`` field; constants as plain tensors."""
+    op = OPS[info.name]
+    twin = op.torch
+    assert twin is not None
+
+    def fn(*ts: Any) -> Any:
+        xs = [
+            t if isinstance(t, torch.Tensor) else torch.tensor(float(t), dtype=torch.float64)
+            for t in form.wire(ts)
+        ]
+        return twin(torch, xs) if op.variadic else twin(torch, *xs)
+
+    return fn
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_row_torch_twin_matches_the_record(info: OpInfo, form: Form) -> None:
+    torch = torch_or_skip()
+    if OPS[info.name].torch is None:
+        pytest.skip(f"{info.name} has no torch twin in the op table")
+    points = [*form.points, *(e.point for e in form.extremes if e.value is None)]
+    for point in points:
+        value, grads = torch_value_and_grads(_row_twin(torch, info, form), point)
+        t_value, t_grads = torch_value_and_grads(_twin(torch, info, form), point)
+        assert_close(value, t_value, RTOL, ATOL, f"row twin of {form.text} at {point}: value")
+        assert_close(grads, t_grads, RTOL, ATOL, f"row twin of {form.text} at {point}: grad")
+
+
+# -- the float reference (math, closed forms) ------------------------------------------------------
+
+
+def check_against_reference(info: OpInfo, form: Form, point: Point) -> None:
+    assert info.reference is not None
+    leaves = [Value(x) for x in point]
+    got = form.fn(*leaves).data
+    inputs = [float(v.data) if type(v) is Value else float(v) for v in form.wire(leaves)]
+    want = info.reference(inputs)
+    # A sum's rounding error scales with its terms, not with the (possibly cancelling) result.
+    atol = 1e-15 * math.fsum(abs(x) for x in inputs)
+    assert_close(got, want, RTOL, atol, f"{form.text} at {point}: value against math")
+
+
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_hand_picked_points_match_the_float_reference(info: OpInfo, form: Form) -> None:
+    if info.reference is None:
+        pytest.skip(f"{info.name} has no float reference")
+    for point in form.points:
+        check_against_reference(info, form, point)
+
+
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+@given(data=st.data())
+def test_random_points_match_the_float_reference(
+    info: OpInfo, form: Form, data: st.DataObject
+) -> None:
+    if info.reference is None:
+        pytest.skip(f"{info.name} has no float reference")
+    assert form.smooth is not None
+    check_against_reference(info, form, data.draw(form.smooth, label="point"))
+
+
+# -- central differences, without torch ------------------------------------------------------------
 
 
 def central_differences(fn: Callable[..., Value], point: Point) -> list[float]:
@@ -594,44 +234,61 @@ def central_differences(fn: Callable[..., Value], point: Point) -> list[float]:
     return grads
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
 @given(data=st.data())
-def test_gradient_matches_central_differences(case: Case, data: st.DataObject) -> None:
-    point = data.draw(case.smooth, label="point")
-    value, grads = value_and_grads(case.fn, point)
-    numerical = central_differences(case.fn, point)
+def test_gradient_matches_central_differences(
+    info: OpInfo, form: Form, data: st.DataObject
+) -> None:
+    assert form.smooth is not None
+    point = data.draw(form.smooth, label="point")
+    value, grads = value_and_grads(form.fn, point)
+    numerical = central_differences(form.fn, point)
     scale = max(1.0, abs(value), *(abs(g) for g in grads))
-    assert_close(grads, numerical, rtol=1e-6, atol=1e-6 * scale, what=f"{case.form} at {point}")
+    assert_close(grads, numerical, rtol=1e-6, atol=1e-6 * scale, what=f"{form.text} at {point}")
 
 
-# -- np_forward / np_local must agree with forward / local (the compiled replay relies on it) ---
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+@given(data=st.data())
+def test_smooth_points_stay_off_the_kinks(info: OpInfo, form: Form, data: st.DataObject) -> None:
+    assert form.smooth is not None
+    first = form.wire(data.draw(form.smooth, label="point"))[0]
+    assert all(abs(first - k) >= 1e-3 for k in info.kinks), f"{form.text} at {first}"
+
+
+# -- the array rules must agree with forward / local (the compiled replay relies on it) ----------
 
 SPECIAL = [-INF, -1000.0, -2.5, -1.0, -0.5, -1e-300, -0.0, 0.0, 1e-300, 0.25, 0.5, 1.0, 3.0]
 SPECIAL += [21.0, 40.0, 709.0, 1000.0, INF, NAN]
 PAIR = [-INF, -1000.0, -2.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 3.0, 1000.0, INF, NAN]
 
 
-def _grid(op: str) -> tuple[list[Point], Any]:
-    """Points for ``op`` and the op parameter to use."""
-    if OPS[op].arity == -1:  # sum, logsumexp
-        return [(a, b, c) for a in PAIR for b in PAIR[::3] for c in (1.0, -INF, NAN)], None
-    if OPS[op].arity == 2:
-        return [(a, b) for a in PAIR for b in PAIR], None
-    return [(x,) for x in SPECIAL], (0.2 if op == "leaky_relu" else None)
+def _grid(name: str) -> list[Point]:
+    """Points for the op: every pair of specials for two inputs, triples for variadic ops."""
+    arity = OPS[name].arity
+    if arity == -1:  # sum, logsumexp
+        return [(a, b, c) for a in PAIR for b in PAIR[::3] for c in (1.0, -INF, NAN)]
+    if arity == 2:
+        return [(a, b) for a in PAIR for b in PAIR]
+    assert arity == 1
+    return [(x,) for x in SPECIAL]
 
 
 @pytest.mark.parametrize("name", list(OPS))
-def test_numpy_twins_agree_with_float_functions(name: str) -> None:
+def test_array_rules_agree_with_float_rules(name: str) -> None:
     op = OPS[name]
-    points, arg = _grid(name)
+    points = _grid(name)
     columns = tuple(np.array(c, dtype=np.float64) for c in zip(*points, strict=True))
     with np.errstate(all="ignore"):
-        np_out = np.broadcast_to(op.np_forward(columns, arg), (len(points),))
-        np_locals = [np.broadcast_to(d, (len(points),)) for d in op.np_local(columns, np_out, arg)]
+        raw = op.array_forward(columns) if op.variadic else op.array_forward(*columns)
+        np_out = np.broadcast_to(raw, (len(points),))
+        raw_locals = (
+            op.array_local(columns, np_out) if op.variadic else op.array_local(*columns, np_out)
+        )
+        np_locals = [np.broadcast_to(d, (len(points),)) for d in raw_locals]
     assert np_out.dtype == np.float64
     for k, point in enumerate(points):
-        out = op.forward(point, arg)
-        locals_ = op.local(point, out, arg)
+        out = op.forward(point) if op.variadic else op.forward(*point)
+        locals_ = op.local(point, out) if op.variadic else op.local(*point, out)
         assert close(float(np_out[k]), out, RTOL), f"{name} forward at {point}"
         assert len(np_locals) == len(locals_)
         for i, (d_np, d) in enumerate(zip(np_locals, locals_, strict=True)):

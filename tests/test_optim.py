@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microgradnn import Value
+from microgradnn import _checks as check
 from microgradnn.optim import (
     OPTIMIZERS,
     SGD,
     Adam,
     AdamW,
-    CosineAnnealingLR,
-    ExponentialLR,
-    LinearLR,
-    LRScheduler,
+    Hyper,
     Optimizer,
     RMSProp,
     RMSprop,
-    StepLR,
     clip_grad_norm_,
     clip_grad_value_,
     get_optimizer,
@@ -62,12 +61,16 @@ def compare_with_torch(
     kwargs: dict[str, Any],
     steps: int = 20,
     new_lr_at: int | None = None,
+    args: tuple[Any, ...] = (),
 ) -> None:
-    """Step both optimizers with identical gradients; parameters must agree after every step."""
+    """Step both optimizers with identical gradients; parameters must agree after every step.
+
+    ``args`` go in positionally (after the parameters) to both, ``kwargs`` by name.
+    """
     params = [Value(x) for x in START]
-    opt = ours(params, **kwargs)
+    opt = ours(params, *args, **kwargs)
     t = torch.tensor(START, dtype=torch.float64, requires_grad=True)
-    topt = getattr(torch.optim, theirs)([t], **kwargs)
+    topt = getattr(torch.optim, theirs)([t], *args, **kwargs)
     for k in range(steps):
         if k == new_lr_at:
             opt.lr = opt.lr * 3
@@ -104,6 +107,11 @@ TORCH_CASES: list[tuple[type[Optimizer], str, dict[str, Any]]] = [
     (Adam, "Adam", {"lr": 0.05, "eps": 1e-2}),
     (AdamW, "AdamW", {}),
     (AdamW, "AdamW", {"lr": 0.1, "weight_decay": 0.3, "amsgrad": True}),
+    # lr = 0 is allowed, as in PyTorch: nothing moves (AdamW's decay is lr * weight_decay too).
+    (SGD, "SGD", {"lr": 0.0, "momentum": 0.9, "weight_decay": 0.1}),
+    (RMSProp, "RMSprop", {"lr": 0.0}),
+    (Adam, "Adam", {"lr": 0.0}),
+    (AdamW, "AdamW", {"lr": 0.0}),
 ]
 
 
@@ -216,6 +224,229 @@ def test_adam_matches_torch_hypothesis(
     }
     ours, theirs = (AdamW, "AdamW") if decoupled else (Adam, "Adam")
     compare_with_torch(torch, ours, theirs, kwargs, steps=12)
+
+
+# -- PyTorch's argument order, and the hyper-parameter table -----------------------------------
+
+# Written from the torch.optim documentation (2.x), as an oracle that needs no torch installed.
+TORCH_ORDER: dict[type[Optimizer], list[tuple[str, Any]]] = {
+    SGD: [
+        ("lr", 1e-3),
+        ("momentum", 0),
+        ("dampening", 0),
+        ("weight_decay", 0),
+        ("nesterov", False),
+    ],
+    RMSProp: [
+        ("lr", 1e-2),
+        ("alpha", 0.99),
+        ("eps", 1e-8),
+        ("weight_decay", 0),
+        ("momentum", 0),
+        ("centered", False),
+    ],
+    Adam: [
+        ("lr", 1e-3),
+        ("betas", (0.9, 0.999)),
+        ("eps", 1e-8),
+        ("weight_decay", 0),
+        ("amsgrad", False),
+    ],
+    AdamW: [
+        ("lr", 1e-3),
+        ("betas", (0.9, 0.999)),
+        ("eps", 1e-8),
+        ("weight_decay", 1e-2),
+        ("amsgrad", False),
+    ],
+}
+TORCH_NAMES = {SGD: "SGD", RMSProp: "RMSprop", Adam: "Adam", AdamW: "AdamW"}
+
+
+def positional(fn: Callable[..., object]) -> list[tuple[str, Any]]:
+    """(name, default) of the positional arguments after ``self`` and ``params``."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    args = [p for p in inspect.signature(fn).parameters.values() if p.kind in kinds]
+    assert [p.name for p in args[:2]] == ["self", "params"]
+    return [(p.name, p.default) for p in args[2:]]
+
+
+@pytest.mark.parametrize("cls", list(TORCH_ORDER))
+def test_positional_order_and_defaults_are_pytorchs(cls: type[Optimizer]) -> None:
+    assert positional(cls.__init__) == TORCH_ORDER[cls]
+    assert [(h.name, h.default) for h in cls.hypers] == TORCH_ORDER[cls]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("cls", list(TORCH_ORDER))
+def test_positional_order_and_defaults_match_installed_torch(
+    torch: Any, cls: type[Optimizer]
+) -> None:
+    ours = positional(cls.__init__)
+    theirs = positional(getattr(torch.optim, TORCH_NAMES[cls]).__init__)
+    assert ours == theirs[: len(ours)]
+    # What torch takes positionally beyond ours are implementation switches, not update rules.
+    switches = {"capturable", "foreach", "maximize", "differentiable", "fused"}
+    assert {name for name, _ in theirs[len(ours) :]} <= switches
+
+
+POSITIONAL_CASES: list[tuple[type[Optimizer], tuple[Any, ...]]] = [
+    (SGD, (0.05, 0.9, 0.0, 0.01, True)),
+    (SGD, (0.05, 0.8, 0.3, 0.02)),
+    (RMSProp, (0.01, 0.9, 1e-6, 0.1, 0.5, True)),
+    (Adam, (0.05, (0.8, 0.99), 1e-6, 0.1, True)),
+    (AdamW, (0.05, (0.8, 0.99), 1e-6, 0.1, True)),
+]
+
+
+@pytest.mark.parametrize(("cls", "args"), POSITIONAL_CASES)
+def test_positional_arguments_land_in_pytorchs_slots(
+    cls: type[Optimizer], args: tuple[Any, ...]
+) -> None:
+    opt = cls([Value(1.0)], *args)
+    names = [name for name, _ in TORCH_ORDER[cls]]
+    expected = {name: default for name, default in TORCH_ORDER[cls]}
+    expected.update(zip(names, args, strict=False))
+    assert opt.hyperparameters() == expected
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("cls", "args"), POSITIONAL_CASES)
+def test_positional_arguments_match_torch(
+    torch: Any, cls: type[Optimizer], args: tuple[Any, ...]
+) -> None:
+    t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    group = getattr(torch.optim, TORCH_NAMES[cls])([t], *args).param_groups[0]
+    hyper = cls([Value(1.0)], *args).hyperparameters()
+    assert hyper == {name: group[name] for name in hyper}
+    compare_with_torch(torch, cls, TORCH_NAMES[cls], {}, steps=10, args=args)
+
+
+@pytest.mark.parametrize("cls", list(TORCH_ORDER))
+def test_the_table_drives_hyperparameters_state_dict_and_repr(cls: type[Optimizer]) -> None:
+    names = [h.name for h in cls.hypers]
+    opt = cls([Value(1.0), Value(2.0)])
+    assert list(opt.hyperparameters()) == names
+    assert opt.hyperparameters() == {h.name: h.default for h in cls.hypers}
+    assert list(opt.state_dict()["hyperparameters"]) == names
+    shown = repr(opt)
+    positions = [shown.index(f"{name}=") for name in names]
+    assert positions == sorted(positions)
+    assert shown.endswith("params=2)")
+
+
+def test_an_init_that_disagrees_with_its_table_is_refused_at_class_creation() -> None:
+    with pytest.raises(TypeError, match=r"Swapped\.__init__: the arguments after params must be"):
+
+        class Swapped(SGD):
+            hypers: ClassVar[tuple[Hyper, ...]] = SGD.hypers
+
+            def __init__(
+                self,
+                params: Iterable[Value],
+                lr: float = 1e-3,
+                dampening: float = 0.0,
+                momentum: float = 0.0,
+                weight_decay: float = 0.0,
+                nesterov: bool = False,
+            ) -> None:
+                super().__init__(params, lr, momentum, dampening, weight_decay, nesterov)
+
+    with pytest.raises(TypeError, match=r"OtherDefault\.__init__: .*\('lr', 0\.001\)"):
+
+        class OtherDefault(Optimizer):
+            hypers: ClassVar[tuple[Hyper, ...]] = (Hyper("lr", 1e-3, check.number),)
+
+            def __init__(self, params: Iterable[Value], lr: float = 0.1) -> None:
+                super().__init__(params, lr=lr)
+
+            def _update(self) -> None:
+                pass
+
+    with pytest.raises(TypeError, match=r"NoLR\.hypers: expected distinct names including 'lr'"):
+
+        class NoLR(Optimizer):
+            hypers: ClassVar[tuple[Hyper, ...]] = (Hyper("eta", 1e-3, check.number),)
+
+            def _update(self) -> None:
+                pass
+
+
+def test_a_subclass_that_keeps_the_table_may_have_any_init() -> None:
+    class CountingSGD(SGD):
+        def __init__(self, params: Iterable[Value], lr: float) -> None:
+            super().__init__(params, lr=lr)
+            self.calls = 0
+
+    opt = CountingSGD([Value(1.0)], 0.5)
+    assert opt.hyperparameters()["lr"] == 0.5
+    assert opt.calls == 0
+
+
+class SignMomentum(Optimizer):
+    """A learner's optimizer: m <- beta m + (1 - beta) g; p <- p - lr sign(m)."""
+
+    hypers: ClassVar[tuple[Hyper, ...]] = (
+        Hyper("lr", 0.01, functools.partial(check.number, low=0.0)),
+        Hyper("beta", 0.9, functools.partial(check.number, low=0.0, high=1.0, high_open=True)),
+    )
+    _state_names = ("exp_avg",)
+    beta: float
+    exp_avg: list[float]
+
+    def _update(self) -> None:
+        for i, p in enumerate(self.params):
+            self.exp_avg[i] = self.beta * self.exp_avg[i] + (1 - self.beta) * p.grad
+            p.data -= self.lr * ((self.exp_avg[i] > 0) - (self.exp_avg[i] < 0))
+
+
+def test_a_learners_table_gives_checks_state_dict_and_repr() -> None:
+    params = [Value(1.0), Value(-1.0)]
+    opt = SignMomentum(params, beta=0.5)
+    assert opt.hyperparameters() == {"lr": 0.01, "beta": 0.5}
+    assert opt.exp_avg == [0.0, 0.0]
+    assert repr(opt) == "SignMomentum(lr=0.01, beta=0.5, params=2)"
+    params[0].grad, params[1].grad = 2.0, -4.0
+    opt.step()
+    assert opt.exp_avg == [1.0, -2.0]
+    assert [p.data for p in params] == [0.99, -0.99]
+    fresh = SignMomentum([Value(0.99), Value(-0.99)], lr=0.3)
+    fresh.load_state_dict(json.loads(json.dumps(opt.state_dict())))
+    assert fresh.hyperparameters() == opt.hyperparameters()
+    assert fresh.exp_avg == [1.0, -2.0]
+    assert fresh.step_count == 1
+    with pytest.raises(ValueError, match=r"beta: expected a number in \[0, 1\), got 1\.0"):
+        SignMomentum(params, beta=1)
+    with pytest.raises(TypeError, match=r"SignMomentum: unexpected hyper-parameters \['betas'\]"):
+        SignMomentum(params, betas=0.5)
+
+
+def test_the_base_constructor_takes_the_table_order_positionally() -> None:
+    params = [Value(1.0)]
+    assert SignMomentum(params, 0.2, 0.5).hyperparameters() == {"lr": 0.2, "beta": 0.5}
+    assert SignMomentum(params, 0.2).hyperparameters() == {"lr": 0.2, "beta": 0.9}
+    with pytest.raises(TypeError, match=r"at most 2 hyper-parameters after params \(lr, beta\)"):
+        SignMomentum(params, 0.2, 0.5, 0.1)
+    with pytest.raises(TypeError, match=r"hyper-parameters \['lr'\] given by position and by"):
+        SignMomentum(params, 0.2, lr=0.3)
+
+
+@pytest.mark.parametrize("cls", list(TORCH_ORDER))
+def test_lr_zero_is_accepted_and_freezes_the_parameters(cls: type[Optimizer]) -> None:
+    params = [Value(x) for x in START]
+    opt = cls(params, lr=0)
+    assert opt.lr == 0.0
+    assert type(opt.lr) is float
+    for _ in range(3):
+        fill_grads(params)
+        opt.step()
+    assert [p.data for p in params] == list(START)
+    opt.lr = 0.1
+    fill_grads(params)
+    opt.step()
+    assert [p.data for p in params] != list(START)
+    opt.lr = 0
+    assert opt.lr == 0.0
 
 
 # -- closed forms (no torch needed) ------------------------------------------------------------
@@ -371,12 +602,12 @@ def test_lr_is_mutable_and_used_by_the_next_step() -> None:
     [
         (
             lambda ps: SGD(ps, lr=0.1, momentum=0.9),
-            "SGD(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0, params=3)",
+            "SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, params=3)",
         ),
         (
             lambda ps: RMSProp(ps),
-            "RMSProp(lr=0.01, alpha=0.99, eps=1e-08, momentum=0.0, centered=False, "
-            "weight_decay=0.0, params=3)",
+            "RMSProp(lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0.0, momentum=0.0, "
+            "centered=False, params=3)",
         ),
         (
             lambda ps: Adam(ps),
@@ -456,115 +687,6 @@ def test_state_lists_are_aligned_with_params() -> None:
     grads = fill_grads(params)
     opt.step()
     assert opt.square_avg == pytest.approx([(1 - 0.99) * g * g for g in grads], rel=1e-14)
-
-
-# -- schedules -----------------------------------------------------------------------------------
-
-SCHEDULE_CASES: list[tuple[type[LRScheduler], str, dict[str, Any]]] = [
-    (StepLR, "StepLR", {"step_size": 3, "gamma": 0.5}),
-    (StepLR, "StepLR", {"step_size": 1}),
-    (ExponentialLR, "ExponentialLR", {"gamma": 0.9}),
-    (LinearLR, "LinearLR", {"start_factor": 1.0, "end_factor": 0.1, "total_iters": 100}),
-    (LinearLR, "LinearLR", {"start_factor": 0.25, "end_factor": 1.0, "total_iters": 10}),
-    (LinearLR, "LinearLR", {"start_factor": 0.8, "end_factor": 0.0, "total_iters": 12}),
-    (CosineAnnealingLR, "CosineAnnealingLR", {"T_max": 10, "eta_min": 0.01}),
-    (CosineAnnealingLR, "CosineAnnealingLR", {"T_max": 7}),
-]
-
-
-@pytest.mark.torch
-@pytest.mark.parametrize(("ours", "theirs", "kwargs"), SCHEDULE_CASES)
-def test_schedule_matches_torch(
-    torch: Any, ours: type[LRScheduler], theirs: str, kwargs: dict[str, Any]
-) -> None:
-    base_lr = 0.3
-    opt = SGD([Value(0.0)], lr=base_lr)
-    sched = ours(opt, **kwargs)
-    t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    topt = torch.optim.SGD([t], lr=base_lr)
-    tsched = getattr(torch.optim.lr_scheduler, theirs)(topt, **kwargs)
-    tol = {"rel": REL, "abs": REL * base_lr}
-    for _ in range(30):
-        expected = tsched.get_last_lr()[0]
-        assert sched.get_last_lr() == pytest.approx(expected, **tol)
-        assert opt.lr == pytest.approx(topt.param_groups[0]["lr"], **tol)
-        t.grad = torch.zeros(1, dtype=torch.float64)
-        topt.step()  # torch warns when the schedule steps before the optimizer
-        sched.step()
-        tsched.step()
-
-
-def test_linear_lr_reproduces_micrograds_demo_schedule() -> None:
-    opt = SGD([Value(0.0)], lr=1.0)
-    sched = LinearLR(opt)  # defaults: start 1.0, end 0.1 over 100 steps
-    for k in range(100):
-        assert opt.lr == pytest.approx(1.0 - 0.9 * k / 100, rel=1e-15)
-        sched.step()
-    for _ in range(5):
-        assert opt.lr == pytest.approx(0.1, rel=1e-15)
-        sched.step()
-
-
-@pytest.mark.parametrize(
-    ("make", "closed_form"),
-    [
-        (lambda o: StepLR(o, 4, gamma=0.3), lambda k: 2.0 * 0.3 ** (k // 4)),
-        (lambda o: ExponentialLR(o, 0.95), lambda k: 2.0 * 0.95**k),
-        (
-            lambda o: CosineAnnealingLR(o, T_max=8, eta_min=0.5),
-            lambda k: 0.5 + 1.5 * (1 + math.cos(math.pi * k / 8)) / 2,
-        ),
-    ],
-)
-def test_schedule_closed_forms(
-    make: Callable[[Optimizer], LRScheduler], closed_form: Callable[[int], float]
-) -> None:
-    opt = SGD([Value(0.0)], lr=2.0)
-    sched = make(opt)
-    for k in range(20):
-        assert opt.lr == pytest.approx(closed_form(k), rel=1e-13, abs=1e-15)
-        assert sched.lr_at(k) == opt.lr
-        sched.step()
-
-
-SCHEDULES: list[Callable[[Optimizer], LRScheduler]] = [
-    lambda o: CosineAnnealingLR(o, T_max=12, eta_min=0.01),
-    lambda o: LinearLR(o, start_factor=0.5, end_factor=1.0, total_iters=10),
-    lambda o: StepLR(o, step_size=3, gamma=0.5),
-]
-
-
-@pytest.mark.parametrize("make", SCHEDULES)
-@pytest.mark.parametrize("optimizer_first", [True, False])
-def test_schedule_state_dict_resumes_identically(
-    make: Callable[[Optimizer], LRScheduler], optimizer_first: bool
-) -> None:
-    def run(resume_at: int | None) -> list[float]:
-        opt = Adam([Value(0.0)], lr=0.4)
-        sched = make(opt)
-        lrs = []
-        for epoch in range(20):
-            if epoch == resume_at:
-                saved_opt = json.loads(json.dumps(opt.state_dict()))
-                saved = json.loads(json.dumps(sched.state_dict()))
-                opt = Adam([Value(0.0)], lr=123.0)
-                if optimizer_first:
-                    opt.load_state_dict(saved_opt)
-                    sched = make(opt)
-                else:
-                    sched = make(opt)
-                    opt.load_state_dict(saved_opt)
-                sched.load_state_dict(saved)
-            lrs.append(opt.lr)
-            sched.step()
-        return lrs
-
-    assert run(7) == run(None)
-
-
-def test_schedule_repr() -> None:
-    sched = StepLR(SGD([Value(0.0)], lr=0.5), step_size=2)
-    assert repr(sched) == "StepLR(step_size=2, gamma=0.1, base_lr=0.5, last_epoch=0, lr=0.5)"
 
 
 # -- gradient clipping ---------------------------------------------------------------------------
@@ -674,12 +796,12 @@ def test_get_optimizer_momentum_can_be_overridden() -> None:
 
 
 def test_get_optimizer_unknown_name_lists_the_names() -> None:
-    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'") as info:
-        get_optimizer("adagrad", [Value(1.0)])
+    with pytest.raises(ValueError, match=r"optimizer: expected one of .*, got 'AdaGrad'") as info:
+        get_optimizer("AdaGrad", [Value(1.0)])
     for name in ("sgd", "gd", "momentum", "rmsprop", "adam"):
         assert repr(name) in str(info.value)
     assert set(OPTIMIZERS) >= {"sgd", "gd", "momentum", "rmsprop", "adam"}
-    with pytest.raises(TypeError, match="expected a name"):
+    with pytest.raises(TypeError, match=r"optimizer: expected a name \(gd, sgd, .*\), got ABCMeta"):
         get_optimizer(SGD, [Value(1.0)])  # type: ignore[arg-type]
 
 
@@ -711,9 +833,10 @@ def test_bad_params(cls: type[Optimizer]) -> None:
     ("make", "error", "message"),
     [
         (lambda ps: SGD(ps, lr=-0.1), ValueError, "lr: expected a number >= 0, got -0.1"),
-        (lambda ps: SGD(ps, lr=math.nan), ValueError, "lr: expected a finite number, got nan"),
-        (lambda ps: SGD(ps, lr="0.1"), TypeError, "lr: expected a real number, got str"),
-        (lambda ps: SGD(ps, lr=True), TypeError, "lr: expected a real number, got bool"),
+        (lambda ps: SGD(ps, lr=math.nan), ValueError, "lr: expected a number >= 0, got nan"),
+        (lambda ps: SGD(ps, lr=math.inf), ValueError, "lr: expected a number >= 0, got inf"),
+        (lambda ps: SGD(ps, lr="0.1"), TypeError, "lr: expected a number >= 0, got str '0.1'"),
+        (lambda ps: SGD(ps, lr=True), TypeError, "lr: expected a number >= 0, got bool True"),
         (lambda ps: SGD(ps, momentum=-0.5), ValueError, "momentum: .*got -0.5"),
         (lambda ps: SGD(ps, dampening=1.5), ValueError, r"dampening: .*\[0, 1\], got 1.5"),
         (lambda ps: SGD(ps, weight_decay=-1), ValueError, "weight_decay: .*got -1.0"),
@@ -731,8 +854,9 @@ def test_bad_params(cls: type[Optimizer]) -> None:
         (lambda ps: RMSProp(ps, lr=-1), ValueError, "lr: .*got -1.0"),
         (lambda ps: Adam(ps, betas=(1.0, 0.999)), ValueError, r"betas\[0\]: .*\[0, 1\), got 1.0"),
         (lambda ps: Adam(ps, betas=(0.9, -0.1)), ValueError, r"betas\[1\]: .*got -0.1"),
-        (lambda ps: Adam(ps, betas=(0.9,)), ValueError, "betas: expected a pair"),
-        (lambda ps: Adam(ps, betas=0.9), ValueError, "betas: expected a pair"),
+        (lambda ps: Adam(ps, betas=(0.9,)), ValueError, "betas: expected a pair .*got 1 values"),
+        (lambda ps: Adam(ps, betas=0.9), TypeError, "betas: expected a pair .*got float 0.9"),
+        (lambda ps: Adam(ps, betas="ab"), TypeError, "betas: expected a pair .*got str 'ab'"),
         (lambda ps: Adam(ps, eps=-1.0), ValueError, "eps: .*got -1.0"),
         (lambda ps: Adam(ps, weight_decay=-0.1), ValueError, "weight_decay: .*got -0.1"),
         (lambda ps: Adam(ps, amsgrad=None), TypeError, "amsgrad: .*got NoneType"),
@@ -751,6 +875,31 @@ def test_bad_lr_assignment_keeps_the_old_lr() -> None:
     with pytest.raises(ValueError, match=r"lr: expected a number >= 0, got -2\.0"):
         opt.lr = -2.0
     assert opt.lr == 0.1
+
+
+def test_a_bad_state_dict_changes_nothing() -> None:
+    params = [Value(x) for x in START]
+    source = SGD(params, lr=0.1, momentum=0.9)
+    fill_grads(params)
+    source.step()
+    sd = json.loads(json.dumps(source.state_dict()))
+    target = SGD(params, lr=0.5)
+    before = (target.hyperparameters(), target.step_count, target.momentum_buffer)
+    bad_state = json.loads(json.dumps(sd))
+    bad_state["state"]["momentum_buffer"][1] = "x"
+    with pytest.raises(TypeError, match=r"state\['momentum_buffer'\]\[1\]: .*got str 'x'"):
+        target.load_state_dict(bad_state)
+    bad_combination = json.loads(json.dumps(sd))
+    bad_combination["hyperparameters"].update(momentum=0.0, nesterov=True)
+    with pytest.raises(ValueError, match="Nesterov momentum requires momentum > 0"):
+        target.load_state_dict(bad_combination)
+    bad_steps = {**sd, "step_count": 1.0}
+    with pytest.raises(TypeError, match="step_count: expected an integer >= 0, got float"):
+        target.load_state_dict(bad_steps)
+    assert (target.hyperparameters(), target.step_count, target.momentum_buffer) == before
+    target.load_state_dict(sd)
+    assert target.hyperparameters() == source.hyperparameters()
+    assert target.momentum_buffer == source.momentum_buffer
 
 
 def test_bad_state_dicts() -> None:
@@ -776,44 +925,6 @@ def test_bad_state_dicts() -> None:
     assert target.lr == 0.5
     with pytest.raises(TypeError, match="expected a dict, got list"):
         Adam(params).load_state_dict([])  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("make", "error", "message"),
-    [
-        (
-            lambda o: StepLR(o, step_size=0),
-            ValueError,
-            "step_size: expected an integer >= 1, got 0",
-        ),
-        (lambda o: StepLR(o, step_size=1.5), TypeError, "step_size: .*got float"),
-        (lambda o: StepLR(o, 2, gamma=0.0), ValueError, "gamma: expected a number > 0, got 0.0"),
-        (lambda o: ExponentialLR(o, gamma=-0.5), ValueError, "gamma: .*got -0.5"),
-        (lambda o: LinearLR(o, start_factor=0.0), ValueError, r"start_factor: .*\(0, 1\], got 0.0"),
-        (lambda o: LinearLR(o, start_factor=1.5), ValueError, "start_factor: .*got 1.5"),
-        (lambda o: LinearLR(o, end_factor=1.1), ValueError, r"end_factor: .*\[0, 1\], got 1.1"),
-        (lambda o: LinearLR(o, total_iters=0), ValueError, "total_iters: .*got 0"),
-        (lambda o: CosineAnnealingLR(o, T_max=0), ValueError, "T_max: .*got 0"),
-        (lambda o: CosineAnnealingLR(o, 5, eta_min=-0.1), ValueError, "eta_min: .*got -0.1"),
-        (lambda o: StepLR("opt", 2), TypeError, "StepLR: expected an Optimizer, got str"),
-    ],
-)
-def test_bad_schedule_arguments(
-    make: Callable[[Any], LRScheduler], error: type[Exception], message: str
-) -> None:
-    with pytest.raises(error, match=message):
-        make(SGD([Value(1.0)], lr=0.1))
-
-
-def test_bad_schedule_state_dicts() -> None:
-    opt = SGD([Value(1.0)], lr=0.1)
-    sd = StepLR(opt, 3).state_dict()
-    with pytest.raises(ValueError, match="expected a ExponentialLR state, got 'StepLR'"):
-        ExponentialLR(opt, 0.5).load_state_dict(sd)
-    with pytest.raises(ValueError, match="expected settings"):
-        StepLR(opt, 4).load_state_dict(sd)
-    with pytest.raises(ValueError, match="last_epoch: expected an integer >= 0, got -3"):
-        StepLR(opt, 3).load_state_dict({**sd, "last_epoch": -3})
 
 
 @pytest.mark.parametrize(

@@ -86,11 +86,11 @@ def test_plot_loss_into_given_axes() -> None:
 
 
 def test_plot_loss_bad_input() -> None:
-    with pytest.raises(TypeError, match=r"history must be a History.*got int"):
+    with pytest.raises(TypeError, match=r"history: expected a History.*got int 3"):
         plot_loss(3)
     with pytest.raises(ValueError, match="no losses to plot"):
         plot_loss(History())
-    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got str"):
+    with pytest.raises(TypeError, match="ax: expected a matplotlib Axes, got str 'left'"):
         plot_loss([1.0], ax="left")
 
 
@@ -118,7 +118,7 @@ def test_batch_forward_equals_the_scalar_engine() -> None:
         expected = scalar_outputs(model, X)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
         model.train()
-    with pytest.raises(ValueError, match=r"expected 3 inputs per row, got X of shape \(2, 2\)"):
+    with pytest.raises(ValueError, match="the model expects 3 input features, got 2 columns"):
         batch_forward(MLP(3, [1], seed=0), np.zeros((2, 2)))
 
 
@@ -172,14 +172,75 @@ def test_decision_boundary_multiclass_and_pm1_labels() -> None:
 
 def test_decision_boundary_bad_input() -> None:
     model = MLP(2, [3, 1], seed=0)
-    with pytest.raises(ValueError, match=r"X of shape \(N, 2\), got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"X: expected shape \(N, 2\) .*got \(4, 3\)"):
         plot_decision_boundary(model, np.zeros((4, 3)), np.zeros(4))
-    with pytest.raises(ValueError, match=r"expected shape \(4,\), got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"y: expected one label per row of X, shape \(4,\), got shape \(3,\)"
+    ):
         plot_decision_boundary(model, np.zeros((4, 2)), np.zeros(3))
     with pytest.raises(ValueError, match="model with 2 inputs, got one with 3"):
         plot_decision_boundary(MLP(3, [1], seed=0), np.zeros((4, 2)), np.zeros(4))
-    with pytest.raises(ValueError, match="resolution must be an int >= 2"):
+    with pytest.raises(ValueError, match="resolution: expected an integer >= 2, got 1"):
         plot_decision_boundary(model, np.zeros((4, 2)), np.zeros(4), resolution=1)
+    with pytest.raises(ValueError, match="loss: expected one of mse, bce"):
+        plot_decision_boundary(model, np.zeros((4, 2)), np.zeros(4), loss="hingee")
+
+
+def _mesh(fig: object) -> object:
+    ax = fig.axes[0]  # type: ignore[attr-defined]
+    return next(c for c in ax.collections if hasattr(c, "get_coordinates"))
+
+
+def test_decision_threshold_follows_the_loss_row_then_the_output_op() -> None:
+    from matplotlib.contour import ContourSet
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20, 2))
+    y = (X[:, 0] > 0).astype(int)
+    linear = MLP(2, [3, 1], activation="tanh", seed=0)
+    sigmoid = MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=0)
+
+    def own_loss(preds: list[Value], targets: list[float]) -> Value:
+        return preds[0] * 0.0
+
+    cases: list[tuple[MLP, dict[str, object], float]] = [
+        (linear, {}, 0.0),  # a score: decide at 0
+        (sigmoid, {}, 0.5),  # a probability: decide at 0.5
+        (linear, {"loss": "bce"}, 0.5),  # the loss row decides over the output op
+        (sigmoid, {"loss": "bce_logits"}, 0.0),
+        (sigmoid, {"loss": "hinge"}, 0.0),
+        (sigmoid, {"loss": "cross_entropy"}, 0.5),  # no threshold in that row: the op's
+        (linear, {"loss": own_loss}, 0.0),  # a loss of your own has no row
+        (sigmoid, {"loss": "bce_logits", "threshold": 0.3}, 0.3),  # given: it wins
+    ]
+    for model, kwargs, expected in cases:
+        fig = plot_decision_boundary(model, X, y, resolution=12, **kwargs)  # type: ignore[arg-type]
+        assert _mesh(fig).norm.vcenter == expected, kwargs  # type: ignore[attr-defined]
+        contours = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
+        assert all(list(c.levels) == [expected] for c in contours)
+    fig = plot_decision_boundary(sigmoid, X, y, resolution=12)
+    (contour,) = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
+    assert list(contour.levels) == [0.5]
+
+
+def test_plots_evaluate_through_the_one_prediction_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import microgradnn.train as train
+
+    calls: list[tuple[bool, tuple[int, ...]]] = []
+    original = train.Predictor.__call__
+
+    def spy(self: train.Predictor, X: np.ndarray) -> np.ndarray:
+        calls.append((self.compiled, X.shape))
+        return original(self, X)
+
+    monkeypatch.setattr(train.Predictor, "__call__", spy)
+    X = np.random.default_rng(3).normal(size=(10, 2))
+    plot_decision_boundary(MLP(2, [3, 1], seed=0), X, X[:, 0] > 0, resolution=9)
+    assert calls == [(True, (81, 2))]
+    calls.clear()
+    Xr = np.linspace(-1.0, 1.0, 6)
+    plot_regression_fit(MLP(1, [3, 1], seed=0), Xr, Xr**2, resolution=30)
+    assert calls == [(True, (30, 1))]
 
 
 # -- regression as a sum of units -----------------------------------------------------------------
@@ -209,6 +270,26 @@ def test_regression_fit_shows_each_unit_and_they_sum_to_the_model() -> None:
     np.testing.assert_array_equal(np.asarray(points.get_offsets()), np.column_stack([X, y]))
 
 
+def test_regression_fit_units_of_prelu_neurons() -> None:
+    X = np.linspace(-2, 2, 11)
+    model = MLP(1, [3, 1], activation="prelu", seed=4)
+    for k, neuron in enumerate(model.layers[0].neurons):
+        neuron.activation.alpha.data = 0.1 * (k + 1)  # each unit its own slope
+    fig = plot_regression_fit(model, X, np.cos(X), resolution=40)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 + 2
+    xs = np.asarray(ax.lines[0].get_xdata())
+    out = model.layers[1].neurons[0]
+    total = np.full_like(xs, out.b.data)
+    for i, neuron in enumerate(model.layers[0].neurons):
+        z = neuron.w[0].data * xs + neuron.b.data
+        expected = out.w[i].data * np.where(z > 0, z, neuron.activation.alpha.data * z)
+        unit = np.asarray(ax.lines[1 + i].get_ydata())
+        np.testing.assert_allclose(unit, expected, rtol=1e-12, atol=1e-12)
+        total += unit
+    np.testing.assert_allclose(total, ax.lines[0].get_ydata(), rtol=1e-12, atol=1e-12)
+
+
 def test_regression_fit_deeper_model() -> None:
     X = np.linspace(-1, 1, 8)[:, None]
     deep = MLP(1, [3, 3, 1], seed=0)
@@ -218,11 +299,9 @@ def test_regression_fit_deeper_model() -> None:
         ValueError, match=r"MLP\(1, \[H, 1\]\); this model has layer sizes \[3, 3, 1\]"
     ):
         plot_regression_fit(deep, X, X[:, 0], show_units=True)
-    with pytest.raises(
-        ValueError, match=r"1-D inputs: X of shape \(N,\) or \(N, 1\), got \(8, 2\)"
-    ):
+    with pytest.raises(ValueError, match=r"X: expected shape \(N,\) or \(N, 1\) .*got \(8, 2\)"):
         plot_regression_fit(deep, np.zeros((8, 2)), np.zeros(8))
-    with pytest.raises(ValueError, match="one target per row of X: expected 8, got 7"):
+    with pytest.raises(ValueError, match=r"y: expected one target per row of X \(8\), got 7"):
         plot_regression_fit(deep, X, np.zeros(7))
 
 
@@ -283,7 +362,7 @@ def test_grad_magnitudes_bad_input() -> None:
         plot_grad_magnitudes(GradientMonitor())
     with pytest.raises(TypeError, match="expected a GradientMonitor, got dict"):
         plot_grad_magnitudes({"a": {}})  # type: ignore[dict-item]
-    with pytest.raises(ValueError, match="every must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="every: expected an integer >= 1, got 0"):
         GradientMonitor(every=0)
 
 
@@ -314,12 +393,29 @@ def test_dead_relus_on_a_constructed_network() -> None:
     assert [b.get_height() for b in bars] == [1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0]
 
 
+def test_only_activations_that_can_die_are_counted() -> None:
+    X = np.random.default_rng(1).uniform(-1, 1, size=(30, 2))
+    for act, dead in (("relu", ["layers.0.neurons.1"]), ("leaky_relu", []), ("prelu", [])):
+        model = MLP(2, [3, 1], activation=act, seed=0)
+        for neuron in model.layers[0].neurons:
+            neuron.b.data = 5.0
+        model.layers[0].neurons[1].b.data = -100.0  # negative for every input
+        report = dead_relus(model, X)
+        assert report.dead == dead, act
+        if act == "relu":
+            assert report.per_layer == [("layers.0", 1, 3)]
+        else:
+            assert report.active_fraction == {}
+            with pytest.raises(ValueError, match="no ReLU neurons"):
+                plot_dead_relus(model, X)
+
+
 def test_no_relus() -> None:
     model = MLP(2, [3, 1], activation="tanh", seed=0)
     assert count_dead_relus(model, np.zeros((3, 2))) == 0
     with pytest.raises(ValueError, match="no ReLU neurons"):
         plot_dead_relus(model, np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"must be a 2-D array of shape \(N, d\)"):
+    with pytest.raises(ValueError, match=r"X: expected a 2-D array of shape \(N, d\)"):
         dead_relus(model, np.zeros((2, 2, 2)))
 
 

@@ -457,11 +457,11 @@ def test_early_stopping_errors():
             progress=False,
             callbacks=[EarlyStopping(monitor="train_acc")],
         )
-    with pytest.raises(ValueError, match=r"monitor must be one of .* got 'loss'"):
+    with pytest.raises(ValueError, match=r"monitor: expected one of .* got 'loss'"):
         EarlyStopping(monitor="loss")
-    with pytest.raises(ValueError, match="patience must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="patience: expected an integer >= 1, got 0"):
         EarlyStopping(patience=0)
-    with pytest.raises(ValueError, match="min_delta must be a finite number >= 0, got -1"):
+    with pytest.raises(ValueError, match="min_delta: expected a number >= 0, got -1"):
         EarlyStopping(min_delta=-1)
 
 
@@ -526,7 +526,7 @@ def test_fit_rejects_inconsistent_data():
         fit(model, X, y[:9], progress=False)
     with pytest.raises(ValueError, match="the model expects 2 input features, got 3 columns"):
         fit(model, np.ones((10, 3)), y, progress=False)
-    with pytest.raises(ValueError, match=r"X must be 2-D .*got shape \(10,\).*reshape"):
+    with pytest.raises(ValueError, match=r"X: expected 2-D .*got shape \(10,\).*reshape"):
         fit(model, X[:, 0], y, progress=False)
     with pytest.raises(ValueError, match="NaN or infinite"):
         fit(model, np.full((10, 2), np.nan), y, progress=False)
@@ -534,28 +534,35 @@ def test_fit_rejects_inconsistent_data():
         fit(model, X, y, validation_data=(X[:3], y[:2]), progress=False)
     with pytest.raises(ValueError, match="the model expects 2 input features, got 1 columns"):
         fit(model, X, y, validation_data=(X[:3, :1], y[:3]), progress=False)
-    with pytest.raises(TypeError, match="X must hold numbers"):
+    with pytest.raises(TypeError, match="X: expected numbers"):
         fit(model, np.array([["a", "b"]]), [1], progress=False)
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"epochs": -1}, "epochs must be an int >= 0, got -1"),
-        ({"epochs": 2.5}, "epochs must be an int >= 0, got 2.5"),
-        ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
-        ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
-        ({"lr": math.nan}, "lr must be a finite number > 0, got nan"),
-        ({"l2": -0.1}, "l2 must be a finite number >= 0, got -0.1"),
-        ({"clip_grad_norm": 0.0}, "clip_grad_norm must be a finite number > 0, got 0.0"),
-        ({"loss": "nope"}, "unknown loss 'nope'"),
-        ({"optimizer": "nope"}, "unknown optimizer 'nope'"),
-        ({"validation_data": (1, 2, 3)}, r"validation_data must be a pair \(X_val, y_val\)"),
+        ({"epochs": -1}, ValueError, "epochs: expected an integer >= 0, got -1"),
+        ({"epochs": 2.5}, TypeError, "epochs: expected an integer >= 0, got float 2.5"),
+        ({"batch_size": 0}, ValueError, "batch_size: expected an integer >= 1, got 0"),
+        ({"lr": -1.0}, ValueError, "lr: expected a number >= 0, got -1.0"),
+        ({"lr": math.nan}, ValueError, "lr: expected a number >= 0, got nan"),
+        ({"l2": -0.1}, ValueError, "l2: expected a number >= 0, got -0.1"),
+        ({"clip_grad_norm": 0.0}, ValueError, "clip_grad_norm: expected a number > 0, got 0.0"),
+        ({"loss": "nope"}, ValueError, "loss: expected one of mse, .*, got 'nope'"),
+        ({"optimizer": "nope"}, ValueError, "optimizer.*'nope'"),
+        (
+            {"validation_data": (1, 2, 3)},
+            ValueError,
+            r"validation_data: expected a pair \(X_val, y_val\)",
+        ),
+        ({"shuffle": "yes"}, TypeError, "shuffle: expected True or False, got str 'yes'"),
+        ({"compiled": 1}, TypeError, "compiled: expected True or False, got int 1"),
+        ({"seed": 1.5}, TypeError, "seed: expected an integer, got float 1.5"),
     ],
 )
-def test_fit_rejects_bad_hyperparameters(kwargs, match):
+def test_fit_rejects_bad_hyperparameters(kwargs, error, match):
     X, y = make_xor()
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         fit(MLP(2, [1], seed=0), X, y, progress=False, **kwargs)
 
 
@@ -582,9 +589,9 @@ def test_fit_optimizer_and_schedule_misuse():
     other = StepLR(SGD(model.parameters(), lr=0.1), step_size=1)
     with pytest.raises(ValueError, match="schedule is bound to another optimizer"):
         fit(model, X, y, lr=0.1, schedule=other, progress=False)
-    with pytest.raises(TypeError, match="optimizer must be a name or an Optimizer, got int"):
+    with pytest.raises(TypeError, match="optimizer: expected a name or an Optimizer, got int"):
         fit(model, X, y, optimizer=3, progress=False)
-    with pytest.raises(TypeError, match="schedule must be a schedule or a function"):
+    with pytest.raises(TypeError, match="schedule: expected a schedule or a function"):
         fit(model, X, y, lr=0.1, schedule=3, progress=False)
 
 
@@ -592,7 +599,7 @@ def test_predict_and_evaluate_reject_bad_input():
     model = MLP(2, [1], seed=0)
     with pytest.raises(ValueError, match="the model expects 2 input features, got 3 columns"):
         predict(model, np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"X must be 2-D"):
+    with pytest.raises(ValueError, match=r"X: expected 2-D"):
         predict(model, np.ones(2))
     with pytest.raises(ValueError, match="X has 4, y has 3"):
         evaluate(model, np.ones((4, 2)), np.ones(3))

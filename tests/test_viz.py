@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from microgradnn import Value
-from microgradnn.nn import MLP
+from microgradnn.activations import PReLU
+from microgradnn.nn import MLP, Layer, Neuron
 from microgradnn.viz import GraphPicture, GraphvizNotFoundError, draw_dot, render
-from microgradnn.viz._model import assign_groups, model_info
+from microgradnn.viz.clusters import assign_groups, graph_order, model_info
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 
@@ -310,7 +311,8 @@ def test_assign_groups_follows_parameter_identity() -> None:
     loss = (out - 1.0) ** 2
     order = loss.topological_order()
     info = model_info(model)
-    groups = dict(zip(map(id, order), assign_groups(order, info), strict=True))
+    assigned = assign_groups(order, info)
+    groups = dict(zip(map(id, order), assigned.groups, strict=True))
     for k, n in enumerate(info.neurons):
         neuron_ = model.layers[n.layer].neurons[n.index]
         assert all(groups[id(w)] == k for w in neuron_.w)
@@ -318,21 +320,96 @@ def test_assign_groups_follows_parameter_identity() -> None:
     hidden = model.layers[0].neurons
     for k, nrn in enumerate(hidden):
         # the products w_i * x_i, the Σ and the tanh of hidden neuron k
-        prods = [
-            v for v in order if v._op is not None and v._op.name == "mul" and nrn.w[0] in v._prev
-        ]
-        assert prods
+        prods = [v for v in order if any(p is w for w in nrn.w for p in v._prev)]
+        assert len(prods) == 2
         assert all(groups[id(p)] == k for p in prods)
+        # Neuron documents its labels: the Σ is "z", the activation "a" (an oracle the
+        # assignment itself never reads)
         zs = [v for v in order if v.label == "z" and nrn.b in v._prev]
         assert len(zs) == 1
         assert groups[id(zs[0])] == k
+        assert [order[i] for i in assigned.sums[k]] == zs
         acts = [v for v in order if v.label == "a" and zs[0] in v._prev]
         assert len(acts) == 1
         assert groups[id(acts[0])] == k
+        assert [order[i] for i in assigned.activations[k]] == acts
+        assert order[assigned.output(k)] is acts[0]
+    out_neuron = len(info.neurons) - 1  # linear: no activation node, its Σ is its output
+    assert assigned.activations[out_neuron] == []
+    assert order[assigned.output(out_neuron)] is out
     assert groups[id(xs[0])] is None
     assert groups[id(xs[1])] is None
     assert groups[id(loss)] is None
     assert groups[id(loss._prev[0])] is None  # out - 1.0 is the loss, not the neuron
+
+
+def _graph(model: object, xs: list[float]) -> tuple[list[Value], Value]:
+    out = model([Value(x, label=f"x{i}") for i, x in enumerate(xs)])  # type: ignore[operator]
+    outs = out if isinstance(out, list) else [out]
+    return graph_order(outs), outs[0]
+
+
+def test_assign_groups_reads_no_labels() -> None:
+    model = MLP(2, [3, 2], activation="relu", seed=1)
+    order, _ = _graph(model, [0.3, -0.7])
+    info = model_info(model)
+    before = assign_groups(order, info)
+    for v in order:
+        v.label = "a" if v._op is None else "z"  # labels that would fool a label match
+    after = assign_groups(order, info)
+    assert after == before
+    assert all(len(a) == 1 for a in after.activations[:3])  # hidden relu units
+    assert after.activations[3:] == [[], []]  # linear outputs
+
+
+def test_assign_groups_finds_prelu_and_leaky_relu_activations() -> None:
+    # own PReLU per neuron: the slope is the neuron's parameter, its node the activation
+    model = MLP(2, [2, 1], activation="prelu", seed=0)
+    order, _ = _graph(model, [1.0, -2.0])
+    info = model_info(model)
+    assigned = assign_groups(order, info)
+    for k, nrn in enumerate(model.layers[0].neurons):
+        assert isinstance(nrn.activation, PReLU)
+        assert info.neurons[k].alpha is nrn.activation.alpha
+        (act,) = [order[i] for i in assigned.activations[k]]
+        assert act._prev[1] is nrn.activation.alpha
+        assert assigned.groups[order.index(nrn.activation.alpha)] == k
+    # one PReLU shared by a layer: each neuron still gets its own activation node; the
+    # shared slope belongs to none of them
+    shared = PReLU()
+    layer = Layer(2, 3, activation=shared, seed=0)
+    order, _ = _graph(layer, [1.0, -2.0])
+    assigned = assign_groups(order, model_info(layer))
+    for k in range(3):
+        (act,) = [order[i] for i in assigned.activations[k]]
+        (z,) = [order[i] for i in assigned.sums[k]]
+        assert act._prev == (z, shared.alpha)
+    assert assigned.groups[order.index(shared.alpha)] is None
+    # leaky_relu's slope is a constant second input; the op is matched by its row
+    leaky = Neuron(2, activation="leaky_relu", seed=0)
+    order, out = _graph(leaky, [1.0, -2.0])
+    assigned = assign_groups(order, model_info(leaky))
+    assert order[assigned.output(0)] is out
+    assert assigned.activations == [[len(order) - 1]]
+
+
+def test_assign_groups_custom_activation_and_parameter_lists() -> None:
+    def double(z: Value) -> Value:
+        return z * 2.0
+
+    nrn = Neuron(2, activation=double, seed=0)
+    order, out = _graph(nrn, [1.0, 2.0])
+    info = model_info(nrn)
+    assert info.layer_names == ["neuron"]
+    assert info.neurons[0].row is None
+    assigned = assign_groups(order, info)
+    (z,) = assigned.sums[0]
+    assert assigned.output(0) == z  # no row to tell the activation: the Σ is the output
+    assert out._prev[0] is order[z]
+    assert assigned.groups[order.index(out)] is None
+    params = model_info(nrn.parameters())
+    assert params.neurons == []
+    assert sorted(params.param_names.values()) == ["b", "w0", "w1"]
 
 
 def test_max_nodes_error_suggests_clusters() -> None:
@@ -416,7 +493,7 @@ def test_render_writes_exactly_the_path(tmp_path: Path) -> None:
         "pic.png",
         "pic.svg",
     ]
-    with pytest.raises(ValueError, match="format must be one of"):
+    with pytest.raises(ValueError, match="format: expected one of 'svg'"):
         render(g, tmp_path / "pic.bmp")
 
 
@@ -443,29 +520,33 @@ def test_missing_dot_gives_install_instructions(
 def test_bad_inputs_raise_clear_errors() -> None:
     x = Value(1.0, label="x")
     y = x.exp()
-    with pytest.raises(TypeError, match="draw_dot expects a Value as root, got list"):
+    with pytest.raises(TypeError, match="root: expected a Value, got list"):
         draw_dot([y])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="got float"):
         draw_dot(1.0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"view must be one of 'forward', 'backward'; got 'up'"):
+    with pytest.raises(ValueError, match=r"view: expected one of 'forward', 'backward', got 'up'"):
         draw_dot(y, "up")
-    with pytest.raises(ValueError, match="rankdir must be one of"):
+    with pytest.raises(ValueError, match="rankdir: expected one of 'LR', 'TB'"):
         draw_dot(y, rankdir="XY")
-    with pytest.raises(ValueError, match="fmt must be a float format spec"):
+    with pytest.raises(ValueError, match=r"fmt: expected a float format spec such as '\.4g'"):
         draw_dot(y, fmt="q")
-    with pytest.raises(ValueError, match="cluster must be one of"):
+    with pytest.raises(TypeError, match=r"fmt: expected a float format spec .* got int 4"):
+        draw_dot(y, fmt=4)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cluster: expected one of None, 'neuron', 'layer'"):
         draw_dot(y, cluster="block")
     with pytest.raises(ValueError, match=r"cluster='neuron' needs model="):
         draw_dot(y, cluster="neuron")
-    with pytest.raises(ValueError, match="max_nodes must be a positive int"):
+    with pytest.raises(ValueError, match="max_nodes: expected an integer >= 1, got 0"):
         draw_dot(y, max_nodes=0)
-    with pytest.raises(TypeError, match="model must be a Module"):
+    with pytest.raises(TypeError, match="hide_constants: expected True or False, got str 'no'"):
+        draw_dot(y, hide_constants="no")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="model: expected a Module or a list of parameter"):
         draw_dot(y, model=42)
-    with pytest.raises(TypeError, match="holding str"):
+    with pytest.raises(TypeError, match="holding str 'w'"):
         draw_dot(y, model=["w"])
-    with pytest.raises(ValueError, match="id_prefix"):
+    with pytest.raises(ValueError, match="id_prefix: expected letters, digits or _"):
         draw_dot(y, id_prefix="a b")
-    with pytest.raises(TypeError, match="render expects a graphviz graph"):
+    with pytest.raises(TypeError, match=r"graph: expected a graphviz graph .*got str"):
         render("digraph {}", "x.svg")  # type: ignore[arg-type]
 
 
@@ -478,5 +559,5 @@ def test_jupyter_display_and_micrograd_format_argument(tmp_path: Path) -> None:
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
     out = g.render(tmp_path / "pic")
     assert Path(out).read_bytes().startswith(b"\x89PNG")
-    with pytest.raises(ValueError, match="format must be one of"):
+    with pytest.raises(ValueError, match="format: expected one of 'svg'"):
         draw_dot(x, format="bmp")

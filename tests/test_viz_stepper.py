@@ -1,9 +1,10 @@
 """Tests for microgradnn.viz.stepper: backward one chain-rule step at a time.
 
 The browser tests drive the HTML page in headless Chromium through selenium, offline: the
-chromedriver path is given explicitly, so Selenium Manager downloads nothing. They skip
-cleanly without chromium, chromedriver or selenium (CI: apt install chromium
-chromium-driver; pip install selenium).
+chromedriver path is given explicitly (tools/browser.py), so Selenium Manager downloads
+nothing. They skip cleanly without chromium, chromedriver or selenium (CI: apt install
+chromium chromium-driver; pip install selenium). The page's script is also parsed by
+``node --check`` when node is installed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,8 @@ from microgradnn.viz import (
     backward_steps,
     save_backward_html,
 )
-from microgradnn.viz._make_images import CHROMEDRIVER, CHROMIUM, headless_chromium
+from microgradnn.viz.stepper import page_asset
+from tools.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 
@@ -139,14 +143,16 @@ def test_frame_graph_highlights_the_node_that_ran() -> None:
 
 
 def test_bad_inputs() -> None:
-    with pytest.raises(TypeError, match="backward_steps expects a Value as root, got float"):
+    with pytest.raises(TypeError, match=r"root: expected a Value, got float 1\.0"):
         backward_steps(1.0)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="gradient expects a real number"):
+    with pytest.raises(TypeError, match="gradient: expected a finite number, got str '1'"):
         backward_steps(Value(1.0), gradient="1")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="rankdir must be one of"):
+    with pytest.raises(ValueError, match="rankdir: expected one of 'LR'"):
         BackwardStepper(Value(1.0), rankdir="diagonal")
-    with pytest.raises(TypeError, match="BackwardStepper expects a Value"):
+    with pytest.raises(TypeError, match="root: expected a Value, got str 'x'"):
         BackwardStepper("x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_nodes: expected an integer >= 1, got 0"):
+        BackwardStepper(Value(1.0), max_nodes=0)
     big = Value(1.0, label="x")
     for _ in range(200):
         big = big * 1.0
@@ -186,6 +192,55 @@ def test_html_has_one_frame_per_step_and_is_self_contained(tmp_path: Path) -> No
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
     path = save_backward_html(o, tmp_path / "steps.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def _page_script(page: str) -> str:
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) == 1
+    return scripts[0]
+
+
+def test_page_assets_are_package_data() -> None:
+    folder = resources.files("microgradnn.viz")
+    for name in ("stepper.js", "stepper.css"):
+        assert page_asset(name) == folder.joinpath(name).read_text(encoding="utf-8")
+        assert "</" not in page_asset(name)  # would end the inline <script>/<style> early
+    css = page_asset("stepper.css")
+    assert css.count("{") == css.count("}") > 10
+    with pytest.raises(ValueError, match=r"name: expected one of 'stepper\.js', 'stepper\.css'"):
+        page_asset("../__init__.py")
+
+
+@needs_dot
+def test_page_embeds_the_script_and_style_files() -> None:
+    o, _ = neuron()
+    page = backward_html(o)
+    cid = re.search(r'<div class="mg-stepper" id="(\w+)"', page)
+    assert cid is not None
+    style = re.findall(r"<style>(.*?)</style>", page, re.S)
+    assert style == [page_asset("stepper.css")]
+    script = _page_script(page)
+    assert script == page_asset("stepper.js").rstrip() + f'("{cid.group(1)}");'
+
+
+@needs_dot
+def test_page_script_parses(tmp_path: Path) -> None:
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed")
+    o, _ = neuron()
+    path = tmp_path / "stepper.js"
+    path.write_text(_page_script(backward_html(o)), encoding="utf-8")
+    done = subprocess.run(
+        [node, "--check", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    broken = tmp_path / "broken.js"
+    broken.write_text(path.read_text(encoding="utf-8")[:-10], encoding="utf-8")
+    failed = subprocess.run(
+        [node, "--check", str(broken)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert failed.returncode != 0  # node --check does reject a script cut short
 
 
 @needs_dot

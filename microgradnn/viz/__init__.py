@@ -5,10 +5,14 @@
   neuron or layer for whole networks. :func:`render` writes it to a file.
 - :func:`backward_steps`, :class:`BackwardStepper`, :func:`save_backward_html`: backward, one
   ``_backward()`` at a time, as frames or as an interactive offline HTML page.
-- :func:`parse_expression`: build a graph from text such as ``"tanh(x*w + b)"``
-  (:func:`cli_graph` is the ``microgradnn graph`` command).
+- :func:`parse_expression`: build a graph from text such as ``"tanh(x*w + b)"`` (the
+  ``microgradnn graph`` command, in :mod:`microgradnn.cli`, draws one from the command line).
 - :mod:`microgradnn.viz.plots`: loss curves, decision boundaries, regression fits as sums of
   units, gradient magnitudes per layer, dead ReLUs (needs matplotlib).
+
+Underneath: :mod:`~microgradnn.viz.analysis` (what a picture says about each node and edge,
+shared by the graph pictures and the stepper), :mod:`~microgradnn.viz.clusters` (which neuron and
+layer each node belongs to) and :mod:`~microgradnn.viz.text` (number formatting, escaping).
 
 >>> from microgradnn import Value
 >>> from microgradnn.viz import draw_dot
@@ -17,14 +21,11 @@
 True
 """
 
-from microgradnn.viz._common import GraphvizNotFoundError
-from microgradnn.viz.expr import (
-    ExpressionError,
-    add_graph_arguments,
-    cli_graph,
-    parse_expression,
-)
-from microgradnn.viz.graph import GraphPicture, draw_dot, render
+import warnings
+from typing import Any
+
+from microgradnn.viz.expr import ExpressionError, parse_expression
+from microgradnn.viz.graph import GraphPicture, GraphvizNotFoundError, draw_dot, render
 from microgradnn.viz.plots import (
     GradientMonitor,
     count_dead_relus,
@@ -51,10 +52,8 @@ __all__ = [
     "GradientMonitor",
     "GraphPicture",
     "GraphvizNotFoundError",
-    "add_graph_arguments",
     "backward_html",
     "backward_steps",
-    "cli_graph",
     "count_dead_relus",
     "dead_relus",
     "draw_dot",
@@ -68,3 +67,18 @@ __all__ = [
     "render",
     "save_backward_html",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The `graph` command moved to microgradnn.cli (pictures know no command line); the old
+    # names keep working, with a warning, imported only when asked for.
+    if name in ("add_graph_arguments", "cli_graph"):
+        from microgradnn import cli
+
+        warnings.warn(
+            f"microgradnn.viz.{name} moved to microgradnn.cli.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(cli, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

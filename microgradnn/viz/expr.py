@@ -1,29 +1,33 @@
 r"""A small, safe expression language for drawing graphs: ``tanh(x*w + b)``.
 
 :func:`parse_expression` reads numbers, variables, ``+ - * / **`` (``^`` also means power),
-unary minus, parentheses and calls of the engine's ops (``tanh``, ``exp``, ``log``,
-``sigmoid``, ``relu``, ``leaky_relu(x, 0.1)``, ``sum(a, b, c)``, ...), and builds the graph
-with real :class:`~microgradnn.Value` objects: each variable is one Value labeled by its
-name, so ``x*x`` uses ``x`` twice. Statements separated by ``;`` or new lines may name
-intermediate results, and the names become labels in the picture, as in the micrograd
-lecture: ``n = x1*w1 + x2*w2 + b; o = tanh(n)``.
+unary minus, parentheses and calls of the op table's functions (``tanh``, ``exp``, ``log``,
+``sigmoid``, ``relu``, ``leaky_relu(x, 0.1)``, ``sum(a, b, c)``, ... and any op a learner
+registers with :func:`microgradnn.ops.register`), and builds the graph with real
+:class:`~microgradnn.Value` objects: each variable is one Value labeled by its name, so ``x*x``
+uses ``x`` twice. Statements separated by ``;`` or new lines may name intermediate results, and
+the names become labels in the picture, as in the micrograd lecture:
+``n = x1*w1 + x2*w2 + b; o = tanh(n)``.
 
-The parser is a hand-written tokenizer and recursive-descent parser over exactly this
-grammar: it never calls ``eval`` and accepts nothing else, so it is safe on untrusted text::
+Python's own parser (:func:`ast.parse`) reads the text, after ``^`` is rewritten to ``**`` (so
+it keeps power's precedence and right-associativity; Python alone would read ``^`` as XOR,
+below ``+``). A walk over the syntax tree then accepts only this whitelist, and refuses
+everything else (attributes, indexing, strings, comparisons, lambdas, keyword arguments, ...)
+with an error that points at it. Nothing is ever run through ``eval``, so the language is safe
+on untrusted text::
 
     program   := statement ((';' | newline) statement)*
-    statement := NAME '=' sum | sum
-    sum       := product (('+' | '-') product)*
-    product   := unary (('*' | '/') unary)*
-    unary     := ('-' | '+') unary | power
-    power     := atom (('**' | '^') unary)?          (right-associative, like Python)
-    atom      := NUMBER | NAME | NAME '(' sum (',' sum)* ')' | '(' sum ')'
+    statement := NAME '=' expr | expr                        (Assign with one Name; Expr)
+    expr      := expr ('+' | '-' | '*' | '/' | '**') expr    (BinOp; Python's precedence)
+               | ('-' | '+') expr                            (UnaryOp)
+               | NAME '(' expr (',' expr)* ')'               (Call of a function name)
+               | NAME | NUMBER | '(' expr ')'                (Name; int or float Constant)
 
-Pure-number parts are folded into constants (``2*3`` becomes ``6.0``), which the pictures
-draw as small constant boxes, as the engine stores plain numbers.
-
-:func:`cli_graph` is the ``microgradnn graph`` command; :func:`add_graph_arguments` adds its
-options to an ``argparse`` parser.
+The functions are the op table's rows that have a ``method`` (arity, optional trailing inputs
+and description from the row), plus ``sqrt(x)`` (``x ** 0.5``); the infix operators are the rows
+whose ``infix``/``prefix`` is Python's symbol. Pure-number parts are folded into constants
+(``2*3`` becomes ``6.0``), which the pictures draw as small constant boxes, as the engine
+stores plain numbers.
 
 >>> root, variables = parse_expression("tanh(x*w + b)", {"x": 2, "w": -3, "b": 6.8813735870195432})
 >>> round(root.data, 4), sorted(variables)
@@ -35,28 +39,40 @@ options to an ``argparse`` parser.
 
 from __future__ import annotations
 
-import argparse
+import ast
+import contextlib
+import inspect
+import io
+import keyword
+import operator
 import re
-import sys
-from collections.abc import Callable, Mapping, Sequence
+import tokenize
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO, Union
+from typing import Any, NamedTuple, Union
 
+from microgradnn import ops
+from microgradnn._checks import describe, number
 from microgradnn.engine import Value, no_grad
-from microgradnn.ops import fdiv, fpow
+from microgradnn.ops import Op
 
 __all__ = [
     "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
     "ExpressionError",
-    "add_graph_arguments",
-    "cli_graph",
-    "parse_assignments",
+    "Function",
     "parse_expression",
 ]
 
 MAX_LENGTH = 10_000
+"""The longest expression accepted, in characters."""
 MAX_DEPTH = 100
+"""The deepest nesting accepted: of brackets, and of unary signs, calls and exponents.
+
+Python's parser has limits of its own (about 200 brackets, a few thousand operators in one
+chain); input beyond them is an :class:`ExpressionError` too."""
 
 Operand = Union[Value, float]
 
@@ -72,359 +88,589 @@ class ExpressionError(ValueError):
         super().__init__(message)
 
 
-# -- functions ------------------------------------------------------------------------------------
+# -- functions: the op table's rows, read live ----------------------------------------------------
 
 
-def _unary(method: str) -> Callable[[list[Operand]], Operand]:
-    def call(args: list[Operand]) -> Operand:
-        return getattr(_as_value(args[0]), method)()  # type: ignore[no-any-return]
+class Function(NamedTuple):
+    """One function of the language, ``name(args)``.
 
-    return call
+    Attributes:
+        min_args: The fewest inputs it takes.
+        max_args: The most inputs it takes (None: any number, as ``sum``).
+        apply: Builds its output from the inputs (Values or plain numbers).
+        doc: What it computes (the op row's ``doc``).
+    """
+
+    min_args: int
+    max_args: int | None
+    apply: Callable[[list[Operand]], Operand]
+    doc: str
 
 
 def _as_value(x: Operand) -> Value:
     return x if type(x) is Value else Value(x)
 
 
-def _leaky(args: list[Operand]) -> Operand:
-    slope = args[1] if len(args) > 1 else 0.01
-    if type(slope) is Value:
-        raise TypeError("slope must be a number (a constant), not an expression with variables")
-    return _as_value(args[0]).leaky_relu(float(slope))
+def _input_names(op: Op) -> list[str]:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = inspect.signature(op.forward).parameters.values()
+    return [p.name for p in params if p.kind in kinds and p.default is p.empty]
 
 
-def _prelu(args: list[Operand]) -> Operand:
-    return _as_value(args[0]).prelu(args[1])
+def _op_function(op: Op) -> Function:
+    """The function of an op row: ``Value.<method>`` with the row's arity and defaults."""
+    method: Callable[..., Value] = getattr(Value, str(op.method))
+    if op.variadic:
+
+        def apply_all(args: list[Operand]) -> Operand:
+            return method(args)
+
+        return Function(1, None, apply_all, op.doc)
+    required = op.arity - len(op.defaults)
+
+    def apply(args: list[Operand]) -> Operand:
+        # Trailing inputs with defaults are settings (leaky_relu's slope), not graph inputs.
+        for i in range(required, len(args)):
+            if type(args[i]) is Value:
+                names = _input_names(op)
+                name = names[i] if i < len(names) else f"input {i + 1}"
+                raise TypeError(
+                    f"{name} must be a number (a constant), not an expression with variables"
+                )
+        return method(_as_value(args[0]), *args[1:])
+
+    return Function(required, op.arity, apply, op.doc)
 
 
-def _sum(args: list[Operand]) -> Operand:
-    return Value.sum(args)
-
-
-def _sqrt(args: list[Operand]) -> Operand:
-    return _as_value(args[0]) ** 0.5
-
-
-FUNCTIONS: dict[str, tuple[int, int, Callable[[list[Operand]], Operand], str]] = {
-    "exp": (1, 1, _unary("exp"), "e**x"),
-    "log": (1, 1, _unary("log"), "natural log"),
-    "tanh": (1, 1, _unary("tanh"), "hyperbolic tangent"),
-    "sigmoid": (1, 1, _unary("sigmoid"), "1 / (1 + e**-x)"),
-    "softplus": (1, 1, _unary("softplus"), "log(1 + e**x)"),
-    "relu": (1, 1, _unary("relu"), "max(0, x)"),
-    "leaky_relu": (1, 2, _leaky, "leaky_relu(x, slope=0.01)"),
-    "prelu": (2, 2, _prelu, "prelu(x, alpha)"),
-    "abs": (1, 1, _unary("abs"), "|x|"),
-    "step": (1, 1, _unary("step"), "Heaviside step"),
-    "sign": (1, 1, _unary("sign"), "-1, 0 or 1"),
-    "hard_sigmoid": (1, 1, _unary("hard_sigmoid"), "clip(x + 1/2, 0, 1)"),
-    "sum": (1, 10_000, _sum, "sum(a, b, ...) as one Σ node"),
-    "sqrt": (1, 1, _sqrt, "x ** 0.5"),
+_EXTRAS: dict[str, Function] = {
+    "sqrt": Function(1, 1, lambda args: _as_value(args[0]) ** 0.5, "x ** 0.5"),
 }
+"""The language's own conveniences, for names no op row takes."""
+
+
+class _Functions(Mapping[str, Function]):
+    """A read-only view of the functions: every op row with a ``method``, then the extras.
+
+    It reads the op table on each access, so an op registered at run time is a function at once.
+    """
+
+    def __getitem__(self, name: str) -> Function:
+        try:
+            return _op_function(ops.find(method=name))
+        except KeyError:
+            return _EXTRAS[name]
+
+    def __iter__(self) -> Iterator[str]:
+        methods = [op.method for op in ops.OPS.values() if op.method is not None]
+        yield from methods
+        yield from (name for name in _EXTRAS if name not in methods)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"<expression functions: {', '.join(sorted(self))}>"
+
+
+FUNCTIONS: Mapping[str, Function] = _Functions()
 """Functions the language knows: name -> (min args, max args, implementation, description)."""
 
 
-# -- tokens and syntax tree -----------------------------------------------------------------------
+# -- Python operators: the op rows they read as ---------------------------------------------------
 
-_TOKEN = re.compile(
-    r"(?P<ws>[ \t\r]+)"
-    r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|[-+*/^(),;=\n])"
+_INFIX: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
+    ast.Add: ("+", operator.add),
+    ast.Sub: ("-", operator.sub),
+    ast.Mult: ("*", operator.mul),
+    ast.Div: ("/", operator.truediv),
+    ast.Pow: ("**", operator.pow),
+}
+"""The Python operators the language has: each one's symbol, by which ``ops.find(infix=...)``
+finds its row (whose ``forward`` folds constants), and the Python operator that applies that
+row to Values (the engine's operators are the rows)."""
+
+_PYTHON_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.Not: "not",
+    ast.Invert: "~",
+}
+"""How the refused operators are written, for error messages."""
+
+
+# -- reading the text -----------------------------------------------------------------------------
+
+_ALLOWED_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+    " \t\r\n+-*/^(),;=.'\"[]{}<>!%&|~@:"
 )
+"""What may appear in the text: ASCII only (so columns are characters), no comments, no
+backslashes; quotes, brackets and the like are let through so the tree walk can name them."""
+
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+_SYNTAX = "expected a number, a variable, a function call or '('"
 
 
 @dataclass(frozen=True)
-class _Tok:
-    kind: str
+class _Source:
+    """The user's text, the same statements in Python's syntax, and how their columns match.
+
+    ``origin[i]`` is the index in ``text`` of ``python[i]`` (``origin[len(python)]`` is
+    ``len(text)``), so every position Python reports is shown under the user's own text.
+    """
+
     text: str
-    pos: int
+    python: str
+    origin: tuple[int, ...]
+    line_starts: tuple[int, ...]
+    closers: str
+
+    def index(self, lineno: int | None, col: int | None) -> int:
+        """The index in ``python`` of Python's (1-based line, 0-based column)."""
+        if not lineno or lineno < 1:
+            return 0
+        if lineno > len(self.line_starts):
+            return len(self.python)
+        return min(self.line_starts[lineno - 1] + max(col or 0, 0), len(self.python))
+
+    def at(self, lineno: int | None, col: int | None) -> int:
+        """The position in the user's text of Python's (line, column)."""
+        return self.origin[self.index(lineno, col)]
+
+    def of(self, node: ast.AST) -> int:
+        """Where a node starts in the user's text."""
+        return self.at(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
+
+    def after(self, node: ast.AST) -> int:
+        """The first character after ``node`` past blanks and closing parentheses: its operator."""
+        i = self.index(getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None))
+        while i < len(self.python) and self.python[i] in " \t\n)":
+            i += 1
+        return self.origin[i]
+
+    def shown(self, start: int, end: int) -> str:
+        """The user's text for ``python[start:end]`` (``^`` where Python reads ``**``)."""
+        if start >= len(self.python):
+            return ""
+        last = self.origin[min(end, len(self.python)) - 1]
+        return self.text[self.origin[start] : last + 1]
 
 
-def _tokenize(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    pos = 0
-    parens = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ExpressionError(
-                f"unexpected character {text[pos]!r} at position {pos}", text, pos
-            )
-        kind = m.lastgroup
-        assert kind is not None
-        tok = m.group()
-        parens += (tok == "(") - (tok == ")")
-        if kind != "ws" and not (tok == "\n" and parens > 0):
-            toks.append(_Tok(kind, tok, pos))
-        pos = m.end()
-    toks.append(_Tok("end", "", len(text)))
-    return toks
+def _read(text: str) -> _Source:
+    """Check the characters and the bracket depth, and rewrite the text in Python's syntax.
+
+    ``^`` becomes ``**``; ``;`` outside brackets becomes a new line (so ``x;;y`` and a leading
+    ``;`` are fine); leading blanks of a line go (Python would read them as indentation); a
+    carriage return is a blank.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    open_brackets: list[str] = []
+    line_start = True
+    for i, ch in enumerate(text):
+        if ch not in _ALLOWED_CHARACTERS:
+            raise ExpressionError(f"unexpected character {ch!r} at position {i}", text, i)
+        if ch in _CLOSING:
+            open_brackets.append(ch)
+            if len(open_brackets) > MAX_DEPTH:
+                raise ExpressionError(
+                    f"syntax error at position {i}: expression nested too deeply "
+                    f"(more than {MAX_DEPTH} levels)",
+                    text,
+                    i,
+                )
+        elif ch in ")]}" and open_brackets:
+            open_brackets.pop()
+        if ch == "\r":
+            ch = " "
+        elif ch == ";" and not open_brackets:
+            ch = "\n"
+        if ch == "\n":
+            line_start = True
+        elif line_start and ch in " \t":
+            continue
+        else:
+            line_start = False
+        piece = "**" if ch == "^" else ch
+        out.append(piece)
+        origin.extend([i] * len(piece))
+    origin.append(len(text))
+    python = "".join(out)
+    starts = [0] + [i + 1 for i, ch in enumerate(python) if ch == "\n"]
+    closers = "".join(_CLOSING[b] for b in reversed(open_brackets))
+    return _Source(text, python, tuple(origin), tuple(starts), closers)
 
 
-@dataclass
-class _Num:
-    value: float
-    pos: int
+def _too_deep() -> ExpressionError:
+    return ExpressionError(
+        "the expression is nested too deeply for Python's parser (or one chain of operators "
+        "is too long); split it into statements, e.g. n1 = ...; n2 = n1 + ..."
+    )
 
 
-@dataclass
-class _Name:
-    name: str
-    pos: int
+class _TooDeepError(Exception):
+    """Python's parser ran out of stack on deep input."""
 
 
-@dataclass
-class _Call:
-    name: str
-    args: list[_Node]
-    pos: int
+def _python_parse(python: str) -> ast.Module:
+    """``ast.parse``, with Python's own depth limits turned into one exception."""
+    try:
+        with warnings.catch_warnings():
+            # Python only warns about some malformed input ("1if x"); here it is an error.
+            warnings.simplefilter("error", SyntaxWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            return ast.parse(python, mode="exec")
+    except (RecursionError, MemoryError):
+        raise _TooDeepError from None
+    except SyntaxError as err:
+        if "too many nested" in str(err.msg) or "too complex" in str(err.msg):
+            raise _TooDeepError from None
+        raise
 
 
-@dataclass
-class _Neg:
-    operand: _Node
-    pos: int
+def _parse(src: _Source) -> ast.Module:
+    try:
+        return _python_parse(src.python)
+    except _TooDeepError:
+        raise _too_deep() from None
+    except SyntaxError as err:
+        raise _syntax_error(src, err) from None
+    except ValueError as err:  # e.g. an integer literal longer than Python's digit limit
+        raise ExpressionError(f"syntax error: {err}", src.text) from None
 
 
-@dataclass
-class _Chain:
-    first: _Node
-    rest: list[tuple[str, _Node, int]]
+def _syntax_error(src: _Source, err: SyntaxError) -> ExpressionError:
+    """Python's syntax error, said in the language's words where the tokens make it clear."""
+    found: tuple[str, int | None] | None = _token_problem(src)
+    if found is None and src.closers:
+        try:
+            _python_parse(src.python + src.closers)
+        except (_TooDeepError, SyntaxError, ValueError) as later:
+            if isinstance(later, SyntaxError):
+                err = later
+        else:
+            found = (f"expected {src.closers[0]!r}, got the end of the expression", len(src.text))
+    if found is None:
+        position = src.at(err.lineno, (err.offset or 1) - 1) if err.lineno else None
+        found = (str(err.msg), position)
+    message, pos = found
+    where = "the end" if pos == len(src.text) else f"position {pos}"
+    if pos is None:
+        return ExpressionError(f"syntax error: {message}", src.text)
+    return ExpressionError(f"syntax error at {where}: {message}", src.text, pos)
 
 
-@dataclass
-class _Pow:
-    base: _Node
-    exponent: _Node
-    pos: int
+def _token_problem(src: _Source) -> tuple[str, int] | None:
+    """The first pair of tokens the language cannot have next to each other, if any.
+
+    Reads Python's tokens of the text (with its open brackets closed), so that ``x + * y`` says
+    what was expected and ``x y`` asks for the missing operator. None where the tokens look
+    fine or hold something this check does not know (Python's own message is used then).
+    """
+    python = src.python + src.closers
+    tokens: list[tokenize.TokenInfo] = []
+    with contextlib.suppress(tokenize.TokenError, SyntaxError):
+        tokens.extend(tokenize.generate_tokens(io.StringIO(python).readline))
+
+    def where(tok: tokenize.TokenInfo) -> tuple[int, int]:
+        start = src.index(*tok.start)
+        if start >= len(src.python):
+            return len(src.python), len(src.text)
+        return start, src.origin[start]
+
+    def got(tok: tokenize.TokenInfo) -> tuple[str, int]:
+        start, pos = where(tok)
+        if pos == len(src.text):
+            return "the end of the expression", pos
+        end = start + max(len(tok.string), 1)
+        return repr(src.shown(start, end)), pos
+
+    operand_next = True
+    depth = 0
+    in_statement = 0
+    prev: tokenize.TokenInfo | None = None
+    for tok in tokens:
+        kind, s = tok.type, tok.string
+        if kind in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            if in_statement and operand_next:
+                shown, pos = got(tok)
+                return f"{_SYNTAX}, got {shown}", pos
+            operand_next, in_statement, prev = True, 0, None
+            continue
+        if kind in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT):
+            continue
+        if kind == tokenize.NAME and keyword.iskeyword(s):
+            return None
+        if kind in (tokenize.NAME, tokenize.NUMBER):
+            if not operand_next:
+                shown, pos = got(tok)
+                return f"unexpected {shown} (missing an operator?)", pos
+            operand_next = False
+        elif kind == tokenize.OP and s == "(":
+            if not operand_next and (prev is None or prev.type != tokenize.NAME):
+                shown, pos = got(tok)
+                return f"unexpected {shown} (missing an operator?)", pos
+            depth += 1
+            operand_next = True
+        elif kind == tokenize.OP and s == ")":
+            if depth == 0:
+                shown, pos = got(tok)
+                return f"unmatched {shown}", pos
+            if operand_next and (prev is None or prev.string not in ("(", ",")):
+                shown, pos = got(tok)
+                return f"{_SYNTAX}, got {shown}", pos
+            depth -= 1
+            operand_next = False
+        elif kind == tokenize.OP and s in ("+", "-"):
+            operand_next = True
+        elif kind == tokenize.OP and s in ("*", "/", "**", ",", "="):
+            if operand_next:
+                shown, pos = got(tok)
+                return f"{_SYNTAX}, got {shown}", pos
+            after_name = prev is not None and prev.type == tokenize.NAME
+            if s == "=" and not (in_statement == 1 and depth == 0 and after_name):
+                shown, pos = got(tok)
+                return "'=' must follow a name at the start of a statement, as in n = x*w", pos
+            operand_next = True
+        elif kind == tokenize.OP and s == ";":
+            shown, pos = got(tok)
+            return f"expected ')', got {shown}", pos
+        else:
+            return None
+        in_statement += 1
+        prev = tok
+    return None
 
 
-_Node = Union[_Num, _Name, _Call, _Neg, _Chain, _Pow]
+# -- the whitelist --------------------------------------------------------------------------------
+
+_LANGUAGE = (
+    "expressions have numbers, variables, + - * / ** (or ^), parentheses and calls such as tanh(x)"
+)
+
+_REFUSED: dict[type[ast.AST], str] = {
+    ast.Subscript: "indexing with [...]",
+    ast.Slice: "a slice",
+    ast.Lambda: "a lambda",
+    ast.Starred: "unpacking with *",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "'and' / 'or'",
+    ast.IfExp: "'... if ... else ...'",
+    ast.List: "a list [...]",
+    ast.Tuple: "a tuple (several values separated by commas)",
+    ast.Set: "a set {...}",
+    ast.Dict: "a dict {...}",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.JoinedStr: "an f-string",
+    ast.NamedExpr: "an assignment with ':='",
+    ast.Await: "'await'",
+    ast.Yield: "'yield'",
+    ast.YieldFrom: "'yield from'",
+    ast.AugAssign: "an augmented assignment such as +=",
+    ast.AnnAssign: "an annotation (name: ...)",
+}
+"""How error messages name the Python syntax the language refuses."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Statement:
     target: str | None
     target_pos: int
-    expr: _Node
+    expr: ast.expr
+    uses: tuple[tuple[str, int, ast.expr], ...]
+    """Names and calls in source order: (name, position, the Name or Call node)."""
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.toks = _tokenize(text)
-        self.i = 0
-        self.depth = 0
+def _refused(node: ast.AST, src: _Source) -> tuple[int, str]:
+    """Where ``node`` is and the message that refuses it."""
+    pos = src.of(node)
+    hint = _LANGUAGE
+    if isinstance(node, ast.Attribute):
+        pos = src.after(node.value)
+        what = f"attribute access '.{node.attr}'"
+    elif isinstance(node, ast.Subscript):
+        pos = src.after(node.value)
+        what = _REFUSED[ast.Subscript]
+    elif isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+        if not isinstance(node, ast.UnaryOp):
+            pos = src.after(node.left)
+        op = node.ops[0] if isinstance(node, ast.Compare) else node.op
+        symbol = _PYTHON_SYMBOLS.get(type(op))
+        what = f"the operator {symbol!r}" if symbol else _REFUSED.get(type(node), "a comparison")
+    elif isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, (str, bytes)):
+            what = f"the string {value!r}"
+        elif isinstance(value, bool) or value is None:
+            what = repr(value)
+        elif isinstance(value, complex):
+            what = "a complex number"
+        else:
+            what = repr(value)
+    elif isinstance(node, ast.Call):
+        pos = src.after(node.func)
+        what = "a call of something that is not a function name"
+        hint = "missing an operator? e.g. 2*(x + 1)"
+    elif isinstance(node, ast.keyword):
+        what = f"the keyword argument '{node.arg}='" if node.arg else "unpacking with **"
+        hint = "give a function's inputs in order, e.g. leaky_relu(x, 0.1)"
+    elif isinstance(node, ast.Assign):
+        if len(node.targets) > 1:
+            what = "a chained assignment (a = b = ...)"
+        else:
+            pos = src.of(node.targets[0])
+            what = "an assignment to something other than one name"
+        hint = "a statement names one result, as in n = x*w + b"
+    elif type(node) in _REFUSED:
+        what = _REFUSED[type(node)]
+    elif isinstance(node, ast.stmt):
+        word = re.match(r"[A-Za-z_]+", src.python[src.index(node.lineno, node.col_offset) :])
+        what = f"the Python statement {(word.group() if word else type(node).__name__)!r}"
+    else:
+        what = f"Python's {type(node).__name__} syntax"
+    return pos, f"{what} at position {pos} is not allowed; {hint}"
 
-    def peek(self) -> _Tok:
-        return self.toks[self.i]
 
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
+def _walk(
+    stmt_value: ast.expr, src: _Source, problems: list[tuple[int, str]]
+) -> list[tuple[str, int, ast.expr]]:
+    """Check one statement's expression against the whitelist, without recursion.
 
-    def error(self, message: str, tok: _Tok | None = None) -> ExpressionError:
-        tok = tok or self.peek()
-        where = "the end" if tok.kind == "end" else f"position {tok.pos}"
-        return ExpressionError(f"syntax error at {where}: {message}", self.text, tok.pos)
+    Returns the names and calls in source order; adds each refused node to ``problems``.
+    """
+    uses: list[tuple[str, int, ast.expr]] = []
+    stack: list[tuple[ast.AST, int]] = [(stmt_value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            pos = src.of(node)
+            problems.append(
+                (
+                    pos,
+                    f"syntax error at position {pos}: expression nested too deeply "
+                    f"(more than {MAX_DEPTH} levels)",
+                )
+            )
+            continue
+        children: list[tuple[ast.AST, int]] = []
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            pass
+        elif isinstance(node, ast.Name):
+            uses.append((node.id, src.of(node), node))
+        elif isinstance(node, ast.BinOp) and type(node.op) in _INFIX:
+            children = [(node.left, depth), (node.right, depth + 1)]  # a chain stays flat
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            children = [(node.operand, depth + 1)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            uses.append((node.func.id, src.of(node), node))
+            children = [(arg, depth + 1) for arg in [*node.args, *node.keywords]]
+        else:
+            problems.append(_refused(node, src))
+            children = [
+                (child, depth + 1)
+                for child in ast.iter_child_nodes(node)
+                if hasattr(child, "col_offset")
+            ]
+        stack.extend(reversed(children))
+    return uses
 
-    def expect(self, text: str) -> _Tok:
-        tok = self.peek()
-        if tok.text != text or tok.kind not in ("op",):
-            got = "the end of the expression" if tok.kind == "end" else repr(tok.text)
-            raise self.error(f"expected {text!r}, got {got}")
-        return self.take()
 
-    def program(self) -> list[_Statement]:
-        statements: list[_Statement] = []
-        while True:
-            while self.peek().text in (";", "\n") and self.peek().kind == "op":
-                self.take()
-            if self.peek().kind == "end":
-                break
-            statements.append(self.statement())
-            tok = self.peek()
-            if tok.kind == "end":
-                break
-            if tok.text not in (";", "\n"):
-                raise self.error(f"unexpected {tok.text!r} (missing an operator?)")
-        if not statements:
-            raise ExpressionError("the expression is empty", self.text, 0)
-        return statements
-
-    def statement(self) -> _Statement:
-        tok = self.peek()
-        nxt = self.toks[self.i + 1]
-        if tok.kind == "name" and nxt.text == "=":
-            self.take()
-            self.take()
-            return _Statement(tok.text, tok.pos, self.sum())
-        return _Statement(None, tok.pos, self.sum())
-
-    def nested(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
-
-    def sum(self) -> _Node:
-        first = self.product()
-        rest = []
-        while self.peek().text in ("+", "-") and self.peek().kind == "op":
-            op = self.take()
-            rest.append((op.text, self.product(), op.pos))
-        return _Chain(first, rest) if rest else first
-
-    def product(self) -> _Node:
-        first = self.unary()
-        rest = []
-        while self.peek().text in ("*", "/") and self.peek().kind == "op":
-            op = self.take()
-            rest.append((op.text, self.unary(), op.pos))
-        return _Chain(first, rest) if rest else first
-
-    def unary(self) -> _Node:
-        tok = self.peek()
-        if tok.kind == "op" and tok.text in ("-", "+"):
-            self.take()
-            self.nested()
-            operand = self.unary()
-            self.depth -= 1
-            return _Neg(operand, tok.pos) if tok.text == "-" else operand
-        return self.power()
-
-    def power(self) -> _Node:
-        base = self.atom()
-        tok = self.peek()
-        if tok.kind == "op" and tok.text in ("**", "^"):
-            self.take()
-            self.nested()
-            exponent = self.unary()
-            self.depth -= 1
-            return _Pow(base, exponent, tok.pos)
-        return base
-
-    def atom(self) -> _Node:
-        tok = self.take()
-        if tok.kind == "num":
-            return _Num(float(tok.text), tok.pos)
-        if tok.kind == "name":
-            if self.peek().text == "(" and self.peek().kind == "op":
-                self.take()
-                self.nested()
-                args = [self.sum()]
-                while self.peek().text == ",":
-                    self.take()
-                    args.append(self.sum())
-                self.expect(")")
-                self.depth -= 1
-                return _Call(tok.text, args, tok.pos)
-            return _Name(tok.text, tok.pos)
-        if tok.kind == "op" and tok.text == "(":
-            self.nested()
-            inner = self.sum()
-            self.expect(")")
-            self.depth -= 1
-            return inner
-        got = "the end of the expression" if tok.kind == "end" else repr(tok.text)
-        raise self.error(f"expected a number, a variable, a function call or '(', got {got}", tok)
+def _statements(tree: ast.Module, src: _Source) -> list[_Statement]:
+    """The program's statements, after every node passed the whitelist."""
+    problems: list[tuple[int, str]] = []
+    statements: list[_Statement] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if not isinstance(target, ast.Name):
+                problems.append(_refused(stmt, src))
+                continue
+            uses = _walk(stmt.value, src, problems)
+            statements.append(_Statement(target.id, src.of(target), stmt.value, tuple(uses)))
+        elif isinstance(stmt, ast.Expr):
+            uses = _walk(stmt.value, src, problems)
+            statements.append(_Statement(None, src.of(stmt), stmt.value, tuple(uses)))
+        else:
+            problems.append(_refused(stmt, src))
+    if problems:
+        pos, message = min(problems, key=lambda p: p[0])
+        raise ExpressionError(message, src.text, pos)
+    if not statements:
+        raise ExpressionError("the expression is empty", src.text, 0)
+    return statements
 
 
 # -- evaluation -----------------------------------------------------------------------------------
 
 
-def _known_functions() -> str:
-    return ", ".join(sorted(FUNCTIONS))
-
-
-def _names_used(node: _Node, out: list[tuple[str, int]]) -> None:
-    if isinstance(node, _Name):
-        out.append((node.name, node.pos))
-    elif isinstance(node, _Call):
-        for arg in node.args:
-            _names_used(arg, out)
-    elif isinstance(node, _Neg):
-        _names_used(node.operand, out)
-    elif isinstance(node, _Chain):
-        _names_used(node.first, out)
-        for _, operand, _ in node.rest:
-            _names_used(operand, out)
-    elif isinstance(node, _Pow):
-        _names_used(node.base, out)
-        _names_used(node.exponent, out)
+def _number(node: ast.Constant) -> float:
+    value = node.value
+    assert isinstance(value, (int, float))
+    try:
+        return float(value)
+    except OverflowError:  # an integer literal beyond the float range
+        return float("inf")
 
 
 class _Evaluator:
-    def __init__(self, text: str, env: dict[str, Value]) -> None:
-        self.text = text
+    def __init__(self, src: _Source, env: dict[str, Value], functions: dict[str, Function]):
+        self.src = src
         self.env = env
+        self.functions = functions
 
-    def run(self, node: _Node) -> Operand:
-        if isinstance(node, _Num):
-            return node.value
-        if isinstance(node, _Name):
-            return self.env[node.name]
-        if isinstance(node, _Neg):
+    def run(self, node: ast.expr) -> Operand:
+        if isinstance(node, ast.Constant):
+            return _number(node)
+        if isinstance(node, ast.Name):
+            return self.env[node.id]
+        if isinstance(node, ast.UnaryOp):
             x = self.run(node.operand)
-            return -x
-        if isinstance(node, _Pow):
-            a, b = self.run(node.base), self.run(node.exponent)
-            if type(a) is not Value and type(b) is not Value:
-                return fpow(float(a), float(b))
-            return a**b
-        if isinstance(node, _Chain):
-            acc = self.run(node.first)
-            for op, operand, _ in node.rest:
-                acc = self._binary(op, acc, self.run(operand))
+            if isinstance(node.op, ast.UAdd):
+                return x
+            row = ops.find(prefix="-")
+            return float(row.forward(x)) if type(x) is not Value else -x
+        if isinstance(node, ast.BinOp):
+            spine: list[ast.BinOp] = []
+            while isinstance(node, ast.BinOp):  # the left operands of a chain, without recursion
+                spine.append(node)
+                node = node.left
+            acc = self.run(node)
+            for binop in reversed(spine):
+                acc = self.binary(binop.op, acc, self.run(binop.right))
             return acc
-        return self._call(node)
+        assert isinstance(node, ast.Call)
+        assert isinstance(node.func, ast.Name)
+        return self.call(node, node.func.id)
 
     @staticmethod
-    def _binary(op: str, a: Operand, b: Operand) -> Operand:
+    def binary(op: ast.operator, a: Operand, b: Operand) -> Operand:
+        symbol, python = _INFIX[type(op)]
         if type(a) is not Value and type(b) is not Value:
-            x, y = float(a), float(b)
-            if op == "+":
-                return x + y
-            if op == "-":
-                return x - y
-            return x * y if op == "*" else fdiv(x, y)
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        return a / b
+            return float(ops.find(infix=symbol).forward(float(a), float(b)))
+        return python(a, b)  # type: ignore[no-any-return]
 
-    def _call(self, node: _Call) -> Operand:
-        spec = FUNCTIONS.get(node.name)
-        if spec is None:
-            raise ExpressionError(
-                f"unknown function {node.name!r} at position {node.pos}; "
-                f"known functions: {_known_functions()}",
-                self.text,
-                node.pos,
-            )
-        lo, hi, fn, doc = spec
+    def call(self, node: ast.Call, name: str) -> Operand:
+        fn = self.functions[name]
         args = [self.run(arg) for arg in node.args]
-        if not lo <= len(args) <= hi:
-            want = str(lo) if lo == hi else f"{lo} to {hi}" if hi < 100 else f"at least {lo}"
-            raise ExpressionError(
-                f"{node.name}() takes {want} argument{'s' if want != '1' else ''} ({doc}), "
-                f"got {len(args)}",
-                self.text,
-                node.pos,
-            )
         try:
             if all(type(a) is not Value for a in args):
                 with no_grad():
-                    out = fn([Value(float(a)) if i == 0 else a for i, a in enumerate(args)])
+                    out = fn.apply([Value(float(a)) if i == 0 else a for i, a in enumerate(args)])
                 return out.data if type(out) is Value else float(out)
-            return fn(args)
-        except TypeError as err:
+            return fn.apply(args)
+        except (TypeError, ValueError, ArithmeticError) as err:
+            pos = self.src.of(node)
             raise ExpressionError(
-                f"{node.name}() at position {node.pos}: {err}", self.text, node.pos
+                f"{name}() at position {pos}: {err}", self.src.text, pos
             ) from None
 
 
@@ -434,24 +680,23 @@ def _check_values(values: Mapping[str, object] | None) -> dict[str, float]:
         return out
     if not isinstance(values, Mapping):
         raise TypeError(
-            f"values must be a mapping of names to numbers, got {type(values).__name__}"
+            f"values: expected a mapping of variable names to numbers, got {describe(values)}"
         )
     for name, v in values.items():
         if not isinstance(name, str):
-            raise TypeError(f"variable names must be strings, got {name!r}")
-        if type(v) is Value:
-            out[name] = v.data
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or isinstance(v, complex):
-            try:
-                out[name] = float(v)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"the value of {name!r} must be a number, got {type(v).__name__}: {v!r}"
-                ) from None
-            continue
-        out[name] = float(v)
+            raise TypeError(f"values: expected variable names (str) as keys, got {describe(name)}")
+        out[name] = v.data if type(v) is Value else number(f"values[{name!r}]", v, finite=False)
     return out
+
+
+def _arity(name: str, fn: Function, count: int) -> str | None:
+    """What is wrong with calling ``fn`` with ``count`` inputs, or None."""
+    lo, hi = fn.min_args, fn.max_args
+    if lo <= count and (hi is None or count <= hi):
+        return None
+    want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
+    plural = "" if want in ("1", "at least 1") else "s"
+    return f"{name}() takes {want} argument{plural} ({fn.doc}), got {count}"
 
 
 def parse_expression(
@@ -470,9 +715,9 @@ def parse_expression(
         labeled ``out``.
 
     Raises:
-        ExpressionError: (a ``ValueError``) a syntax error (with its position), an unknown
-            function (listing the known ones), a missing or unused value, a name assigned
-            twice, or an expression with no variables.
+        ExpressionError: (a ``ValueError``) a syntax error or Python syntax outside the
+            language (with its position), an unknown function (listing the known ones), a
+            missing or unused value, a name assigned twice, or an expression with no variables.
         TypeError: ``text`` is not a string or a value is not a number.
 
     >>> out, xs = parse_expression("n = x*x + 1; o = 2*n", {"x": 3})
@@ -480,21 +725,33 @@ def parse_expression(
     ('o', 20.0, ['n'])
     """
     if not isinstance(text, str):
-        raise TypeError(f"the expression must be a string, got {type(text).__name__}")
+        raise TypeError(f"text: expected a string (the expression), got {describe(text)}")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the expression is too long ({len(text)} characters, at most {MAX_LENGTH})"
         )
     given = _check_values(values)
-    statements = _Parser(text).program()
+    src = _read(text)
+    statements = _statements(_parse(src), src)
+    functions = dict(FUNCTIONS)
     assigned: dict[str, int] = {}
     variables: list[str] = []
     positions: dict[str, int] = {}
     for st in statements:
-        used: list[tuple[str, int]] = []
-        _names_used(st.expr, used)
-        for name, pos in used:
-            if name in FUNCTIONS:
+        for name, pos, node in st.uses:
+            if isinstance(node, ast.Call):
+                if name not in functions:
+                    raise ExpressionError(
+                        f"unknown function {name!r} at position {pos}; "
+                        f"known functions: {', '.join(sorted(functions))}",
+                        text,
+                        pos,
+                    )
+                problem = _arity(name, functions[name], len(node.args))
+                if problem:
+                    raise ExpressionError(problem, text, pos)
+                continue
+            if name in functions:
                 raise ExpressionError(
                     f"{name!r} at position {pos} is a function: call it, e.g. {name}(x)",
                     text,
@@ -511,7 +768,7 @@ def parse_expression(
                     text,
                     st.target_pos,
                 )
-            if st.target in FUNCTIONS:
+            if st.target in functions:
                 raise ExpressionError(
                     f"{st.target!r} is a function name; pick another name",
                     text,
@@ -540,7 +797,7 @@ def parse_expression(
             "use a name such as x and give it a value"
         )
     env = {name: Value(given[name], label=name) for name in variables}
-    ev = _Evaluator(text, env)
+    ev = _Evaluator(src, env, functions)
     result: Operand = 0.0
     for st in statements:
         result = ev.run(st.expr)
@@ -558,154 +815,16 @@ def parse_expression(
     return result, {name: env[name] for name in variables}
 
 
-# -- the command line -----------------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    # The `graph` command moved to microgradnn.cli (pictures know no command line); these
+    # names stay importable from here, with a warning, for code written before the move.
+    if name in ("add_graph_arguments", "cli_graph", "parse_assignments"):
+        from microgradnn import cli
 
-
-def parse_assignments(items: Sequence[str] | None) -> dict[str, float]:
-    """``["x=2", "w=-3"]`` -> ``{"x": 2.0, "w": -3.0}``, with errors naming the bad item."""
-    out: dict[str, float] = {}
-    for item in items or ():
-        name, sep, value = str(item).partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise ExpressionError(f"--set expects NAME=NUMBER, got {item!r}")
-        try:
-            number = float(value)
-        except ValueError:
-            raise ExpressionError(
-                f"--set {name}: expected a number after '=', got {value!r}"
-            ) from None
-        if name in out:
-            raise ExpressionError(f"--set gives {name} twice")
-        out[name] = number
-    return out
-
-
-def add_graph_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``microgradnn graph`` options to ``parser`` (see :func:`cli_graph`)."""
-    parser.add_argument("expr", help="the expression, e.g. 'tanh(x*w + b)' or 'n = x*w; tanh(n)'")
-    parser.add_argument(
-        "--set",
-        dest="set",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="NAME=NUMBER",
-        help="values of the variables, e.g. --set x=2 w=-3 b=6.88",
-    )
-    parser.add_argument(
-        "-o",
-        "--out",
-        "--output",
-        dest="out",
-        default=None,
-        help="picture file (.svg, .png, .pdf, or .dot for the DOT source); "
-        "with --view both, NAME-forward.EXT and NAME-backward.EXT",
-    )
-    parser.add_argument(
-        "--view",
-        choices=("forward", "backward", "both"),
-        default="backward",
-        help="forward (values, local derivatives) or backward (chain-rule products); "
-        "default backward",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("svg", "png", "pdf", "dot"),
-        default=None,
-        help="picture format (default: from the file name, else svg)",
-    )
-    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
-    parser.add_argument(
-        "--number-format", dest="number_format", default=".4g", help="number format (.4g)"
-    )
-    parser.add_argument(
-        "--hide-constants",
-        dest="hide_constants",
-        action="store_true",
-        help="fold constants into their op nodes",
-    )
-    parser.add_argument(
-        "--html",
-        default=None,
-        metavar="FILE",
-        help="also write the step-by-step backward page (self-contained HTML)",
-    )
-    return parser
-
-
-def _outputs(out: str, view: str, fmt: str | None) -> list[tuple[str, Path, str]]:
-    path = Path(out)
-    fmt = (fmt or path.suffix.lstrip(".") or "svg").lower()
-    if fmt == "gv":
-        fmt = "dot"
-    if not path.suffix:
-        path = path.with_suffix("." + fmt)
-    if view != "both":
-        return [(view, path, fmt)]
-    return [
-        (v, path.with_name(f"{path.stem}-{v}{path.suffix}"), fmt) for v in ("forward", "backward")
-    ]
-
-
-def cli_graph(args: Any, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """The ``microgradnn graph`` command: parse, run backward(), print grads, draw pictures.
-
-    Reads ``args.expr``, ``args.set`` (``["x=2", ...]``), ``args.out`` (or ``args.output``),
-    ``args.view`` (``forward``/``backward``/``both``), ``args.format``, and optionally
-    ``rankdir``, ``number_format``, ``hide_constants`` and ``html``.
-
-    Returns:
-        0 on success, 2 for a bad expression or values, 1 when graphviz is missing.
-    """
-    from microgradnn.viz._common import GraphvizNotFoundError
-    from microgradnn.viz.graph import draw_dot, render
-    from microgradnn.viz.stepper import save_backward_html
-
-    out_stream = stdout or sys.stdout
-    err_stream = stderr or sys.stderr
-    try:
-        values = parse_assignments(getattr(args, "set", None))
-        root, variables = parse_expression(args.expr, values)
-        root.backward()
-        fmt_spec = getattr(args, "number_format", None) or ".4g"
-        print(f"{root.label} = {format(root.data, fmt_spec)}", file=out_stream)
-        width = max(len(n) for n in variables)
-        for name, v in variables.items():
-            print(
-                f"  {name:<{width}} = {format(v.data, fmt_spec):<10}  "
-                f"d{root.label}/d{name} = {format(v.grad, fmt_spec)}",
-                file=out_stream,
-            )
-        out = getattr(args, "out", None) or getattr(args, "output", None)
-        view = getattr(args, "view", None) or "backward"
-        if view not in ("forward", "backward", "both"):
-            raise ExpressionError(f"--view must be forward, backward or both, got {view!r}")
-        written: list[Path] = []
-        if out:
-            for v_name, path, fmt in _outputs(str(out), view, getattr(args, "format", None)):
-                graph = draw_dot(
-                    root,
-                    v_name,
-                    rankdir=getattr(args, "rankdir", None) or "LR",
-                    fmt=fmt_spec,
-                    hide_constants=bool(getattr(args, "hide_constants", False)),
-                )
-                written.append(render(graph, path, fmt))
-        html_path = getattr(args, "html", None)
-        if html_path:
-            written.append(save_backward_html(root, html_path, fmt=fmt_spec))
-        for path in written:
-            print(f"wrote {path}", file=out_stream)
-        if not out and not html_path:
-            print(
-                "(pass -o graph.svg to draw it, --html steps.html to step through backward)",
-                file=out_stream,
-            )
-    except GraphvizNotFoundError as err:
-        print(f"microgradnn graph: error: {err}", file=err_stream)
-        return 1
-    except (ValueError, TypeError) as err:
-        print(f"microgradnn graph: error: {err}", file=err_stream)
-        return 2
-    return 0
+        warnings.warn(
+            f"microgradnn.viz.expr.{name} moved to microgradnn.cli.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(cli, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,56 +43,78 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
+from microgradnn._checks import choice, describe, flag, integer
 from microgradnn.engine import Value
-from microgradnn.viz._common import (
-    GraphvizNotFoundError,
-    check_choice,
-    check_fmt,
-    check_value,
-    dot_errors,
-    esc,
-    fmt_num,
-    local_formula,
-    op_expression,
-    wrap_name,
+from microgradnn.viz.analysis import (
+    COLORS,
+    HIGHLIGHT,
+    KIND_TEXT,
+    NEGATIVE,
+    Analysis,
+    Highlight,
+    State,
+    analyze,
+    check_root,
+    edge_amount,
+    edge_color,
+    edge_local_text,
+    edge_product_text,
+    final_state,
+    grad_is_final,
+    grad_text,
+    has_sum_cell,
+    sign_color,
+    sum_text,
 )
-from microgradnn.viz._model import ModelInfo, assign_groups, model_info
+from microgradnn.viz.clusters import ModelInfo, NodeGroups, assign_groups, model_info
+from microgradnn.viz.text import esc, fmt_num, number_format, wrap_name
 
-__all__ = ["GraphPicture", "GraphvizNotFoundError", "draw_dot", "render"]
+__all__ = [
+    "BuiltPicture",
+    "DrawOptions",
+    "GraphPicture",
+    "GraphvizNotFoundError",
+    "Slot",
+    "build_picture",
+    "draw_dot",
+    "render",
+]
 
 VIEWS = ("forward", "backward")
 RANKDIRS = ("LR", "TB", "RL", "BT")
 CLUSTERS = (None, "neuron", "layer")
 FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "dot", "json")
+RENDER_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "dot", "gv")
 DEFAULT_MAX_NODES = 500
-
 FONT = "Helvetica"
-COLORS = {
-    "input": "#cfe2ff",
-    "param": "#ffe3a3",
-    "output": "#c3ecd0",
-    "value": "#eef0f3",
-    "op": "#ffffff",
-    "const": "#868e96",
-    "group": "#e5dbff",
-}
-KIND_TEXT = {
-    "input": "input (a leaf you created)",
-    "param": "parameter (a leaf the optimizer updates)",
-    "output": "output (where backward() starts)",
-    "value": "computed value",
-}
-POSITIVE, NEGATIVE, ZERO = "#1c5fb8", "#c0392b", "#6c757d"
-HIGHLIGHT = "#e8590c"
 
-_PARAM_LABEL = re.compile(r"^(w|b|W|B|bias|weight|theta|θ)(\d+|_\w*|\[[^\]]*\])?$")
+INSTALL_HINT = (
+    "graphviz's `dot` program is needed to render pictures (pip cannot install it). "
+    "Install it with `apt install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
+    "`conda install -c conda-forge graphviz`, or from https://graphviz.org/download/ "
+    "(Windows: add its bin folder to PATH). The DOT source (`graph.source`) works without it."
+)
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Raised when a picture must be rendered but graphviz's ``dot`` program is not installed."""
+
+
+@contextmanager
+def _dot_errors() -> Iterator[None]:
+    """Turn graphviz's ``ExecutableNotFound`` into a :class:`GraphvizNotFoundError`."""
+    try:
+        yield
+    except graphviz.ExecutableNotFound as err:
+        raise GraphvizNotFoundError(INSTALL_HINT) from err
 
 
 class GraphPicture(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
@@ -107,12 +129,12 @@ class GraphPicture(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
         """Render with ``dot`` and return the bytes (or str with ``encoding=``)."""
-        with dot_errors():
+        with _dot_errors():
             return super().pipe(*args, **kwargs)
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
         """Graphviz's ``render`` (writes the DOT source *and* ``<file>.<format>``)."""
-        with dot_errors():
+        with _dot_errors():
             return super().render(*args, **kwargs)
 
 
@@ -133,219 +155,52 @@ def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None)
         GraphvizNotFoundError: Rendering needs graphviz's ``dot`` program and it is missing.
         ValueError: Unknown format.
     """
+    if not isinstance(graph, (graphviz.Digraph, graphviz.Graph, graphviz.Source)):
+        raise TypeError(f"graph: expected a graphviz graph (from draw_dot), got {describe(graph)}")
     path = Path(path)
-    fmt = (format or path.suffix.lstrip(".") or "svg").lower()
-    allowed = ("svg", "png", "pdf", "jpg", "jpeg", "dot", "gv")
-    if fmt not in allowed:
-        raise ValueError(f"format must be one of {', '.join(allowed)}; got {fmt!r}")
-    if not hasattr(graph, "source"):
-        raise TypeError(
-            f"render expects a graphviz graph (from draw_dot), got {type(graph).__name__}"
-        )
+    fmt = choice("format", (format or path.suffix.lstrip(".") or "svg").lower(), RENDER_FORMATS)
     if fmt in ("dot", "gv"):
         path.write_text(graph.source, encoding="utf-8")
         return path
-    with dot_errors():
+    with _dot_errors():
         data = graph.pipe(format=fmt)
     path.write_bytes(data)
     return path
 
 
 # ---------------------------------------------------------------------------------------------
-# Graph analysis: shared by the pictures and the step-by-step stepper.
-
-
-@dataclass
-class Analysis:
-    """A graph in topological order with what the pictures show about each node."""
-
-    order: list[Value]
-    index: dict[int, int]
-    names: list[str]
-    kinds: list[str]
-    locals_: list[tuple[float, ...]]
-    consumers: list[list[tuple[int, int]]]
-    """Per node, ``(consumer index, argument position)`` in the order backward() adds them."""
-    param_names: dict[int, str]
-
-    @property
-    def root(self) -> int:
-        """Index of the output (last in topological order)."""
-        return len(self.order) - 1
-
-    def prev_names(self, j: int, fmt: str) -> list[str]:
-        """Display names of node ``j``'s inputs (constants formatted as numbers)."""
-        return [
-            self.names[self.index[id(p)]] if type(p) is Value else fmt_num(p, fmt)
-            for p in self.order[j]._prev
-        ]
-
-
-def analyze(root: Value, info: ModelInfo | None = None) -> Analysis:
-    """Topological order, display names, kinds, local derivatives and consumers of a graph."""
-    order = root.topological_order()
-    index = {id(v): i for i, v in enumerate(order)}
-    consumers: list[list[tuple[int, int]]] = [[] for _ in order]
-    for j in range(len(order) - 1, -1, -1):
-        for k, p in enumerate(order[j]._prev):
-            if type(p) is Value:
-                consumers[index[id(p)]].append((j, k))
-    param_names = info.param_names if info is not None else {}
-    kinds = []
-    for i, v in enumerate(order):
-        if i == len(order) - 1:
-            kinds.append("output")
-        elif v._op is not None:
-            kinds.append("value")
-        elif info is not None:
-            kinds.append("param" if id(v) in param_names else "input")
-        else:
-            kinds.append("param" if _PARAM_LABEL.match(v.label) else "input")
-    return Analysis(
-        order=order,
-        index=index,
-        names=[v.label or f"#{i}" for i, v in enumerate(order)],
-        kinds=kinds,
-        locals_=[v.local_grads() for v in order],
-        consumers=consumers,
-        param_names=param_names,
-    )
-
-
-@dataclass
-class State:
-    """Gradients to show: the graph's own (``draw_dot``) or a step of the stepper."""
-
-    grads: Sequence[float]
-    processed: Sequence[bool]
-    """Per node: has its ``_backward()`` run (so its grad is final and its edges used)?"""
-    seeded: bool = True
-    exact: bool = False
-    """True for a simulated pass from zero: grads are exactly the shown sums (no residual)."""
-
-
-@dataclass
-class Highlight:
-    """What a stepper frame emphasises."""
-
-    nodes: set[int] = field(default_factory=set)
-    edges: set[tuple[int, int]] = field(default_factory=set)
-    changed: set[int] = field(default_factory=set)
-
-
-def final_state(a: Analysis) -> State:
-    """The state of the graph as it is now (after a ``backward()``)."""
-    return State(
-        grads=[v.grad for v in a.order],
-        processed=[v._op is not None for v in a.order],
-    )
-
-
-def _signed_terms(terms: list[str]) -> str:
-    out = terms[0]
-    for t in terms[1:]:
-        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
-    return out
-
-
-def grad_text(a: Analysis, i: int, state: State, fmt: str) -> str:
-    """The grad cell of node ``i``."""
-    return f"grad {fmt_num(state.grads[i], fmt)}"
-
-
-def has_sum_cell(a: Analysis, i: int, state: State) -> bool:
-    """Whether node ``i`` shows how its grad is summed (used twice, seed, or leftover)."""
-    if i == a.root:
-        return True
-    cons = a.consumers[i]
-    if len(cons) >= 2:
-        return True
-    if state.exact or not cons or not all(state.processed[j] for j, _ in cons):
-        return False
-    return _residual(a, i, state) != 0.0
-
-
-def _amount(a: Analysis, j: int, k: int, state: State) -> float:
-    return a.locals_[j][k] * state.grads[j]
-
-
-def _residual(a: Analysis, i: int, state: State) -> float:
-    total = 0.0
-    for j, k in a.consumers[i]:
-        total += _amount(a, j, k, state)
-    return state.grads[i] - total
-
-
-def sum_text(a: Analysis, i: int, state: State, fmt: str) -> str:
-    """``= 3 + 3``: node ``i``'s grad as the sum of what each use added (``…`` = not yet)."""
-    if i == a.root:
-        return "= seed" if state.seeded else "seed: not yet"
-    terms = [
-        fmt_num(_amount(a, j, k, state), fmt) if state.processed[j] else "…"
-        for j, k in a.consumers[i]
-    ]
-    if not state.exact and terms and "…" not in terms:
-        r = _residual(a, i, state)
-        if r != 0.0:
-            where = "earlier" if a.order[i]._op is None else "elsewhere"
-            terms.insert(0, f"{fmt_num(r, fmt)} ({where})")
-    return "= " + _signed_terms(terms) if terms else ""
-
-
-def edge_local_text(a: Analysis, j: int, k: int, fmt: str, formula: bool) -> str:
-    """``∂n/∂x = w = -3``: the local derivative of node ``j`` w.r.t. its input ``k``."""
-    node = a.order[j]
-    names = a.prev_names(j, fmt)
-    p = node._prev[k]
-    x = names[k]
-    dup = type(p) is Value and sum(1 for q in node._prev if q is p) > 1
-    head = f"∂{wrap_name(a.names[j])}/∂{wrap_name(x)}"
-    if dup:
-        head += f" (arg {k + 1})"
-    num = fmt_num(a.locals_[j][k], fmt)
-    if formula:
-        text = local_formula(node, k, names, a.names[j])
-        if text and text != num:
-            return f"{head} = {text} = {num}"
-    return f"{head} = {num}"
-
-
-def edge_product_text(a: Analysis, j: int, k: int, state: State, fmt: str) -> str:
-    """``0.5 × -3 = -1.5``: grad(out) × local, what this edge adds into the input's grad."""
-    if not state.processed[j]:
-        return "…"
-    local = a.locals_[j][k]
-    g = state.grads[j]
-    return f"{fmt_num(g, fmt)} × {fmt_num(local, fmt)} = {fmt_num(local * g, fmt)}"
-
-
-def sign_color(x: float) -> str:
-    """The colour of a gradient contribution: blue if positive, red if negative, grey if 0."""
-    if x > 0.0:
-        return POSITIVE
-    if x < 0.0:
-        return NEGATIVE
-    return ZERO
-
-
-# ---------------------------------------------------------------------------------------------
 # DOT building.
 
 
-@dataclass
+@dataclass(frozen=True)
 class Slot:
-    """One text in the SVG that the stepper rewrites frame by frame."""
+    """One text in the SVG that the stepper rewrites frame by frame.
+
+    Attributes:
+        element: The DOT name of the node or edge holding the text.
+        position: Index among the element's ``<text>`` elements.
+        name: The slot's name: ``v3grad``, ``v3sum`` (node 3's grad and sum cells) or
+            ``e5_1prod`` (the product text on the edge into input 1 of node 5).
+    """
 
     element: str
-    """The DOT name of the node or edge holding the text."""
     position: int
-    """Index among the element's ``<text>`` elements."""
     name: str
 
 
-@dataclass
-class Options:
-    """Validated drawing options."""
+_ID_PREFIX = re.compile(r"[A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """The drawing options of :func:`draw_dot`, each checked when the options are made.
+
+    See :func:`draw_dot` for what each one does.
+
+    Raises:
+        TypeError: An option of the wrong type (a flag that is not True or False).
+        ValueError: An option outside its choices.
+    """
 
     view: str = "forward"
     rankdir: str = "LR"
@@ -361,27 +216,50 @@ class Options:
     id_prefix: str = ""
     format: str = "svg"
 
+    def __post_init__(self) -> None:
+        choice("view", self.view, VIEWS)
+        choice("rankdir", self.rankdir, RANKDIRS)
+        number_format("fmt", self.fmt)
+        for name in ("hide_constants", "show_grad", "local_text", "edge_labels", "legend"):
+            flag(name, getattr(self, name))
+        choice("cluster", self.cluster, CLUSTERS)
+        flag("collapse", self.collapse)
+        if self.max_nodes is not None:
+            integer("max_nodes", self.max_nodes, low=1)
+        expected = "id_prefix: expected letters, digits or _ only"
+        if not isinstance(self.id_prefix, str):
+            raise TypeError(f"{expected}, got {describe(self.id_prefix)}")
+        if not _ID_PREFIX.fullmatch(self.id_prefix):
+            raise ValueError(f"{expected}, got {self.id_prefix!r}")
+        choice("format", self.format, FORMATS)
+
 
 @dataclass
-class Built:
-    """A drawn picture plus what the stepper needs to animate it."""
+class BuiltPicture:
+    """A drawn picture plus what the stepper needs to animate it.
+
+    Attributes:
+        graph: The picture.
+        analysis: The graph it shows.
+        slots: The texts that change from one stepper frame to the next.
+        texts: Per DOT element name, the texts it shows, in the order graphviz writes them.
+    """
 
     graph: GraphPicture
     analysis: Analysis
     slots: list[Slot] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)
-    """Per DOT element name, the texts it shows, in the order graphviz writes them."""
 
 
 def _fold_constants(node: Value, fmt: str) -> str:
     """An op label with its constant inputs written in: ``* 2``, ``2 -``, ``Σ + 1``."""
     op = node._op
     assert op is not None
-    symbol = op.label(node._arg)
+    symbol = op.symbol
     consts = [(k, p) for k, p in enumerate(node._prev) if type(p) is not Value]
     if not consts:
         return symbol
-    if op.arity == -1:
+    if op.variadic:
         return f"{symbol} + " + " + ".join(fmt_num(float(c), fmt) for _, c in consts)
     if len(node._prev) == 2 and len(consts) == 1:
         k, c = consts[0]
@@ -428,7 +306,7 @@ class _Builder:
     def __init__(
         self,
         root: Value,
-        opts: Options,
+        opts: DrawOptions,
         info: ModelInfo | None,
         state: State | None = None,
         highlight: Highlight | None = None,
@@ -436,7 +314,9 @@ class _Builder:
     ) -> None:
         self.o = opts
         self.info = info
-        self.a = analysis if analysis is not None else analyze(root, info)
+        if analysis is None:
+            analysis = analyze(root, info.param_names if info is not None else None)
+        self.a = analysis
         self.state = state if state is not None else final_state(self.a)
         self.hl = highlight or Highlight()
         self.p = opts.id_prefix
@@ -445,9 +325,11 @@ class _Builder:
         self.texts: dict[str, list[str]] = {}
         n = len(self.a.order)
         self.groups: list[int | None] = [None] * n
+        self.nodes: NodeGroups | None = None
         if opts.cluster is not None and info is not None:
-            self.groups = assign_groups(self.a.order, info)
-            self.groups[self.a.root] = None
+            self.nodes = assign_groups(self.a.order, info)
+            self.groups = list(self.nodes.groups)
+            self.groups[self.a.root] = None  # the output stays visible, outside every box
         self.collapsed = opts.cluster is not None and opts.collapse
 
     # -- ids and group keys -------------------------------------------------------------------
@@ -507,8 +389,7 @@ class _Builder:
             texts.append(gt)
             color = HIGHLIGHT if i in self.hl.changed else "#000000"
             grad_cell = f'<FONT COLOR="{color}">{esc(gt)}</FONT>'
-            final = i == a.root or all(st.processed[j] for j, _ in a.consumers[i])
-            if self.backward and not final and i not in self.hl.changed:
+            if self.backward and not grad_is_final(a, i, st) and i not in self.hl.changed:
                 grad_cell = f'<FONT COLOR="#868e96">{esc(gt)}</FONT>'
             cells.append(f"<TD>{grad_cell}</TD>")
             if self.backward and has_sum_cell(a, i, st):
@@ -537,12 +418,12 @@ class _Builder:
             f"grad = {self.state.grads[i]!r}",
         ]
         if v._op is not None:
-            lines.insert(1, f"{a.names[i]} = {op_expression(v, a.prev_names(i, '.6g'))}")
+            lines.insert(1, f"{a.names[i]} = {a.expression(i, '.6g')}")
         return "\n".join(lines)
 
     # -- the picture --------------------------------------------------------------------------
 
-    def build(self) -> Built:
+    def build(self) -> BuiltPicture:
         a, o = self.a, self.o
         total, values, ops, consts = self.count_nodes()
         if o.max_nodes is not None and total > o.max_nodes:
@@ -591,7 +472,7 @@ class _Builder:
             if id(sub) not in attached:
                 attached.add(id(sub))
                 g.subgraph(sub)
-        return Built(graph=g, analysis=a, slots=self.slots, texts=self.texts)
+        return BuiltPicture(graph=g, analysis=a, slots=self.slots, texts=self.texts)
 
     # Clusters (collapse=False): graphviz subgraphs filled as nodes are emitted, then attached.
 
@@ -638,7 +519,7 @@ class _Builder:
         if v._op is None:
             return
         op_name = f"v{i}op"
-        symbol = _fold_constants(v, o.fmt) if o.hide_constants else v._op.label(v._arg)
+        symbol = _fold_constants(v, o.fmt) if o.hide_constants else v._op.symbol
         self.texts[op_name] = [symbol]
         attrs = self._attrs(op_name, "mg-op")
         if i in self.hl.nodes:
@@ -651,7 +532,7 @@ class _Builder:
             fillcolor=COLORS["op"],
             margin="0.05,0.02",
             height="0.3",
-            tooltip=f"{a.names[i]} = {op_expression(v, a.prev_names(i, '.6g'))}\n{v._op.doc}",
+            tooltip=f"{a.names[i]} = {a.expression(i, '.6g')}\n{v._op.doc}",
             **attrs,
         )
         if not o.hide_constants:
@@ -685,7 +566,7 @@ class _Builder:
         if not self.backward:
             return f'<<FONT POINT-SIZE="10">{esc(local)}</FONT>>', [local], None
         prod = edge_product_text(a, j, k, self.state, o.fmt)
-        color = sign_color(_amount(a, j, k, self.state)) if self.state.processed[j] else ZERO
+        color = edge_color(a, j, k, self.state)
         label = (
             f'<<FONT POINT-SIZE="10">{esc(local)}</FONT><BR/>'
             f'<FONT POINT-SIZE="10" COLOR="{color}">{esc(prod)}</FONT>>'
@@ -745,7 +626,7 @@ class _Builder:
             if len(uses) > 1:
                 attrs["label"] = f"×{len(uses)}"
             elif self.backward and o.edge_labels:
-                total = math.fsum(_amount(a, j, k, self.state) for j, k in uses)
+                total = math.fsum(edge_amount(a, j, k, self.state) for j, k in uses)
                 attrs["label"] = (
                     f"+{fmt_num(total, o.fmt)}" if total >= 0 else fmt_num(total, o.fmt)
                 )
@@ -762,11 +643,15 @@ class _Builder:
     def _pseudo_input(
         self, g: GraphPicture, pseudo: dict[tuple[int, int], str], j: int, k: int, value: float
     ) -> str | None:
-        """A first-layer input given as a plain number: one shared box ``x0`` per position."""
+        """A first-layer input given as a plain number: one shared box ``x0`` per position.
+
+        The node must be the neuron's product for that input: it consumes the neuron's weight
+        ``w_pos`` and this plain number, nothing else.
+        """
         assert self.info is not None
         v = self.a.order[j]
         grp = self.groups[j]
-        if grp is None or v._op is None or v._op.name != "mul" or len(v._prev) != 2:
+        if grp is None or len(v._prev) != 2:
             return None
         neuron = self.info.neurons[grp]
         other = v._prev[1 - k]
@@ -799,7 +684,7 @@ class _Builder:
         show_grad = o.show_grad or self.backward
         for key, idx in members.items():
             neurons = sorted({g for g in (self.groups[i] for i in idx) if g is not None})
-            outs = [self._neuron_output(k, idx) for k in neurons]
+            outs = [self._neuron_output(k) for k in neurons]
             outs_v = [a.order[i] for i in outs if i is not None]
             weights = [w for k in neurons for w in self.info.neurons[k].w]
             n0 = self.info.neurons[neurons[0]]
@@ -847,43 +732,10 @@ class _Builder:
                 **self._attrs(key, "mg-group"),
             )
 
-    def _neuron_output(self, k: int, idx: list[int]) -> int | None:
-        """The node a neuron hands on: its ``a`` (or ``z``), else its last member node."""
-        mine = [i for i in idx if self.groups[i] == k]
-        for lab in ("a", "z"):
-            for i in reversed(mine):
-                if self.a.order[i].label == lab and self.a.order[i]._op is not None:
-                    return i
-        root = self.a.order[-1]
-        if root.label in ("a", "z") and any(
-            type(p) is Value and self.a.index[id(p)] in mine for p in root._prev
-        ):
-            return self.a.root
-        ops = [i for i in mine if self.a.order[i]._op is not None]
-        return ops[-1] if ops else None
-
-
-def _check_options(
-    view: object,
-    rankdir: object,
-    fmt: object,
-    cluster: object,
-    model: object,
-    max_nodes: object,
-) -> None:
-    check_choice("view", view, VIEWS)
-    check_choice("rankdir", rankdir, RANKDIRS)
-    check_fmt(fmt)
-    check_choice("cluster", cluster, CLUSTERS)
-    if cluster is not None and model is None:
-        raise ValueError(
-            f"cluster={cluster!r} needs model=<the model that built the graph>, whose "
-            "parameters tell which nodes belong to which neuron"
-        )
-    if max_nodes is not None and (
-        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
-    ):
-        raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+    def _neuron_output(self, k: int) -> int | None:
+        """The node neuron ``k`` hands on (its activation, else its Σ), found by structure."""
+        assert self.nodes is not None
+        return self.nodes.output(k)
 
 
 def draw_dot(
@@ -950,37 +802,50 @@ def draw_dot(
         v0 -> v2op [label=<<FONT ...>∂c/∂a = b = -3</FONT><BR/><FONT ...>1 × -3 = -3</FONT>> ...]
     ...
     """
-    root = check_value(root, "draw_dot")
-    _check_options(view, rankdir, fmt, cluster, model, max_nodes)
-    if not isinstance(id_prefix, str) or not re.fullmatch(r"[A-Za-z0-9_]*", id_prefix):
-        raise ValueError(f"id_prefix must be letters, digits or _, got {id_prefix!r}")
-    check_choice("format", format, FORMATS)
-    info = model_info(model) if model is not None else None
-    opts = Options(
+    root = check_root(root)
+    opts = DrawOptions(
         view=view,
         rankdir=rankdir,
         fmt=fmt,
-        hide_constants=bool(hide_constants),
-        show_grad=bool(show_grad),
-        local_text=bool(local_text),
-        edge_labels=bool(edge_labels),
-        legend=bool(legend),
+        hide_constants=hide_constants,
+        show_grad=show_grad,
+        local_text=local_text,
+        edge_labels=edge_labels,
+        legend=legend,
         cluster=cluster,
-        collapse=bool(collapse),
+        collapse=collapse,
         max_nodes=max_nodes,
         id_prefix=id_prefix,
         format=format,
     )
+    if cluster is not None and model is None:
+        raise ValueError(
+            f"cluster={cluster!r} needs model=<the model that built the graph>, whose "
+            "parameters tell which nodes belong to which neuron"
+        )
+    info = model_info(model) if model is not None else None
     return _Builder(root, opts, info).build().graph
 
 
-def build(
+def build_picture(
     root: Value,
-    opts: Options,
+    options: DrawOptions,
     info: ModelInfo | None = None,
     state: State | None = None,
     highlight: Highlight | None = None,
     analysis: Analysis | None = None,
-) -> Built:
-    """Build a picture with explicit options and state (used by the stepper)."""
-    return _Builder(root, opts, info, state, highlight, analysis).build()
+) -> BuiltPicture:
+    """Draw a picture for a given gradient state, with what the stepper needs to animate it.
+
+    :func:`draw_dot` is this with the graph's own gradients; the stepper passes each frame's
+    :class:`~microgradnn.viz.analysis.State` and :class:`~microgradnn.viz.analysis.Highlight`.
+
+    Args:
+        root: The graph's output.
+        options: The drawing options.
+        info: The model's parameters and neurons (needed for ``options.cluster``).
+        state: The gradients to show (default: the graph's own).
+        highlight: What to emphasise (default: nothing).
+        analysis: ``root``'s analysis, when it was already made.
+    """
+    return _Builder(root, options, info, state, highlight, analysis).build()

@@ -5,9 +5,11 @@ backend, on servers too) and accepts ``ax=`` to draw into your own axes; save wi
 ``fig.savefig("loss.png")``. In Jupyter, a returned figure shows as the cell's output.
 matplotlib is optional: ``pip install 'microgradnn[plot]'``.
 
-To evaluate a model on thousands of grid points quickly, the model's graph for one example
-is compiled with :mod:`microgradnn.compile` and run on the whole batch with numpy: the same
-numbers as calling the model point by point, at numpy speed.
+The model's outputs on thousands of grid points come from the package's one batched prediction
+path, :func:`microgradnn.train.predict` with ``compiled=True`` (the model's graph for one example
+replayed over the batch with numpy, in eval mode). Pictures of single units (a regression's hidden
+units, dead ReLUs) trace the neurons' own outputs with :mod:`microgradnn.compile`, the neurons
+found by :mod:`microgradnn.viz.clusters`.
 
 >>> from microgradnn.nn import MLP
 >>> from microgradnn.train import History
@@ -28,9 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from microgradnn.compile import CompiledGraph, trace
+from microgradnn._checks import describe, flag, integer, number, optional_number
+from microgradnn.compile import trace
 from microgradnn.engine import Value
-from microgradnn.viz._model import ModelInfo, assign_groups, model_info
+from microgradnn.losses import LossFunction, loss_info
+from microgradnn.module import Module, eval_mode, io_sizes
+from microgradnn.train import predict
+from microgradnn.viz.clusters import ModelInfo, assign_groups, graph_order, model_info
 
 __all__ = [
     "DeadReluReport",
@@ -84,76 +90,10 @@ def _show_in_ipython(figure_type: type) -> None:
 
 def _check_ax(ax: Any) -> None:
     if ax is not None and not hasattr(ax, "plot"):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+        raise TypeError(f"ax: expected a matplotlib Axes, got {describe(ax)}")
 
 
-# -- compiling the model for batches --------------------------------------------------------------
-
-
-@dataclass
-class _Compiled:
-    """A model's graph for one example, compiled to run a batch (dropout off)."""
-
-    graph: CompiledGraph
-    info: ModelInfo
-    outputs: list[Value]
-    """The model's outputs in the last trace (their ops tell a sigmoid output)."""
-    neuron_nodes: list[Value | None]
-    """Per neuron of ``info.neurons``, the node holding its output (``a``, else ``z``)."""
-
-    def run(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """The outputs, shape ``(N, n_outputs)``, and each neuron's output column (or None)."""
-        cols = self.graph.forward(X)
-        n = len(self.outputs)
-        units = iter(cols[:, n:].T)
-        return cols[:, :n], [None if v is None else next(units) for v in self.neuron_nodes]
-
-
-def _n_inputs(model: Any, X: np.ndarray) -> int:
-    nin = getattr(model, "nin", None)
-    if nin is None:
-        layers = getattr(model, "layers", None) or [model]
-        neurons = getattr(layers[0], "neurons", None) or [layers[0]]
-        w = getattr(neurons[0], "w", None)
-        nin = len(w) if w is not None else X.shape[1]
-    return int(nin)
-
-
-def _compile(model: Any, nin: int) -> _Compiled:
-    """Trace ``model`` in eval mode; the graph's outputs are the model's, then its neurons'."""
-    if not callable(model):
-        raise TypeError(
-            f"model must be callable (an MLP, Layer or Neuron), got {type(model).__name__}"
-        )
-    info = model_info(model)
-    seen: dict[str, Any] = {}  # the last trace's Values (trace calls fn twice)
-
-    def fn(xs: list[Value], ys: list[Value]) -> list[Value]:
-        out = model(xs)
-        outputs = list(out) if isinstance(out, (list, tuple)) else [out]
-        if not outputs or any(type(o) is not Value for o in outputs):
-            raise TypeError("the model must return a Value or a list of Values")
-        hub = Value.sum(outputs) if len(outputs) > 1 else outputs[0]
-        order = hub.topological_order()[: -1 if len(outputs) > 1 else None]
-        groups = assign_groups(order, info)
-        nodes: list[Value | None] = []
-        for k in range(len(info.neurons)):
-            mine = [v for v, g in zip(order, groups, strict=True) if g == k and v._op is not None]
-            pick = next((v for v in reversed(mine) if v.label == "a"), None)
-            nodes.append(pick or next((v for v in reversed(mine) if v.label == "z"), None))
-        seen.update(outputs=outputs, nodes=nodes)
-        return outputs + [v for v in nodes if v is not None]
-
-    params = list(model.parameters()) if hasattr(model, "parameters") else []
-    was_training = bool(getattr(model, "training", False))
-    if was_training and hasattr(model, "eval"):
-        model.eval()
-    try:
-        graph = trace(fn, nin, 0, params)
-    finally:
-        if was_training and hasattr(model, "train"):
-            model.train(True)
-    return _Compiled(graph, info, seen["outputs"], seen["nodes"])
+# -- evaluating the model on a batch --------------------------------------------------------------
 
 
 def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
@@ -162,7 +102,7 @@ def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] == 0:
         raise ValueError(
-            f"{name} must be a 2-D array of shape (N, d) with N >= 1, got shape {arr.shape}"
+            f"{name}: expected a 2-D array of shape (N, d) with N >= 1, got shape {arr.shape}"
         )
     return arr
 
@@ -170,8 +110,9 @@ def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
 def batch_forward(model: Any, X: Any) -> np.ndarray:
     """The model's outputs for every row of ``X`` at numpy speed, shape ``(N, n_outputs)``.
 
-    Compiles the model's graph for one example (:mod:`microgradnn.compile`, dropout off, as in
-    evaluation) and runs it on the whole batch. Equal to calling the model row by row.
+    :func:`microgradnn.train.predict` with ``compiled=True`` (eval mode, so dropout is off),
+    with one column per output even for a model with one output. Equal to calling the model
+    row by row.
 
     >>> from microgradnn.nn import MLP
     >>> model = MLP(2, [3, 1], activation="tanh", seed=0)
@@ -179,11 +120,52 @@ def batch_forward(model: Any, X: Any) -> np.ndarray:
     >>> bool(np.allclose(batch_forward(model, X)[:, 0], [model(list(x)).data for x in X]))
     True
     """
-    Xa = _as_matrix(X)
-    nin = _n_inputs(model, Xa)
-    if Xa.shape[1] != nin:
-        raise ValueError(f"expected {nin} inputs per row, got X of shape {Xa.shape}")
-    return _compile(model, nin).run(Xa)[0]
+    out = predict(model, _as_matrix(X), compiled=True)
+    return out[:, None] if out.ndim == 1 else out
+
+
+@dataclass
+class _Units:
+    """Each neuron's output for a batch (None for a neuron the model's graph does not use)."""
+
+    info: ModelInfo
+    outputs: list[np.ndarray | None]
+    activated: list[bool]
+    """Per neuron, whether its output is its activation's node (False: its Σ, or unused)."""
+
+
+def _n_inputs(model: Any, X: np.ndarray) -> int:
+    nin, _ = io_sizes(model)
+    return X.shape[1] if nin is None else nin
+
+
+def _unit_outputs(model: Any, X: np.ndarray) -> _Units:
+    """Trace the model once and replay each neuron's output node (activation, else Σ) on ``X``."""
+    if not isinstance(model, Module) or not callable(model):
+        raise TypeError(f"model: expected a Module such as an MLP, got {describe(model)}")
+    nin = _n_inputs(model, X)
+    if X.shape[1] != nin:
+        raise ValueError(f"the model expects {nin} input features, got {X.shape[1]} columns")
+    info = model_info(model)
+    found: list[bool] = []
+    activated: list[bool] = []
+
+    def units(xs: list[Value], ys: list[Value]) -> list[Value]:
+        out = model(xs)
+        outputs = [out] if type(out) is Value else list(out)
+        order = graph_order(outputs)
+        nodes = assign_groups(order, info)
+        picks = [nodes.output(k) for k in range(len(info.neurons))]
+        found[:] = [p is not None for p in picks]
+        activated[:] = [bool(a) for a in nodes.activations]
+        return [order[p] for p in picks if p is not None]
+
+    if not info.neurons:
+        return _Units(info, [], [])
+    with eval_mode(model):
+        cols = trace(units, nin, 0, model.parameters()).forward(X)
+    columns = iter(cols.T)
+    return _Units(info, [next(columns) if ok else None for ok in found], activated)
 
 
 # -- loss curves ----------------------------------------------------------------------------------
@@ -214,8 +196,8 @@ def plot_loss(
         history = {"train_loss": list(history)}
     elif not isinstance(history, Mapping) and not hasattr(history, "train_loss"):
         raise TypeError(
-            f"history must be a History, a dict from History.to_dict() or a list of losses, "
-            f"got {type(history).__name__}"
+            "history: expected a History, a dict from History.to_dict() or a list of losses, "
+            f"got {describe(history)}"
         )
     train, val = _series(history, "train_loss"), _series(history, "val_loss")
     if not train and not val:
@@ -263,9 +245,7 @@ def _labels(y: Any, n: int) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.argmax(arr, axis=1)
     if arr.shape != (n,):
-        raise ValueError(
-            f"y must hold one label per row of X: expected shape ({n},), got {arr.shape}"
-        )
+        raise ValueError(f"y: expected one label per row of X, shape ({n},), got shape {arr.shape}")
     arr = arr.astype(float)
     if arr.min() < 0:
         arr = (arr > 0).astype(float)
@@ -273,8 +253,32 @@ def _labels(y: Any, n: int) -> np.ndarray:
 
 
 def _threshold(out_node: Value) -> float:
+    """0.5 for an output that reads as a probability (a sigmoid's), else 0."""
     op = out_node._op
-    return 0.5 if op is not None and op.name in ("sigmoid", "hard_sigmoid", "step") else 0.0
+    return 0.5 if op is not None and op.probability else 0.0
+
+
+def _output_node(model: Any, row: np.ndarray) -> Value:
+    """The model's (first) output node for one example, to read the op that made it."""
+    with eval_mode(model):
+        out = model(row.tolist())
+    node = out if type(out) is Value else next(iter(out), None)
+    if type(node) is not Value:
+        raise TypeError(f"the model must return a Value or a list of Values, got {describe(out)}")
+    return node
+
+
+def _decision_threshold(
+    model: Any, row: np.ndarray, threshold: float | None, loss: str | LossFunction | None
+) -> float:
+    """``threshold`` if given, else the loss row's, else by the output's op (0.5 or 0)."""
+    if threshold is not None:
+        return threshold
+    if loss is not None:
+        info = loss_info(loss)
+        if info is not None and info.threshold is not None:
+            return info.threshold
+    return _threshold(_output_node(model, row))
 
 
 def plot_decision_boundary(
@@ -287,13 +291,16 @@ def plot_decision_boundary(
     neuron_lines: bool = False,
     margin: float = 0.5,
     threshold: float | None = None,
+    loss: str | LossFunction | None = None,
     title: str | None = None,
 ) -> Any:
     """A 2-D classifier's decision regions as a heatmap, with the data points on top.
 
     One output: the heatmap is the output score, and the boundary (black line) is where the
-    score crosses ``threshold`` (0.5 after a sigmoid, else 0). Several outputs: each region
-    is coloured by the argmax class.
+    score crosses the decision threshold: ``threshold`` if given, else the one the ``loss``
+    the model was trained with declares (0.5 for ``"bce"``, 0 for ``"hinge"`` or
+    ``"bce_logits"``), else 0.5 when the output is a probability (a sigmoid's) and 0 otherwise.
+    Several outputs: each region is coloured by the argmax class.
 
     Args:
         model: A model with 2 inputs (e.g. ``MLP(2, [16, 16, 1])``).
@@ -304,7 +311,9 @@ def plot_decision_boundary(
         neuron_lines: Also draw each first-layer neuron's zero line w·x + b = 0 (dashed): the
             half-planes the network combines.
         margin: Extra room around the data.
-        threshold: Override the decision threshold for one output.
+        threshold: The decision threshold for one output.
+        loss: The loss the model was trained with (a name or a loss function): its row in
+            :mod:`microgradnn.losses` gives the threshold when ``threshold`` is not given.
         title: Axes title.
 
     Returns:
@@ -314,20 +323,21 @@ def plot_decision_boundary(
     Xa = _as_matrix(X)
     if Xa.shape[1] != 2:
         raise ValueError(
-            f"plot_decision_boundary needs 2-D inputs: X of shape (N, 2), got {Xa.shape}"
+            f"X: expected shape (N, 2) (plot_decision_boundary draws 2-D inputs), got {Xa.shape}"
         )
     labels = _labels(y, Xa.shape[0])
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    resolution = integer("resolution", resolution, low=2)
+    neuron_lines = flag("neuron_lines", neuron_lines)
+    margin = number("margin", margin, low=0.0)
+    threshold = optional_number("threshold", threshold)
     nin = _n_inputs(model, Xa)
     if nin != 2:
         raise ValueError(f"plot_decision_boundary needs a model with 2 inputs, got one with {nin}")
-    tr = _compile(model, 2)
     x0, x1 = Xa[:, 0].min() - margin, Xa[:, 0].max() + margin
     y0, y1 = Xa[:, 1].min() - margin, Xa[:, 1].max() + margin
     gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
-    scores = tr.run(grid)[0]
+    scores = batch_forward(model, grid)
     if ax is None:
         fig = _figure(size=(6.0, 5.0))
         ax = fig.axes[0]
@@ -335,7 +345,7 @@ def plot_decision_boundary(
     from matplotlib.colors import TwoSlopeNorm
 
     if scores.shape[1] == 1:
-        thr = _threshold(tr.outputs[0]) if threshold is None else float(threshold)
+        thr = _decision_threshold(model, grid[0], threshold, loss)
         s = scores[:, 0].reshape(gx.shape)
         finite = s[np.isfinite(s)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (thr - 1, thr + 1)
@@ -348,11 +358,9 @@ def plot_decision_boundary(
         point_colors: Any = labels
     else:
         cls = np.argmax(scores, axis=1).reshape(gx.shape)
-        k = scores.shape[1]
         ax.pcolormesh(gx, gy, cls, cmap="tab10", vmin=0, vmax=9, alpha=0.35, shading="auto")
         cmap = "tab10"
         point_colors = labels
-        del k
     ax.scatter(
         Xa[:, 0],
         Xa[:, 1],
@@ -366,7 +374,7 @@ def plot_decision_boundary(
         zorder=3,
     )
     if neuron_lines:
-        for n in (n for n in tr.info.neurons if n.layer == 0):
+        for n in (n for n in model_info(model).neurons if n.layer == 0):
             if len(n.w) != 2:
                 continue
             w0, w1 = n.w[0].data, n.w[1].data
@@ -424,37 +432,39 @@ def plot_regression_fit(
     Xa = _as_matrix(X)
     if Xa.shape[1] != 1:
         raise ValueError(
-            f"plot_regression_fit needs 1-D inputs: X of shape (N,) or (N, 1), got {Xa.shape}"
+            "X: expected shape (N,) or (N, 1) (plot_regression_fit draws 1-D inputs), got "
+            f"{Xa.shape}"
         )
     ya = np.asarray(y, dtype=float).reshape(-1)
     if ya.shape[0] != Xa.shape[0]:
+        raise ValueError(f"y: expected one target per row of X ({Xa.shape[0]}), got {ya.shape[0]}")
+    if show_units is not None:
+        show_units = flag("show_units", show_units)
+    resolution = integer("resolution", resolution, low=2)
+    lo, hi = float(Xa.min()), float(Xa.max())
+    pad = 0.05 * (hi - lo or 1.0)
+    xs = np.linspace(lo - pad, hi + pad, resolution)
+    outputs = batch_forward(model, xs[:, None])
+    if outputs.shape[1] != 1:
         raise ValueError(
-            f"y must have one target per row of X: expected {Xa.shape[0]}, got {ya.shape[0]}"
+            f"plot_regression_fit needs a model with one output, got {outputs.shape[1]}"
         )
-    tr = _compile(model, 1)
-    if len(tr.outputs) != 1:
-        raise ValueError(
-            f"plot_regression_fit needs a model with one output, got {len(tr.outputs)}"
-        )
-    info = tr.info
-    layers = sorted({n.layer for n in info.neurons})
-    shallow = (
-        len(layers) == 2
-        and sum(1 for n in info.neurons if n.layer == 1) == 1
-        and all(node is not None for node in tr.neuron_nodes)
-    )
+    fit = outputs[:, 0]
+    info = model_info(model) if isinstance(model, Module) and show_units is not False else None
+    neurons = info.neurons if info is not None else []
+    layers = sorted({n.layer for n in neurons})
+    shallow = len(layers) == 2 and sum(1 for n in neurons if n.layer == 1) == 1
+    unit_outputs: list[np.ndarray | None] = []
+    if shallow:
+        unit_outputs = _unit_outputs(model, xs[:, None]).outputs
+        shallow = all(u is not None for u in unit_outputs)
     if show_units and not shallow:
-        sizes = [sum(1 for n in info.neurons if n.layer == layer) for layer in layers]
+        sizes = [sum(1 for n in neurons if n.layer == layer) for layer in layers]
         raise ValueError(
             "show_units draws the hidden units of an MLP(1, [H, 1]); this model has layer "
             f"sizes {sizes}; pass show_units=False"
         )
-    units = shallow if show_units is None else bool(show_units)
-    lo, hi = float(Xa.min()), float(Xa.max())
-    pad = 0.05 * (hi - lo or 1.0)
-    xs = np.linspace(lo - pad, hi + pad, resolution)
-    outputs, unit_outputs = tr.run(xs[:, None])
-    fit = outputs[:, 0]
+    units = shallow if show_units is None else show_units
     if ax is None:
         fig = _figure(size=(7.0, 4.5))
         ax = fig.axes[0]
@@ -462,8 +472,8 @@ def plot_regression_fit(
     ax.scatter(Xa[:, 0], ya, s=14, color="0.3", alpha=0.7, label="data", zorder=3)
     ax.plot(xs, fit, color="C3", lw=2.5, label="model = bias + Σ units", zorder=4)
     if units:
-        out = next(n for n in info.neurons if n.layer == 1)
-        hidden = [(n, unit_outputs[k]) for k, n in enumerate(info.neurons) if n.layer == 0]
+        out = next(n for n in neurons if n.layer == 1)
+        hidden = [(n, unit_outputs[k]) for k, n in enumerate(neurons) if n.layer == 0]
         for i, (n, unit) in enumerate(hidden):
             assert unit is not None
             c = out.w[i].data
@@ -511,10 +521,8 @@ class GradientMonitor:
     """
 
     def __init__(self, every: int = 1, include_bias: bool = False) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive int, got {every!r}")
-        self.every = every
-        self.include_bias = bool(include_bias)
+        self.every = integer("every", every, low=1)
+        self.include_bias = flag("include_bias", include_bias)
         self.steps: list[int] = []
         self.layer_names: list[str] = []
         self.values: list[list[float]] = []
@@ -531,7 +539,7 @@ class GradientMonitor:
         info = model_info(model)
         if not info.neurons:
             raise TypeError(
-                f"GradientMonitor needs a model with layers of neurons, got {type(model).__name__}"
+                f"GradientMonitor needs a model with layers of neurons, got {describe(model)}"
             )
         per_layer: dict[int, list[float]] = {}
         for n in info.neurons:
@@ -571,8 +579,8 @@ def plot_grad_magnitudes(
         The Figure, one axes per monitor, one line per layer.
     """
     _check_ax(ax)
-    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
-        raise ValueError(f"smooth must be a positive int, got {smooth!r}")
+    smooth = integer("smooth", smooth, low=1)
+    log_scale = flag("log_scale", log_scale)
     runs = dict(monitor) if isinstance(monitor, Mapping) else {"": monitor}
     for name, m in runs.items():
         if not isinstance(m, GradientMonitor):
@@ -620,6 +628,10 @@ def plot_grad_magnitudes(
 class DeadReluReport:
     """Which ReLU neurons output 0 for every input.
 
+    "ReLU neurons" are those whose activation's row in
+    :data:`~microgradnn.activations.ACTIVATIONS` says ``can_die``: a unit that can get stuck at
+    output 0 with gradient 0 for every input.
+
     Attributes:
         dead: Names of the dead neurons (``layers.0.neurons.3``).
         per_layer: ``(layer name, dead, ReLU neurons)`` per layer.
@@ -651,16 +663,11 @@ def dead_relus(model: Any, X: Any) -> DeadReluReport:
     >>> dead_relus(model, [[0.0], [1.0], [2.0]]).dead
     ['layers.0.neurons.1']
     """
-    Xa = _as_matrix(X)
-    nin = _n_inputs(model, Xa)
-    if Xa.shape[1] != nin:
-        raise ValueError(f"expected {nin} inputs per row, got X of shape {Xa.shape}")
-    tr = _compile(model, nin)
-    unit_outputs = tr.run(Xa)[1]
+    units = _unit_outputs(model, _as_matrix(X))
     report = DeadReluReport()
     counts: dict[int, list[int]] = {}
-    for n, node, out in zip(tr.info.neurons, tr.neuron_nodes, unit_outputs, strict=True):
-        if node is None or out is None or node._op is None or node._op.name != "relu":
+    for n, out, is_act in zip(units.info.neurons, units.outputs, units.activated, strict=True):
+        if out is None or not is_act or n.row is None or not n.row.can_die:
             continue
         frac = float(np.mean(out > 0.0))
         report.active_fraction[n.name] = frac
@@ -669,7 +676,7 @@ def dead_relus(model: Any, X: Any) -> DeadReluReport:
         if frac == 0.0:
             report.dead.append(n.name)
             c[0] += 1
-    report.per_layer = [(tr.info.layer_names[k], d, t) for k, (d, t) in sorted(counts.items())]
+    report.per_layer = [(units.info.layer_names[k], d, t) for k, (d, t) in sorted(counts.items())]
     return report
 
 
@@ -686,7 +693,7 @@ def plot_dead_relus(model: Any, X: Any, *, ax: Any = None) -> Any:
     _check_ax(ax)
     report = dead_relus(model, X)
     if not report.active_fraction:
-        raise ValueError("the model has no ReLU neurons")
+        raise ValueError("the model has no ReLU neurons (no activation that can die)")
     if ax is None:
         fig = _figure(size=(max(5.0, 0.25 * len(report.active_fraction) + 2.0), 3.5))
         ax = fig.axes[0]

@@ -8,7 +8,8 @@ Afterwards it puts every grad back as it was: your Values are not changed.
 :class:`BackwardStepper` (and :func:`backward_html` / :func:`save_backward_html`) turns the
 frames into one self-contained HTML page: the backward picture laid out once, with prev/next
 buttons, a slider, play, keyboard arrows (← → Home End) and a caption per frame such as
-``n.grad += 1 × 0.5 (∂o/∂n = 1 - o²) = 0.5``. The page fetches nothing from the network.
+``n.grad += 1 × 0.5 (∂o/∂n = 1 - o²) = 0.5``. The page fetches nothing from the network: its
+script and style are the package data files ``stepper.js`` and ``stepper.css``, embedded.
 In Jupyter the stepper shows inline; untrusted notebooks strip its ``<script>``: then the
 picture shows the final state and a note asks you to trust the notebook (File > Trust
 Notebook) or open the saved HTML file.
@@ -33,40 +34,36 @@ Step 1 of 1: #1 = x * x, and #1.grad = 1
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from microgradnn.engine import Value, _as_float
-from microgradnn.viz._common import (
-    check_choice,
-    check_fmt,
-    check_value,
-    fmt_num,
-    local_formula,
-    op_expression,
-    wrap_name,
-)
-from microgradnn.viz.graph import (
-    RANKDIRS,
-    ZERO,
+from microgradnn._checks import choice, number
+from microgradnn.engine import Value
+from microgradnn.viz.analysis import (
     Analysis,
-    GraphPicture,
     Highlight,
-    Options,
     State,
     analyze,
-    build,
+    check_root,
+    derivative_formula,
+    derivative_symbol,
+    edge_color,
     edge_product_text,
+    grad_is_final,
     grad_text,
-    sign_color,
     sum_text,
 )
+from microgradnn.viz.graph import DrawOptions, GraphPicture, build_picture
+from microgradnn.viz.text import fmt_num, wrap_name
 
 __all__ = [
     "BackwardFrame",
@@ -74,6 +71,7 @@ __all__ = [
     "Contribution",
     "backward_html",
     "backward_steps",
+    "page_asset",
     "save_backward_html",
 ]
 
@@ -137,18 +135,16 @@ class BackwardFrame:
             return Highlight()
         j = self.node_index
         return Highlight(
-            nodes={j},
-            edges={(j, c.position) for c in self.contributions},
-            changed={c.input_index for c in self.contributions} or {j},
+            nodes=frozenset({j}),
+            edges=frozenset((j, c.position) for c in self.contributions),
+            changed=frozenset({c.input_index for c in self.contributions} or {j}),
         )
 
     def graph(
         self, *, rankdir: str = "LR", fmt: str = ".4g", hide_constants: bool = False
     ) -> GraphPicture:
         """This frame as a standalone backward picture (the node that ran in orange)."""
-        check_choice("rankdir", rankdir, RANKDIRS)
-        check_fmt(fmt)
-        opts = Options(
+        opts = DrawOptions(
             view="backward",
             rankdir=rankdir,
             fmt=fmt,
@@ -156,7 +152,7 @@ class BackwardFrame:
             max_nodes=None,
         )
         root = self.analysis.order[-1]
-        return build(root, opts, None, self.state(), self.highlight(), self.analysis).graph
+        return build_picture(root, opts, None, self.state(), self.highlight(), self.analysis).graph
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         return self.graph()._repr_mimebundle_(include=include, exclude=exclude)
@@ -165,15 +161,14 @@ class BackwardFrame:
 def _step_caption(a: Analysis, j: int, step: int, total: int, contribs: list[Contribution]) -> str:
     node = a.order[j]
     name = a.names[j]
-    names = a.prev_names(j, ".4g")
     lines = [
-        f"Step {step} of {total}: {name} = {op_expression(node, names)}, "
+        f"Step {step} of {total}: {name} = {a.expression(j, '.4g')}, "
         f"and {wrap_name(name)}.grad = {fmt_num(node.grad, '.4g')}"
     ]
     for c in contribs:
-        formula = local_formula(node, c.position, names, name)
+        formula = derivative_formula(a, j, c.position, ".4g")
         local = fmt_num(c.local, ".4g")
-        why = f"∂{wrap_name(name)}/∂{wrap_name(c.name)}"
+        why = derivative_symbol(a, j, c.position, ".4g")
         why += f" = {formula}" if formula and formula != local else ""
         x = wrap_name(c.name)
         lines.append(
@@ -199,8 +194,8 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardFrame]:
     Returns:
         The frames: seed, one per non-leaf node, done (see the module docstring).
     """
-    root = check_value(root, "backward_steps")
-    seed = _as_float(gradient, "backward_steps gradient")
+    root = check_root(root)
+    seed = number("gradient", gradient)
     a = analyze(root)
     order = a.order
     n = len(order)
@@ -240,14 +235,14 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardFrame]:
             for k, p in enumerate(node._prev):
                 if type(p) is not Value:
                     continue
-                amount = a.locals_[j][k] * upstream
+                amount = a.local_grads[j][k] * upstream
                 running[id(p)] += amount
                 contribs.append(
                     Contribution(
                         input_index=a.index[id(p)],
                         position=k,
                         name=a.names[a.index[id(p)]],
-                        local=a.locals_[j][k],
+                        local=a.local_grads[j][k],
                         upstream=upstream,
                         amount=amount,
                         grad_after=running[id(p)],
@@ -302,117 +297,21 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardFrame]:
 
 _GROUP = re.compile(r'<g id="([^"]+)" class="(?:node|edge)[^"]*">')
 _TEXT = re.compile(r"<text([^>]*)>(.*?)</text>", re.DOTALL)
+PAGE_ASSETS = ("stepper.js", "stepper.css")
 
-_CSS = """
-#ID{font-family:Helvetica,Arial,sans-serif;color:#212529;max-width:100%;outline:none}
-#ID .mg-controls{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin:4px 0}
-#ID .mg-controls button{font-size:13px;padding:2px 9px;cursor:pointer}
-#ID .mg-controls input[type=range]{flex:1 1 200px;min-width:120px}
-#ID .mg-counter{font-size:13px;min-width:8em;font-variant-numeric:tabular-nums}
-#ID .mg-caption{white-space:pre-wrap;font-family:Menlo,Consolas,monospace;font-size:13px;
- background:#f8f9fa;border-left:4px solid #e8590c;padding:6px 10px;min-height:3.5em;margin:4px 0}
-#ID .mg-svg{overflow:auto;border:1px solid #dee2e6;background:#fff}
-#ID .mg-svg svg{max-width:none;height:auto}
-#ID .mg-note{font-size:12px;color:#c0392b;margin:4px 0}
-#ID .mg-cur polygon,#ID .mg-cur ellipse{stroke:#e8590c;stroke-width:3px}
-#ID .mg-used path{stroke:#e8590c;stroke-width:3px}
-#ID .mg-used polygon{fill:#e8590c;stroke:#e8590c}
-#ID text.mg-pending{fill:#adb5bd}
-#ID text.mg-changed{fill:#e8590c;font-weight:bold}
-"""
 
-_JS = r"""
-(function () {
-  var me = document.currentScript;
-  var root = (me && me.parentNode && me.parentNode.classList &&
-              me.parentNode.classList.contains('mg-stepper')) ? me.parentNode
-             : document.getElementById(%(cid)s);
-  if (!root || root.getAttribute('data-ready')) { return; }
-  root.setAttribute('data-ready', '1');
-  var data = JSON.parse(root.querySelector('script.mg-data').textContent);
-  var svg = root.querySelector('svg');
-  var caption = root.querySelector('.mg-caption');
-  var counter = root.querySelector('.mg-counter');
-  var slider = root.querySelector('input[type=range]');
-  var note = root.querySelector('.mg-note');
-  if (note) { note.style.display = 'none'; }
-  function byId(id) { return svg.querySelector('[id="' + id + '"]'); }
-  var slots = {};
-  Object.keys(data.slots).forEach(function (s) { slots[s] = byId(s); });
-  var marked = [];
-  var cur = 0, timer = null;
-  var standalone = document.body && document.body.hasAttribute('data-mg-standalone');
-  function mark(id, cls) {
-    var e = byId(id);
-    if (e) { e.classList.add(cls); marked.push([e, cls]); }
-  }
-  function show(f) {
-    f = Math.max(0, Math.min(data.n - 1, f | 0));
-    cur = f;
-    marked.forEach(function (m) { m[0].classList.remove(m[1]); });
-    marked = [];
-    Object.keys(slots).forEach(function (s) {
-      var e = slots[s];
-      if (!e) { return; }
-      var tl = data.slots[s], k = 0;
-      while (k + 1 < tl.length && tl[k + 1][0] <= f) { k++; }
-      e.textContent = tl[k][1];
-      if (tl[k][2]) { e.setAttribute('fill', tl[k][2]); }
-      if (data.final[s] !== undefined && f < data.final[s]) { mark(s, 'mg-pending'); }
-    });
-    var fr = data.frames[f];
-    fr.cur.forEach(function (id) { mark(id, 'mg-cur'); });
-    fr.used.forEach(function (id) { mark(id, 'mg-used'); });
-    fr.changed.forEach(function (id) { mark(id, 'mg-changed'); });
-    caption.textContent = fr.caption;
-    counter.textContent = 'frame ' + (f + 1) + ' / ' + data.n;
-    slider.value = f;
-    root.querySelector('[data-act=prev]').disabled = f === 0;
-    root.querySelector('[data-act=first]').disabled = f === 0;
-    root.querySelector('[data-act=next]').disabled = f === data.n - 1;
-    root.querySelector('[data-act=last]').disabled = f === data.n - 1;
-    root.setAttribute('data-frame', String(f));
-    if (standalone && window.history && history.replaceState) {
-      try { history.replaceState(null, '', '#step=' + f); } catch (err) { /* file: URLs */ }
-    }
-  }
-  function stop() {
-    if (timer) { clearInterval(timer); timer = null; }
-    root.querySelector('[data-act=play]').textContent = 'play';
-  }
-  function act(a) {
-    if (a !== 'play') { stop(); }
-    if (a === 'first') { show(0); }
-    if (a === 'prev') { show(cur - 1); }
-    if (a === 'next') { show(cur + 1); }
-    if (a === 'last') { show(data.n - 1); }
-    if (a === 'play') {
-      if (timer) { stop(); return; }
-      if (cur === data.n - 1) { show(0); }
-      root.querySelector('[data-act=play]').textContent = 'pause';
-      timer = setInterval(function () {
-        if (cur >= data.n - 1) { stop(); } else { show(cur + 1); }
-      }, 1200);
-    }
-  }
-  root.querySelectorAll('button[data-act]').forEach(function (b) {
-    b.addEventListener('click', function () { act(b.getAttribute('data-act')); });
-  });
-  slider.addEventListener('input', function () { stop(); show(parseInt(slider.value, 10)); });
-  function key(ev) {
-    var t = ev.target && ev.target.tagName;
-    if (t === 'INPUT' && ev.target !== slider) { return; }
-    var m = {ArrowRight: 'next', ArrowDown: 'next', ArrowLeft: 'prev', ArrowUp: 'prev',
-             Home: 'first', End: 'last'}[ev.key];
-    if (m) { ev.preventDefault(); act(m); }
-  }
-  (standalone ? document : root).addEventListener('keydown', key);
-  var start = 0;
-  var hm = standalone && /step=(\d+)/.exec(window.location.hash || '');
-  if (hm) { start = parseInt(hm[1], 10); }
-  show(start);
-})();
-"""
+@cache
+def page_asset(name: str) -> str:
+    """The text of one of the page's package data files, ``stepper.js`` or ``stepper.css``.
+
+    They ship inside the package (``microgradnn/viz/``) and every page embeds them, so a page
+    needs nothing from the network; each is read once per session.
+
+    >>> page_asset("stepper.js").lstrip().startswith("/*")
+    True
+    """
+    name = choice("name", name, PAGE_ASSETS)
+    return resources.files("microgradnn.viz").joinpath(name).read_text(encoding="utf-8")
 
 
 def _svg_body(svg: str) -> str:
@@ -488,17 +387,15 @@ class BackwardStepper:
         hide_constants: bool = False,
         max_nodes: int | None = DEFAULT_MAX_NODES,
     ) -> None:
-        root = check_value(root, "BackwardStepper")
-        check_choice("rankdir", rankdir, RANKDIRS)
-        check_fmt(fmt)
-        self.frames = backward_steps(root, gradient)
-        self.opts = Options(
+        root = check_root(root)
+        self.opts = DrawOptions(
             view="backward",
             rankdir=rankdir,
             fmt=fmt,
-            hide_constants=bool(hide_constants),
+            hide_constants=hide_constants,
             max_nodes=max_nodes,
         )
+        self.frames = backward_steps(root, gradient)
         self._html: str | None = None
 
     def __len__(self) -> int:
@@ -510,11 +407,11 @@ class BackwardStepper:
         frames = self.frames
         a = frames[0].analysis
         final = frames[-1]
-        probe = build(a.order[-1], self.opts, None, final.state(), None, a)
+        probe = build_picture(a.order[-1], self.opts, None, final.state(), None, a)
         digest = hashlib.sha1(probe.graph.source.encode()).hexdigest()[:6]
         prefix = f"mg{digest}{next(_counter)}_"
-        self.opts.id_prefix = prefix
-        built = build(a.order[-1], self.opts, None, final.state(), None, a)
+        opts = dataclasses.replace(self.opts, id_prefix=prefix)
+        built = build_picture(a.order[-1], opts, None, final.state(), None, a)
         svg = built.graph.pipe(format="svg", encoding="utf-8")
         slots = {s.name: (s.element, s.position) for s in built.slots}
         svg = _tag_slots(_svg_body(svg), prefix, built.texts, slots)
@@ -544,11 +441,10 @@ class BackwardStepper:
         data = {"n": len(frames), "frames": per_frame, "slots": timelines, "final": final_at}
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
         cid = prefix + "stepper"
-        css = _CSS.replace("#ID", "#" + cid)
         last = len(frames) - 1
         self._html = (
             f'<div class="mg-stepper" id="{cid}" tabindex="0" data-frame="{last}">\n'
-            f"<style>{css}</style>\n"
+            f"<style>{page_asset('stepper.css')}</style>\n"
             '<div class="mg-controls">'
             '<button type="button" data-act="first" title="first frame (Home)">|&lt;</button>'
             '<button type="button" data-act="prev" title="previous (←)">&lt; prev</button>'
@@ -563,7 +459,7 @@ class BackwardStepper:
             "save_backward_html() in a browser. Shown: the final frame.</div>\n"
             f'<div class="mg-svg">{svg}</div>\n'
             f'<script type="application/json" class="mg-data">{payload}</script>\n'
-            f"<script>{_JS % {'cid': json.dumps(cid)}}</script>\n"
+            f"<script>{page_asset('stepper.js').rstrip()}({json.dumps(cid)});</script>\n"
             "</div>"
         )
         return self._html
@@ -580,17 +476,13 @@ class BackwardStepper:
         assert m is not None
         j, k = int(m.group(1)), int(m.group(2))
         text = edge_product_text(a, j, k, st, fmt)
-        color = sign_color(a.locals_[j][k] * st.grads[j]) if st.processed[j] else ZERO
-        return text, color
+        return text, edge_color(a, j, k, st)
 
     @staticmethod
     def _final_frame(i: int, frames: list[BackwardFrame]) -> int:
         a = frames[0].analysis
-        if i == a.root:
-            return 0
-        cons = [j for j, _ in a.consumers[i]]
         for f, fr in enumerate(frames):
-            if all(fr.processed[j] for j in cons):
+            if grad_is_final(a, i, fr.state()):
                 return f
         return len(frames) - 1
 

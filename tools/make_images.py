@@ -1,6 +1,6 @@
 """Regenerate the pictures in ``docs/images/`` (``make images``).
 
-Run ``python -m microgradnn.viz._make_images [OUT_DIR]``. Needs graphviz's ``dot``;
+Run ``python tools/make_images.py [OUT_DIR]`` from the repository. Needs graphviz's ``dot``;
 matplotlib for the training plots; headless Chromium, chromedriver and selenium for the
 stepper screenshot (skipped with a note when missing). Everything is seeded, so re-running
 gives the same files.
@@ -9,20 +9,22 @@ gives the same files.
 # ruff: noqa: N806  (X is the data matrix, as in the lectures)
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from microgradnn.engine import Value
-from microgradnn.viz.graph import draw_dot, render
-from microgradnn.viz.stepper import BackwardStepper
+# Run as a script, this file's folder is on sys.path but the repository is not: add it, so that
+# `tools.browser` imports the same way here as in the tests.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from microgradnn.engine import Value  # noqa: E402  (after the sys.path line above)
+from microgradnn.viz import BackwardStepper, draw_dot, render  # noqa: E402
+from tools.browser import available, headless_chromium  # noqa: E402
 
 MAX_BYTES = 200_000
 
@@ -119,7 +121,7 @@ def _plots(out: Path) -> list[Path]:
         progress=False,
         validation_data=(X, y * 2 - 1),
     )
-    fig = plot_decision_boundary(model, X, y, neuron_lines=True, resolution=150)
+    fig = plot_decision_boundary(model, X, y, neuron_lines=True, resolution=150, loss="hinge")
     fig.savefig(out / "decision_boundary.png", dpi=80, metadata=meta)
     written.append(out / "decision_boundary.png")
     plot_loss(history).savefig(out / "loss.png", dpi=70, metadata=meta)
@@ -143,45 +145,12 @@ def _plots(out: Path) -> list[Path]:
     return written
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def headless_chromium(profile: Path, window_size: str) -> Any:
-    """A selenium driver for the system's headless Chromium that reaches for no network.
-
-    The flags keep Chromium from phoning home (the closed network refuses it, many times over)
-    and selenium from downloading a driver or sending usage stats.
-    """
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    webdriver: Any = importlib.import_module("selenium.webdriver")
-    service: Any = importlib.import_module("selenium.webdriver.chrome.service")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        f"--window-size={window_size}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=service.Service(executable_path=CHROMEDRIVER), options=options)
-
-
 def _stepper_screenshot(out: Path) -> list[Path]:
-    if importlib.util.find_spec("selenium") is None:
-        print("note: selenium missing, no stepper screenshot", file=sys.stderr)
-        return []
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        print("note: chromium/chromedriver missing, no stepper screenshot", file=sys.stderr)
+    if not available():
+        print(
+            "note: chromium, chromedriver or selenium missing: no stepper screenshot",
+            file=sys.stderr,
+        )
         return []
     tmp = Path(tempfile.mkdtemp(prefix="mg-images-"))
     try:

@@ -1,0 +1,248 @@
+"""The PyTorch bridge: an :class:`~microgradnn.nn.MLP` as a ``torch.nn.Sequential`` and back.
+
+torch is imported only when a function here is called (``pip install 'microgradnn[torch]'``).
+Each activation's torch module comes from its row in :data:`~microgradnn.activations.ACTIVATIONS`;
+an activation torch lacks (step, sign, hard_sigmoid) becomes a small module that applies the
+op's PyTorch twin from the op table, so outputs and gradients agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from microgradnn._checks import describe
+from microgradnn.activations import ACTIVATIONS, PReLU
+from microgradnn.nn import MLP, Dropout, Layer
+from microgradnn.ops import OPS
+
+__all__ = ["from_torch", "to_torch"]
+
+TORCH_HINT = "pip install 'microgradnn[torch]'"
+_op_module: Any = None
+
+
+def _torch(what: str) -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(f"{what} needs PyTorch: {TORCH_HINT}") from exc
+    return torch
+
+
+def _op_activation(torch: Any, name: str) -> Any:
+    """A torch module that applies the op behind activation ``name`` (for ops torch.nn lacks)."""
+    global _op_module
+    if _op_module is None:
+
+        class MicrogradnnActivation(torch.nn.Module):  # type: ignore[misc]
+            """A microgradnn activation as a torch module, through the op's PyTorch twin."""
+
+            def __init__(self, name: str) -> None:
+                super().__init__()
+                self.name = name
+                twin = OPS[str(ACTIVATIONS[name].op)].torch
+                if twin is None:
+                    raise ValueError(f"activation {name!r} has no PyTorch twin in the op table")
+                self._twin = twin
+
+            def forward(self, x: Any) -> Any:
+                return self._twin(torch, x)
+
+            def extra_repr(self) -> str:
+                return repr(self.name)
+
+        _op_module = MicrogradnnActivation
+    return _op_module(name)
+
+
+def _activation_module(torch: Any, layer: Layer, shared: dict[int, Any]) -> Any:
+    """The torch module for a layer's activation (None for linear)."""
+    acts = [n.activation for n in layer.neurons]
+    if all(isinstance(a, PReLU) for a in acts):
+        alphas = [a.alpha.data for a in acts if isinstance(a, PReLU)]
+        if all(a is acts[0] for a in acts):
+            key = id(acts[0])
+            if key not in shared:
+                shared[key] = torch.nn.PReLU(1, dtype=torch.float64)
+                with torch.no_grad():
+                    shared[key].weight.fill_(alphas[0])
+            return shared[key]
+        module = torch.nn.PReLU(len(acts), dtype=torch.float64)
+        with torch.no_grad():
+            module.weight.copy_(torch.tensor(alphas, dtype=torch.float64))
+        return module
+    name = layer.neurons[0].activation_name
+    row = ACTIVATIONS.get(name)
+    if row is None:
+        where = layer.name or "the layer"
+        raise ValueError(f"{where}: activation {name!r} has no PyTorch equivalent")
+    if row.op is None:
+        return None
+    if row.torch is not None:
+        return getattr(torch.nn, row.torch)()
+    return _op_activation(torch, name)
+
+
+def to_torch(model: MLP) -> Any:
+    """The same network as a float64 ``torch.nn.Sequential`` (Linear + activation modules).
+
+    Weights are copied exactly, so both give the same outputs (to rounding). Per-neuron
+    PReLU slopes become ``torch.nn.PReLU(num_parameters=n)``; one shared PReLU object
+    becomes ``torch.nn.PReLU()``. step, sign and hard_sigmoid, which torch lacks, become a
+    small module that computes them. torch's PReLU with n slopes needs 2-D input (N, nin).
+    """
+    torch = _torch("MLP.to_torch()")
+    f64 = torch.float64
+    modules: list[Any] = []
+    shared: dict[int, Any] = {}
+    for layer in model.layers:
+        if isinstance(layer, Dropout):
+            modules.append(torch.nn.Dropout(layer.p))
+            continue
+        linear = torch.nn.utils.skip_init(
+            torch.nn.Linear, layer.nin, layer.nout, bias=layer.bias, dtype=f64
+        )
+        with torch.no_grad():
+            linear.weight.copy_(
+                torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=f64)
+            )
+            if layer.bias:
+                linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons if n.b], dtype=f64))
+        modules.append(linear)
+        act = _activation_module(torch, layer, shared)
+        if act is not None:
+            modules.append(act)
+    seq = torch.nn.Sequential(*modules)
+    seq.train(model.training)
+    return seq
+
+
+class _LinearSpec:
+    """One Linear layer read from torch, with what follows it."""
+
+    def __init__(self, weight: list[list[float]], bias: list[float] | None) -> None:
+        self.weight = weight
+        self.bias = bias
+        self.nout = len(weight)
+        self.nin = len(weight[0]) if weight else 0
+        self.activation = "linear"
+        self.alphas: list[float] | None = None
+        self.dropout = 0.0
+        self.has_activation = False
+
+
+_BY_TORCH_NAME = {row.torch: row.name for row in ACTIVATIONS.values() if row.torch is not None}
+
+
+def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
+    if not isinstance(seq, torch.nn.Module):
+        raise TypeError(f"from_torch: expected a torch.nn.Sequential, got {describe(seq)}")
+
+    def flatten(module: Any) -> Iterator[Any]:
+        if isinstance(module, torch.nn.Sequential):
+            for child in module:
+                yield from flatten(child)
+        else:
+            yield module
+
+    specs: list[_LinearSpec] = []
+    supported = "Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01), PReLU, Identity, Dropout"
+    for i, module in enumerate(flatten(seq)):
+        kind = type(module).__name__
+        if isinstance(module, torch.nn.Linear):
+            weight = module.weight.detach().to(torch.float64).tolist()
+            bias = None if module.bias is None else module.bias.detach().to(torch.float64).tolist()
+            specs.append(_LinearSpec(weight, bias))
+            continue
+        if isinstance(module, torch.nn.Identity):
+            continue
+        if not specs:
+            raise ValueError(f"from_torch expects a torch.nn.Linear first, got {kind}")
+        spec = specs[-1]
+        if isinstance(module, torch.nn.Dropout):
+            if spec.dropout:
+                raise ValueError(f"module {i}: two Dropout modules after one Linear")
+            spec.dropout = float(module.p)
+            continue
+        if spec.has_activation or spec.dropout:
+            raise ValueError(
+                f"module {i} ({kind}): an MLP layer is Linear, then one activation, then "
+                "optionally Dropout"
+            )
+        spec.has_activation = True
+        if isinstance(module, torch.nn.PReLU):
+            alphas = module.weight.detach().to(torch.float64).tolist()
+            if len(alphas) not in (1, spec.nout):
+                raise ValueError(
+                    f"module {i}: PReLU has {len(alphas)} slopes for a layer of {spec.nout}"
+                )
+            spec.activation, spec.alphas = "prelu", alphas
+        elif isinstance(module, torch.nn.LeakyReLU):
+            if module.negative_slope != 0.01:
+                raise ValueError(
+                    f"module {i}: LeakyReLU slope {module.negative_slope} (microgradnn's "
+                    "leaky_relu uses 0.01)"
+                )
+            spec.activation = "leaky_relu"
+        elif kind in _BY_TORCH_NAME:
+            spec.activation = _BY_TORCH_NAME[kind]
+        elif kind == "MicrogradnnActivation":
+            spec.activation = module.name
+        else:
+            raise ValueError(f"from_torch does not know {kind} (module {i}); it knows {supported}")
+    if not specs:
+        raise ValueError("from_torch found no torch.nn.Linear layer")
+    return specs
+
+
+def from_torch(seq: Any) -> MLP:
+    """Rebuild an MLP from a ``torch.nn.Sequential`` of Linear layers and activations.
+
+    Understands Linear, ReLU, Tanh, Sigmoid, LeakyReLU (slope 0.01), PReLU, Identity,
+    Dropout (after the activation) and what :func:`to_torch` writes. Every hidden layer
+    must use the same activation. A ``torch.nn.PReLU()`` with one shared slope becomes one
+    slope per neuron, each starting at that value: the outputs are the same, and training
+    then adjusts each neuron's slope on its own.
+    """
+    torch = _torch("MLP.from_torch()")
+    linears = _parse(torch, seq)
+    for i in range(1, len(linears)):
+        if linears[i].nin != linears[i - 1].nout:
+            raise ValueError(
+                f"Linear layer {i} takes {linears[i].nin} inputs but layer {i - 1} gives "
+                f"{linears[i - 1].nout}"
+            )
+    hidden = {spec.activation for spec in linears[:-1]}
+    if len(hidden) > 1:
+        found = ", ".join(f"{s.activation} after layer {i}" for i, s in enumerate(linears[:-1]))
+        raise ValueError(f"an MLP uses one activation for every hidden layer, got {found}")
+    drops = {spec.dropout for spec in linears[:-1]}
+    if len(drops) > 1:
+        raise ValueError(f"an MLP uses one dropout after every hidden layer, got {sorted(drops)}")
+    if linears[-1].dropout:
+        raise ValueError("an MLP has no dropout after its output layer")
+    if len({spec.bias is not None for spec in linears}) > 1:
+        raise ValueError("an MLP has biases in every layer or in none")
+    out_act = linears[-1].activation
+    model = MLP(
+        linears[0].nin,
+        [spec.nout for spec in linears],
+        activation=hidden.pop() if hidden else "relu",
+        output_activation=None if out_act == "linear" else out_act,
+        init="uniform",
+        seed=0,
+        dropout=drops.pop() if drops else 0.0,
+        bias=linears[0].bias is not None,
+    )
+    layers = [layer for layer in model.layers if isinstance(layer, Layer)]
+    for layer, spec in zip(layers, linears, strict=True):
+        for j, neuron in enumerate(layer.neurons):
+            for w, value in zip(neuron.w, spec.weight[j], strict=True):
+                w.data = value
+            if neuron.b is not None and spec.bias is not None:
+                neuron.b.data = spec.bias[j]
+            if spec.alphas is not None and isinstance(neuron.activation, PReLU):
+                neuron.activation.alpha.data = spec.alphas[j % len(spec.alphas)]
+    model.train(bool(seq.training))
+    return model
