@@ -409,7 +409,7 @@ def _run(config: dict[str, Any], out_dir: Path, progress: bool) -> int:
     _write_json(out_dir / "summary.json", summary)
     _write_json(out_dir / "history.json", history.to_dict())
     written = ["model.json", "summary.json", "history.json"]
-    written += _write_plots(out_dir, history, model, X_train, y_train)
+    written += _write_plots(out_dir, history, model, X_train, y_train, config["loss"])
 
     acc = fitted["acc"]
     shown = f"accuracy {100 * acc:.1f}%" if acc is not None else "accuracy n/a"
@@ -443,6 +443,7 @@ def _write_plots(
     model: Any,
     X: np.ndarray,
     y: np.ndarray,
+    loss: str,
 ) -> list[str]:
     """loss.png and (for 2-D inputs) decision_boundary.png; skipped without matplotlib."""
     from microgradnn.viz.plots import plot_decision_boundary, plot_loss
@@ -451,7 +452,10 @@ def _write_plots(
         figures = [("loss.png", plot_loss(history))]
         if X.shape[1] == 2:
             figures.append(
-                ("decision_boundary.png", plot_decision_boundary(model, X, labels_of(y)))
+                (
+                    "decision_boundary.png",
+                    plot_decision_boundary(model, X, labels_of(y), loss=loss),
+                )
             )
     except ImportError as err:
         print(f"note: no pictures ({err})", file=sys.stderr)

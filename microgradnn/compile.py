@@ -46,7 +46,9 @@ from typing import Any, Literal, Union, overload
 import numpy as np
 from numpy.typing import NDArray
 
+from microgradnn._checks import describe, integer
 from microgradnn.engine import Value, is_grad_enabled
+from microgradnn.losses import get_loss
 from microgradnn.ops import Op
 
 __all__ = ["CompileError", "CompiledGraph", "compile_model", "trace"]
@@ -112,9 +114,7 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
     for i, out in enumerate(outputs):
         if type(out) is not Value and not isinstance(out, int | float):
             what = "fn's result" if single else f"fn's output {i}"
-            raise TypeError(
-                f"{what} must be a Value or a number, got {type(out).__name__}: {out!r:.60}"
-            )
+            raise TypeError(f"{what}: expected a Value or a number, got {describe(out)}")
 
     leaf_refs: dict[int, Ref] = {id(v): ("x", i) for i, v in enumerate(inputs)}
     leaf_refs.update({id(v): ("y", j) for j, v in enumerate(targets)})
@@ -351,11 +351,11 @@ class CompiledGraph:
         try:
             a = np.asarray(data, dtype=np.float64)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be a 2-D array of numbers: {err}") from None
+            raise TypeError(f"{name}: expected a 2-D array of numbers ({err})") from None
         if a.ndim == 1 and width == 1:
             a = a.reshape(-1, 1)
         if a.ndim != 2 or a.shape[1] != width:
-            raise ValueError(f"expected {name} of shape (batch, {width}), got {a.shape}")
+            raise ValueError(f"{name}: expected shape (batch, {width}), got {a.shape}")
         return a
 
     def _workspace(self, batch: int) -> _Workspace:
@@ -562,14 +562,6 @@ def _backward_group(g: _Group, ws: _Workspace) -> None:
             grads[rows] = t
 
 
-def _check_count(name: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(n).__name__}: {n!r}")
-    if n < 0:
-        raise ValueError(f"{name} must be >= 0, got {n}")
-    return int(n)
-
-
 def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -> CompiledGraph:
     """Trace ``fn`` on one example and compile its graph for batches.
 
@@ -599,19 +591,20 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
     [3.0, 0.0, 6.0]
     """
     if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}: {fn!r:.60}")
-    n_inputs = _check_count("n_inputs", n_inputs)
-    n_targets = _check_count("n_targets", n_targets)
+        raise TypeError(f"fn: expected a function (xs, ys) -> loss, got {describe(fn)}")
+    n_inputs = integer("n_inputs", n_inputs, low=0)
+    n_targets = integer("n_targets", n_targets, low=0)
     if isinstance(params, Value | str) or not isinstance(params, Iterable):
-        raise TypeError(f"params must be a list of Values, got {type(params).__name__}")
+        raise TypeError(f"params: expected a list of Values, got {describe(params)}")
     unique: list[Value] = []
     index: dict[int, int] = {}
     for i, p in enumerate(params):
         if type(p) is not Value:
-            raise TypeError(f"params must be Values, got {type(p).__name__} at position {i}")
+            raise TypeError(f"params[{i}]: expected a Value, got {describe(p)}")
         if not p.is_leaf:
             raise ValueError(
-                f"params must be leaf Values (made by Value(...)), position {i} is not"
+                f"params[{i}]: expected a leaf Value (made by Value(...)), got a Value computed "
+                "by an op"
             )
         if id(p) not in index:
             index[id(p)] = len(unique)
@@ -672,10 +665,8 @@ def compile_model(
 
         return trace(outputs, n_inputs, 0, params)
     if isinstance(loss_fn, str):
-        from microgradnn.losses import get_loss
-
         loss_fn = get_loss(loss_fn)
-    n_targets = _check_count("n_targets", n_targets)
+    n_targets = integer("n_targets", n_targets, low=0)
     fn = loss_fn
 
     def loss(xs: list[Value], ys: list[Value]) -> Outputs:

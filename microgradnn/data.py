@@ -77,7 +77,7 @@ def _as_xy(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     Xa = np.asarray(X)
     ya = np.asarray(y)
     if Xa.ndim != 2:
-        raise ValueError(f"X must be 2-D (N, d), got shape {Xa.shape}")
+        raise ValueError(f"X: expected 2-D (N, d), got shape {Xa.shape}")
     if ya.ndim == 0 or len(ya) != len(Xa):
         raise ValueError(
             f"X and y must have the same number of rows: X has {len(Xa)}, "
@@ -284,7 +284,7 @@ def make_blobs(
         c = np.asarray(centers, dtype=np.float64)
         if c.ndim != 2 or len(c) == 0:
             raise ValueError(
-                f"centers must be a count or a (K, dim) array of coordinates, got shape {c.shape}"
+                f"centers: expected a count or a (K, dim) array of coordinates, got shape {c.shape}"
             )
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
@@ -325,9 +325,9 @@ def piecewise_linear(
     """
     k = np.asarray(knots, dtype=np.float64)
     if k.ndim != 2 or k.shape[1] != 2 or len(k) < 2:
-        raise ValueError(f"knots must be at least two (x, y) pairs, got shape {k.shape}")
+        raise ValueError(f"knots: expected at least two (x, y) pairs, got shape {k.shape}")
     if not np.all(np.diff(k[:, 0]) > 0):
-        raise ValueError(f"knot x values must be strictly increasing, got {k[:, 0].tolist()}")
+        raise ValueError(f"knots: expected strictly increasing x values, got {k[:, 0].tolist()}")
     return np.interp(np.asarray(x, dtype=np.float64), k[:, 0], k[:, 1])
 
 
@@ -363,7 +363,7 @@ def make_regression_1d(
     k = np.asarray(knots, dtype=np.float64)
     if x_range is None:
         if k.ndim != 2 or k.shape[1] != 2 or len(k) < 2:
-            raise ValueError(f"knots must be at least two (x, y) pairs, got shape {k.shape}")
+            raise ValueError(f"knots: expected at least two (x, y) pairs, got shape {k.shape}")
         lo, hi = float(k[0, 0]), float(k[-1, 0])
     else:
         lo, hi = (number("x_range", b) for b in x_range)
@@ -495,7 +495,7 @@ def one_hot(y: ArrayLike, num_classes: int | None = None) -> FloatArray:
         num_classes = integer("num_classes", num_classes, low=1)
         if k > num_classes:
             raise ValueError(
-                f"one_hot: labels must be below num_classes={num_classes}, got {k - 1}"
+                f"one_hot: expected labels below num_classes={num_classes}, got {k - 1}"
             )
         k = num_classes
     out = np.zeros((len(labels), k), dtype=np.float64)

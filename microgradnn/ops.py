@@ -100,8 +100,10 @@ class Op:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"name: expected an identifier such as 'sin', got {self.name!r}")
         for field in ("forward", "local"):
-            if not callable(getattr(self, field)):
-                raise TypeError(f"{self.name}: {field} must be a function")
+            rule = getattr(self, field)
+            if not callable(rule):
+                kind = type(rule).__name__
+                raise TypeError(f"{self.name}: {field}: expected a function, got {kind}")
         arity = -1 if self.variadic else _positional_count(self.forward, self.name)
         object.__setattr__(self, "arity", arity)
         if not self.symbol:

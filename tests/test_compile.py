@@ -478,15 +478,31 @@ def test_loss_that_rejects_every_second_example_raises() -> None:
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        (("not callable", 1, 0, []), TypeError, "fn must be callable"),
-        ((lambda xs, ys: xs[0], -1, 0, []), ValueError, "n_inputs must be >= 0, got -1"),
-        ((lambda xs, ys: xs[0], "2", 0, []), TypeError, "n_inputs must be an int, got str"),
-        ((lambda xs, ys: xs[0], 1, 1.0, []), TypeError, "n_targets must be an int, got float"),
-        ((lambda xs, ys: xs[0], 1, 0, Value(1.0)), TypeError, "params must be a list"),
-        ((lambda xs, ys: xs[0], 1, 0, [1.0]), TypeError, "params must be Values, got float"),
-        ((lambda xs, ys: xs[0], 1, 0, [Value(1.0) * 2]), ValueError, "leaf Values"),
-        ((lambda xs, ys: "loss", 1, 0, []), TypeError, "must be a Value or a number, got str"),
-        ((lambda xs, ys: [xs[0], None], 1, 0, []), TypeError, "output 1 must be a Value"),
+        (("not callable", 1, 0, []), TypeError, "fn: expected a function"),
+        (
+            (lambda xs, ys: xs[0], -1, 0, []),
+            ValueError,
+            "n_inputs: expected an integer >= 0, got -1",
+        ),
+        (
+            (lambda xs, ys: xs[0], "2", 0, []),
+            TypeError,
+            "n_inputs: expected an integer >= 0, got str",
+        ),
+        (
+            (lambda xs, ys: xs[0], 1, 1.0, []),
+            TypeError,
+            "n_targets: expected an integer >= 0, got float",
+        ),
+        ((lambda xs, ys: xs[0], 1, 0, Value(1.0)), TypeError, "params: expected a list"),
+        (
+            (lambda xs, ys: xs[0], 1, 0, [1.0]),
+            TypeError,
+            r"params\[0\]: expected a Value, got float",
+        ),
+        ((lambda xs, ys: xs[0], 1, 0, [Value(1.0) * 2]), ValueError, "expected a leaf Value"),
+        ((lambda xs, ys: "loss", 1, 0, []), TypeError, "expected a Value or a number, got str"),
+        ((lambda xs, ys: [xs[0], None], 1, 0, []), TypeError, "output 1: expected a Value"),
     ],
 )
 def test_trace_bad_input(args: tuple[Any, ...], error: type[Exception], match: str) -> None:
@@ -497,11 +513,11 @@ def test_trace_bad_input(args: tuple[Any, ...], error: type[Exception], match: s
 @pytest.mark.parametrize(
     ("X", "Y", "error", "match"),
     [
-        ([[1.0, 2.0]], [[0.0]], ValueError, r"expected X of shape \(batch, 1\), got \(1, 2\)"),
-        ([[1.0]], [[0.0, 1.0]], ValueError, r"expected Y of shape \(batch, 1\), got \(1, 2\)"),
+        ([[1.0, 2.0]], [[0.0]], ValueError, r"X: expected shape \(batch, 1\), got \(1, 2\)"),
+        ([[1.0]], [[0.0, 1.0]], ValueError, r"Y: expected shape \(batch, 1\), got \(1, 2\)"),
         ([[1.0], [2.0]], [[0.0]], ValueError, "same number of rows, got 2 and 1"),
         (np.empty((0, 1)), np.empty((0, 1)), ValueError, "at least 1 example, got 0"),
-        ([["a"]], [[0.0]], TypeError, "X must be a 2-D array of numbers"),
+        ([["a"]], [[0.0]], TypeError, "X: expected a 2-D array of numbers"),
         ([[1.0]], None, ValueError, "needs targets Y"),
     ],
 )

@@ -299,8 +299,8 @@ def test_forward_without_inputs_is_refused() -> None:
     ("fields", "error", "message"),
     [
         ({"name": "not a name"}, ValueError, r"name: expected an identifier"),
-        ({"forward": 3.0}, TypeError, r"forward must be a function"),
-        ({"local": None}, TypeError, r"local must be a function"),
+        ({"forward": 3.0}, TypeError, r"forward: expected a function, got float"),
+        ({"local": None}, TypeError, r"local: expected a function, got NoneType"),
         ({"infix": "%"}, ValueError, r"an infix op takes 2 inputs, forward takes 1"),
         ({"defaults": (0.1,)}, ValueError, r"more defaults than inputs after the first"),
     ],

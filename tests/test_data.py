@@ -203,7 +203,7 @@ def test_blobs_random_centres_stay_in_the_box():
 
 
 def test_blobs_bad_arguments():
-    with pytest.raises(ValueError, match=r"centers must be a count or a \(K, dim\) array"):
+    with pytest.raises(ValueError, match=r"centers: expected a count or a \(K, dim\) array"):
         make_blobs(centers=[1.0, 2.0])
     with pytest.raises(ValueError, match=r"box: expected \(low, high\) with low < high"):
         make_blobs(box=(1.0, 1.0))
@@ -252,7 +252,7 @@ def test_regression_1d_custom_range_extends_flat():
 
 
 def test_regression_and_curve_bad_knots():
-    with pytest.raises(ValueError, match="strictly increasing"):
+    with pytest.raises(ValueError, match="expected strictly increasing"):
         piecewise_linear([0.0], [(1.0, 0.0), (0.0, 1.0)])
     with pytest.raises(ValueError, match=r"at least two \(x, y\) pairs, got shape \(1, 2\)"):
         piecewise_linear([0.0], [(1.0, 0.0)])
@@ -364,7 +364,7 @@ def test_split_length_mismatch_and_stratify_2d():
     X, y = make_moons(n=10)
     with pytest.raises(ValueError, match="X has 10, y has 9"):
         train_test_split(X, y[:9])
-    with pytest.raises(ValueError, match=r"X must be 2-D \(N, d\), got shape \(10,\)"):
+    with pytest.raises(ValueError, match=r"X: expected 2-D \(N, d\), got shape \(10,\)"):
         train_test_split(X[:, 0], y)
     with pytest.raises(ValueError, match=r"stratify needs 1-D class labels y, got shape \(10, 2\)"):
         train_test_split(X, one_hot(y), stratify=True)
@@ -381,7 +381,7 @@ def test_one_hot_equals_identity_rows():
 
 
 def test_one_hot_bad_input():
-    with pytest.raises(ValueError, match="labels must be below num_classes=2, got 2"):
+    with pytest.raises(ValueError, match="expected labels below num_classes=2, got 2"):
         one_hot([0, 2], num_classes=2)
     with pytest.raises(ValueError, match="one_hot expects labels >= 0, got -1"):
         one_hot([0, -1])

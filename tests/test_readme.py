@@ -45,3 +45,34 @@ def test_make_targets_in_readme_exist():
     targets = set(re.findall(r"^([a-z-]+):", makefile, re.M))
     shown = set(re.findall(r"`make ([a-z-]+)`", README))
     assert shown <= targets, shown - targets
+
+
+def test_every_op_of_the_table_has_a_row_in_the_readme_op_table():
+    from microgradnn import OPS
+
+    section = README[README.index("## The ops") : README.index("## Where is X")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    written = " ".join(row.split("|")[1] for row in rows)
+    for op in OPS.values():
+        if op.infix is not None:
+            shown = f"a {op.infix} b"
+        elif op.prefix is not None:
+            shown = f"{op.prefix}a"
+        elif op.variadic:
+            shown = f"Value.{op.method}("
+        else:
+            shown = f".{op.method}(" if op.method != "abs" else "abs(a)"
+        assert shown in written, f"README's op table has no row for {op.name} ({shown})"
+    assert len(rows) == len(OPS)
+
+
+def test_where_is_x_names_every_package_module():
+    section = README[README.index("## Where is X") : README.index("## Development")]
+    package = ROOT / "microgradnn"
+    modules = [
+        p.relative_to(ROOT).as_posix()
+        for p in sorted(package.rglob("*.py"))
+        if p.name not in ("__init__.py", "__main__.py")
+    ]
+    missing = [m for m in modules if f"`{m}`" not in section]
+    assert not missing, f"README's Where is X table lacks {missing}"

@@ -21,10 +21,9 @@ layer each node belongs to) and :mod:`~microgradnn.viz.text` (number formatting,
 True
 """
 
-import warnings
 from typing import Any
 
-from microgradnn.viz.expr import ExpressionError, parse_expression
+from microgradnn.viz.expr import ExpressionError, moved_to_cli, parse_expression
 from microgradnn.viz.graph import GraphPicture, GraphvizNotFoundError, draw_dot, render
 from microgradnn.viz.plots import (
     GradientMonitor,
@@ -70,15 +69,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The `graph` command moved to microgradnn.cli (pictures know no command line); the old
-    # names keep working, with a warning, imported only when asked for.
     if name in ("add_graph_arguments", "cli_graph"):
-        from microgradnn import cli
-
-        warnings.warn(
-            f"microgradnn.viz.{name} moved to microgradnn.cli.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(cli, name)
+        return moved_to_cli(__name__, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -815,16 +815,25 @@ def parse_expression(
     return result, {name: env[name] for name in variables}
 
 
-def __getattr__(name: str) -> Any:
-    # The `graph` command moved to microgradnn.cli (pictures know no command line); these
-    # names stay importable from here, with a warning, for code written before the move.
-    if name in ("add_graph_arguments", "cli_graph", "parse_assignments"):
-        from microgradnn import cli
+MOVED_TO_CLI = ("add_graph_arguments", "cli_graph", "parse_assignments")
+"""Names of the ``graph`` command that lived here before it moved to :mod:`microgradnn.cli`."""
 
-        warnings.warn(
-            f"microgradnn.viz.expr.{name} moved to microgradnn.cli.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(cli, name)
+
+def moved_to_cli(module: str, name: str) -> Any:
+    """``microgradnn.cli.<name>``, with a DeprecationWarning saying it moved from ``module``.
+
+    The `graph` command moved to microgradnn.cli (pictures know no command line); the old
+    import paths keep working, and cli is imported only when one of them is used.
+    """
+    from microgradnn import cli
+
+    warnings.warn(
+        f"{module}.{name} moved to microgradnn.cli.{name}", DeprecationWarning, stacklevel=3
+    )
+    return getattr(cli, name)
+
+
+def __getattr__(name: str) -> Any:
+    if name in MOVED_TO_CLI:
+        return moved_to_cli(__name__, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
