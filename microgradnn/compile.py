@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from microgradnn._checks import describe, integer
-from microgradnn.engine import Value, is_grad_enabled
+from microgradnn.engine import CompileError, Value, is_grad_enabled
 from microgradnn.losses import get_loss
 from microgradnn.ops import Op
 
@@ -61,10 +61,6 @@ TraceFn = Callable[[list[Value], list[Value]], Outputs]
 # A reference to what feeds a node: ("x", i) input i, ("y", j) target j, ("p", k) parameter k,
 # ("n", m) interior node m (in trace order), ("c", value) a constant.
 Ref = tuple[str, Any]
-
-
-class CompileError(ValueError):
-    """The graph cannot be replayed in batch: it depends on the data, or an op has no numpy rule."""
 
 
 # ---------------------------------------------------------------------------------------------

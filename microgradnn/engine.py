@@ -23,27 +23,58 @@ Design notes, for readers who know micrograd:
 from __future__ import annotations
 
 import numbers
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Union, final
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Protocol, Union, final
 
 from microgradnn import ops
 from microgradnn._checks import describe
 from microgradnn.ops import OPS, Op
 
-__all__ = ["Value", "is_grad_enabled", "no_grad"]
+__all__ = [
+    "CompileError",
+    "Tracer",
+    "Value",
+    "is_grad_enabled",
+    "is_tracing",
+    "no_grad",
+    "peek",
+    "tracing",
+]
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
-_grad_enabled = True
+
+class CompileError(ValueError):
+    """The graph cannot be replayed in batch: the compiled result would differ from eager.
+
+    Raised by :mod:`microgradnn.compile` (and ``fit(compiled=True)``), naming the op or the read
+    that made a faithful replay impossible; ``compiled=False`` always works.
+    """
+
+
+# -- grad mode and tracing, per thread and per asyncio task ----------------------------------
+# Both live in ContextVars, so one thread's no_grad() never touches another's graph. Reading a
+# ContextVar on every op would cost a few percent, so plain counters say how many contexts (in
+# any thread) have switched a default off: while a counter is 0, the usual case, the hot paths
+# read only the counter.
+
+_GRAD_ENABLED: ContextVar[bool] = ContextVar("microgradnn_grad_enabled", default=True)
+_TRACER: ContextVar[Tracer | None] = ContextVar("microgradnn_tracer", default=None)
+_counts_lock = threading.Lock()
+_no_grad_contexts = 0
+_tracing_contexts = 0
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Within this block, ops record no graph (as ``torch.no_grad()``): results are leaves.
 
-    Use it for evaluation and for parameter updates, where no gradient is wanted.
+    Use it for evaluation and for parameter updates, where no gradient is wanted. It applies to
+    the current thread (and asyncio task) only, as PyTorch's does.
 
     >>> from microgradnn import Value, no_grad
     >>> with no_grad():
@@ -51,18 +82,61 @@ def no_grad() -> Iterator[None]:
     >>> y._prev
     ()
     """
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
+    global _no_grad_contexts
+    token = _GRAD_ENABLED.set(False)
+    with _counts_lock:
+        _no_grad_contexts += 1
     try:
         yield
     finally:
-        _grad_enabled = previous
+        with _counts_lock:
+            _no_grad_contexts -= 1
+        _GRAD_ENABLED.reset(token)
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops currently record the graph (False inside :func:`no_grad`)."""
-    return _grad_enabled
+    """Whether ops currently record the graph in this thread (False inside :func:`no_grad`)."""
+    return _GRAD_ENABLED.get()
+
+
+class Tracer(Protocol):
+    """What :func:`tracing` consults when traced code reads a Value's number."""
+
+    def read(self, value: Value) -> float:
+        """``value``'s number, or a CompileError if reading it would make the replay unfaithful."""
+
+
+@contextmanager
+def tracing(tracer: Tracer) -> Iterator[None]:
+    """Within this block (this thread only), reading a Value's number asks ``tracer`` first.
+
+    ``.data``, ``bool()``, ``float()`` and comparisons all read the number; the compiled replay
+    uses this to refuse code whose graph could depend on the example (an ``if`` on ``.data``).
+    """
+    global _tracing_contexts
+    token = _TRACER.set(tracer)
+    with _counts_lock:
+        _tracing_contexts += 1
+    try:
+        yield
+    finally:
+        with _counts_lock:
+            _tracing_contexts -= 1
+        _TRACER.reset(token)
+
+
+def is_tracing() -> bool:
+    """Whether this thread is inside :func:`tracing` (a graph is being traced for compiling)."""
+    return _tracing_contexts > 0 and _TRACER.get() is not None
+
+
+def peek(value: Value) -> float:
+    """A Value's number without asking the tracer: for checks that can only raise.
+
+    The library's own argument checks (a BCE prediction outside [0, 1], say) read numbers this
+    way while tracing: a check that passes changes nothing in the graph.
+    """
+    return value._data
 
 
 def as_float(x: object, what: str = "Value") -> float:
@@ -70,9 +144,18 @@ def as_float(x: object, what: str = "Value") -> float:
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:
+            raise ValueError(_too_large(what, x)) from None
     hint = " (use v.data to read a Value's number)" if isinstance(x, Value) else ""
     raise TypeError(f"{what}: expected a real number (int or float), got {describe(x)}{hint}")
+
+
+def _too_large(what: str, x: object) -> str:
+    digits = len(str(abs(int(x)))) if isinstance(x, numbers.Integral) else None
+    shown = f"an integer of {digits} digits" if digits else describe(x)
+    return f"{what}: {shown} does not fit a float (the largest is about 1.8e308)"
 
 
 def _const(x: object) -> float | None:
@@ -80,7 +163,10 @@ def _const(x: object) -> float | None:
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:
+            raise ValueError(_too_large("Value operand", x)) from None
     return None
 
 
@@ -90,10 +176,10 @@ _new = object.__new__
 def _node(op: Op, prev: tuple[Operand, ...], data: float) -> Value:
     """A new Value holding ``data``, made by ``op`` from ``prev`` (a leaf under no_grad)."""
     out = _new(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
     out.label = ""
-    if _grad_enabled:
+    if _no_grad_contexts == 0 or _GRAD_ENABLED.get():
         out._prev = prev
         out._op = op
     else:
@@ -110,17 +196,17 @@ def _binary(op: Op) -> tuple[Callable[[Value, Any], Value], Callable[[Value, Any
 
     def apply(self: Value, other: Any) -> Value:
         if type(other) is Value:
-            return _node(op, (self, other), forward(self.data, other.data))
+            return _node(op, (self, other), forward(self._data, other._data))
         c = _const(other)
         if c is None:
             return NotImplemented  # type: ignore[no-any-return]
-        return _node(op, (self, c), forward(self.data, c))
+        return _node(op, (self, c), forward(self._data, c))
 
     def reflected(self: Value, other: Any) -> Value:
         c = _const(other)
         if c is None:
             return NotImplemented  # type: ignore[no-any-return]
-        return _node(op, (c, self), forward(c, self.data))
+        return _node(op, (c, self), forward(c, self._data))
 
     return apply, reflected
 
@@ -157,21 +243,36 @@ class Value(metaclass=_OpMethods):
     (-2.929349, 2.0)
     """
 
-    __slots__ = ("_op", "_prev", "data", "grad", "label")
+    __slots__ = ("_data", "_op", "_prev", "grad", "label")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
 
-    data: float
+    _data: float
     grad: float
     label: str
     _prev: tuple[Operand, ...]
     _op: Op | None
 
-    def __init__(self, data: Number, label: str = "") -> None:
-        self.data = as_float(data)
+    def __init__(self, data: Number, label: str = "", *micrograd: object) -> None:
+        if micrograd or not isinstance(label, str):
+            raise TypeError(_constructor_hint(label, micrograd))
+        self._data = as_float(data)
         self.grad = 0.0
         self.label = label
         self._prev = ()
         self._op = None
+
+    @property
+    def data(self) -> float:
+        """The number this Value holds (a float)."""
+        if _tracing_contexts:
+            tracer = _TRACER.get()
+            if tracer is not None:
+                return tracer.read(self)
+        return self._data
+
+    @data.setter
+    def data(self, value: float) -> None:
+        self._data = as_float(value, "data")
 
     if TYPE_CHECKING:  # the op-table methods (tanh, relu, sum, ...) are installed at import
 
@@ -186,7 +287,7 @@ class Value(metaclass=_OpMethods):
     __pow__, __rpow__ = _binary(OPS["pow"])  # self ** other, other ** self
 
     def __neg__(self) -> Value:  # -self
-        return _node(_NEG, (self,), -self.data)
+        return _node(_NEG, (self,), -self._data)
 
     def __pos__(self) -> Value:  # +self
         return self
@@ -194,14 +295,29 @@ class Value(metaclass=_OpMethods):
     def __abs__(self) -> Value:  # abs(self)
         return self.abs()
 
-    # -- conversions ------------------------------------------------------------------------------
+    # -- conversions and comparisons: they read the number, and record no graph -----------------
 
     def __float__(self) -> float:
         return self.data
 
+    def __bool__(self) -> bool:  # as bool(torch.tensor(x)): nonzero is True (nan too)
+        return self.data != 0.0
+
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _number(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _number(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _number(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _number(other)
+
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data:.6g}, grad={self.grad:.6g}{label})"
 
     # -- backpropagation ------------------------------------------------------------------------
 
@@ -215,10 +331,10 @@ class Value(metaclass=_OpMethods):
         op = self._op
         if op is None:
             return ()
-        xs = tuple([p.data if type(p) is Value else p for p in self._prev])
+        xs = tuple([p._data if type(p) is Value else p for p in self._prev])
         if op.variadic:
-            return op.local(xs, self.data)
-        return op.local(*xs, self.data)
+            return op.local(xs, self._data)
+        return op.local(*xs, self._data)
 
     def _backward(self) -> None:
         """One chain-rule step at this node: ``child.grad += local * out.grad`` for each child."""
@@ -232,7 +348,7 @@ class Value(metaclass=_OpMethods):
         if arity == 2:
             a, b = prev
             local_a, local_b = op.local(
-                a.data if type(a) is Value else a, b.data if type(b) is Value else b, out.data
+                a._data if type(a) is Value else a, b._data if type(b) is Value else b, out._data
             )
             if type(a) is Value:
                 a.grad += local_a * out.grad
@@ -241,11 +357,11 @@ class Value(metaclass=_OpMethods):
         elif arity == 1:
             (a,) = prev
             if type(a) is Value:
-                (local_a,) = op.local(a.data, out.data)
+                (local_a,) = op.local(a._data, out._data)
                 a.grad += local_a * out.grad
         else:
-            xs = tuple([p.data if type(p) is Value else p for p in prev])
-            locals_ = op.local(xs, out.data) if op.variadic else op.local(*xs, out.data)
+            xs = tuple([p._data if type(p) is Value else p for p in prev])
+            locals_ = op.local(xs, out._data) if op.variadic else op.local(*xs, out._data)
             for child, local in zip(prev, locals_, strict=True):
                 if type(child) is Value:
                     child.grad += local * out.grad
@@ -301,6 +417,23 @@ class Value(metaclass=_OpMethods):
 _NEG = OPS["neg"]
 
 
+def _number(x: object) -> float:
+    """The number a comparison compares with: a Value's (read as ``.data``) or a real's."""
+    if type(x) is Value:
+        return x.data
+    return as_float(x, "comparison")
+
+
+def _constructor_hint(label: object, extra: tuple[object, ...]) -> str:
+    if isinstance(label, tuple | list | set) or extra:
+        return (
+            "Value(data, label): here a Value is made only from a number (and an optional "
+            "label string); micrograd's Value(data, (a, b), '+') form is not how ops are made: "
+            "write a + b, a * b, a.tanh(), ... and the graph is recorded for you"
+        )
+    return f"label: expected a string, got {describe(label)}"
+
+
 # -- methods from the op table --------------------------------------------------------------------
 
 
@@ -325,7 +458,7 @@ def _method(op: Op) -> Any:
                     f"Value.{name}: expected a list of Values or numbers, got {describe(values)}"
                 )
             prev = tuple([_operand(v, f"Value.{name}") for v in values])
-            xs = tuple([v.data if type(v) is Value else v for v in prev])
+            xs = tuple([v._data if type(v) is Value else v for v in prev])
             if not prev:
                 try:
                     return Value(forward(xs))
@@ -341,7 +474,7 @@ def _method(op: Op) -> Any:
     if op.arity == 1:
 
         def unary(self: Value) -> Value:
-            return _node(op, (self,), _checked(forward(self.data), builtin, op))
+            return _node(op, (self,), _checked(forward(self._data), builtin, op))
 
         _describe(unary, op)
         return unary
@@ -358,7 +491,7 @@ def _method(op: Op) -> Any:
         rest = [_operand(x, f"Value.{name}") for x in others]
         rest += defaults[len(defaults) - (n_more - len(rest)) :] if len(rest) < n_more else ()
         prev = (self, *rest)
-        xs = [v.data if type(v) is Value else v for v in prev]
+        xs = [v._data if type(v) is Value else v for v in prev]
         return _node(op, prev, _checked(forward(*xs), builtin, op))
 
     _describe(nary, op)

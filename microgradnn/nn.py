@@ -45,7 +45,7 @@ from microgradnn.activations import (
     random_source,
     rng,
 )
-from microgradnn.engine import Value, no_grad
+from microgradnn.engine import CompileError, Value, is_tracing, no_grad
 from microgradnn.functional import log_softmax, logsumexp, softmax
 from microgradnn.module import IncompatibleKeys, Module
 
@@ -154,6 +154,12 @@ class Dropout(Module):
     def _forward(self, xs: list[Any]) -> list[Any]:
         if not self.training or self.p == 0.0:
             return xs
+        if is_tracing():
+            raise CompileError(
+                f"an active Dropout ({self.name or 'Dropout'}, p={self.p:g}) draws a fresh random "
+                "mask for every example, which one traced graph cannot replay; call "
+                "model.eval() first, or use compiled=False"
+            )
         draw, p, scale = self._rng.random, self.p, self._scale
         return [v * scale if draw() >= p else v * 0.0 for v in xs]
 

@@ -108,7 +108,9 @@ def to_torch(model: MLP) -> Any:
                 torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=f64)
             )
             if layer.bias:
-                linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons if n.b], dtype=f64))
+                linear.bias.copy_(
+                    torch.tensor([n.b.data for n in layer.neurons if n.b is not None], dtype=f64)
+                )
         modules.append(linear)
         act = _activation_module(torch, layer, shared)
         if act is not None:

@@ -783,3 +783,118 @@ def test_value_is_final_and_slotted() -> None:
     assert not hasattr(Value(1.0), "__dict__")
     with pytest.raises(AttributeError):
         Value(1.0).typo = 1.0  # type: ignore[attr-defined]
+
+
+# -- grad mode is per thread and per asyncio task ------------------------------------------------
+
+
+def test_no_grad_in_one_thread_does_not_touch_another_threads_graph() -> None:
+    import threading
+
+    from microgradnn import is_grad_enabled, no_grad
+
+    stop = threading.Event()
+    inside = threading.Event()
+
+    def evaluator() -> None:
+        with no_grad():
+            inside.set()
+            while not stop.is_set():
+                (Value(1.0) * 2).tanh()
+
+    t = threading.Thread(target=evaluator)
+    t.start()
+    try:
+        assert inside.wait(5)
+        wrong = 0
+        for _ in range(2000):
+            x = Value(0.5)
+            y = (x * 3).tanh()
+            y.backward()
+            wrong += x.grad != pytest.approx(3 * (1 - math.tanh(1.5) ** 2), rel=1e-12)
+            assert is_grad_enabled()
+        assert wrong == 0
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_no_grad_is_per_asyncio_task() -> None:
+    import asyncio
+
+    from microgradnn import is_grad_enabled, no_grad
+
+    seen: dict[str, list[bool]] = {"quiet": [], "training": []}
+
+    async def quiet() -> None:
+        with no_grad():
+            for _ in range(5):
+                seen["quiet"].append(is_grad_enabled() or bool((Value(1.0) * 2)._prev))
+                await asyncio.sleep(0)
+
+    async def training() -> None:
+        for _ in range(5):
+            seen["training"].append(bool((Value(1.0) * 2)._prev))
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(quiet(), training())
+
+    asyncio.run(main())
+    assert seen == {"quiet": [False] * 5, "training": [True] * 5}
+
+
+def test_no_grad_nests_and_restores() -> None:
+    from microgradnn import is_grad_enabled, no_grad
+
+    with no_grad():
+        with no_grad():
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+        assert (Value(1.0) + 1)._op is None
+    assert is_grad_enabled()
+    assert (Value(1.0) + 1)._op is OPS["add"]
+
+
+# -- bad input gets a clear error ----------------------------------------------------------------
+
+
+def test_label_must_be_a_string_and_micrograds_constructor_form_is_explained() -> None:
+    a, b = Value(1.0), Value(2.0)
+    with pytest.raises(TypeError, match="label: expected a string, got int 5"):
+        Value(1.0, label=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"micrograd's Value\(data, \(a, b\), '\+'\) form"):
+        Value(3.0, (a, b))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="write a \\+ b, a \\* b"):
+        Value(3.0, (a, b), "+")  # type: ignore[call-arg]
+
+
+def test_numbers_too_large_for_a_float_say_so() -> None:
+    with pytest.raises(ValueError, match="an integer of 401 digits does not fit a float"):
+        Value(10**400)
+    with pytest.raises(ValueError, match="does not fit a float"):
+        Value(1.0) + 10**400
+    with pytest.raises(ValueError, match="does not fit a float"):
+        10**400 * Value(1.0)
+    with pytest.raises(ValueError, match="data: an integer of 401 digits does not fit a float"):
+        Value(1.0).data = 10**400
+
+
+def test_bool_follows_torch_and_comparisons_read_the_number() -> None:
+    torch = pytest.importorskip("torch")
+    for x in (0.0, -0.0, 1.0, -2.5, math.inf, math.nan):
+        assert bool(Value(x)) is bool(torch.tensor(x)), x
+    assert Value(1.0) < 2
+    assert Value(2.0) >= Value(2.0)
+    assert not Value(math.nan) > 0
+    with pytest.raises(TypeError, match="comparison: expected a real number"):
+        _ = Value(1.0) < "2"  # type: ignore[operator]
+
+
+def test_setting_data_checks_the_number() -> None:
+    v = Value(1.0)
+    v.data = 3
+    assert v.data == 3.0
+    assert type(v.data) is float
+    with pytest.raises(TypeError, match="data: expected a real number"):
+        v.data = "3"  # type: ignore[assignment]
