@@ -205,6 +205,11 @@ def describe_activation(spec: str | Activation) -> str:
         return activation_info(spec).name
     if isinstance(spec, PReLU):
         return "prelu"
+    if not callable(spec):
+        raise TypeError(
+            f"activation: expected a name ({', '.join(ACTIVATIONS)}) or a function from Value "
+            f"to Value, got {describe(spec)}"
+        )
     for name, fn in _FUNCTIONS.items():
         if spec is fn:
             return name

@@ -38,7 +38,10 @@ two (such as an active Dropout mask), raises :class:`CompileError`.
 
 from __future__ import annotations
 
+import math
 import operator
+import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, overload
@@ -47,11 +50,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from microgradnn._checks import describe, integer
-from microgradnn.engine import CompileError, Value, is_grad_enabled
+from microgradnn.engine import CompileError, Value, is_grad_enabled, no_grad, peek, tracing
 from microgradnn.losses import get_loss
 from microgradnn.ops import Op
 
-__all__ = ["CompileError", "CompiledGraph", "compile_model", "trace"]
+__all__ = ["CompileError", "CompiledGraph", "check_mean_loss", "compile_model", "trace"]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -100,11 +103,68 @@ def _describe_ref(r: Ref) -> str:
     return names.get(kind, f"node {v}" if kind == "n" else f"the constant {v!r}")
 
 
+class _Tracer:
+    """Refuses every read of a traced number while ``fn`` runs: the replay could not follow it.
+
+    A Value is traced when it depends on the example (an input or a target) or on a parameter:
+    its number differs from example to example, or from step to step, so Python code that reads
+    it (``.data``, ``if``, ``bool()``, ``float()``, a comparison) could take another branch, or
+    freeze another constant, than the one recorded. Values that depend on neither are constants
+    of the graph and may be read freely.
+    """
+
+    def __init__(self, leaves: list[Value], params: dict[int, int]) -> None:
+        self._traced: dict[int, bool] = {id(v): True for v in leaves}
+        self._traced.update(dict.fromkeys(params, True))
+
+    def _is_traced(self, value: Value) -> bool:
+        known = self._traced
+        stack = [value]
+        while stack:
+            v = stack[-1]
+            if id(v) in known:
+                stack.pop()
+                continue
+            pending = [p for p in v._prev if type(p) is Value and id(p) not in known]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            known[id(v)] = any(known[id(p)] for p in v._prev if type(p) is Value)
+        return known[id(value)]
+
+    def read(self, value: Value) -> float:
+        if not self._is_traced(value):
+            return peek(value)
+        what = f"{value.label!r}" if value.label else "a Value"
+        where = _user_frame()
+        raise CompileError(
+            f"{where}the traced code reads the number of {what}, which depends on the example or "
+            "on a parameter (.data, if, bool(), float() or a comparison): one trace cannot follow "
+            "a branch or a constant taken on it for other examples or later steps, so the compiled "
+            "replay would give other numbers than eager; write it with Value ops only (e.g. relu "
+            "or abs instead of an if), or use compiled=False"
+        )
+
+
+def _user_frame() -> str:
+    """``file.py:12: `` for the innermost caller outside microgradnn, or ""."""
+    frame = sys._getframe(2)
+    package = os.path.dirname(os.path.abspath(__file__))
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(package + os.sep):
+            return f"{os.path.basename(path)}:{frame.f_lineno}: "
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
+
+
 def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int, int]) -> _Graph:
     """Run ``fn`` on one placeholder example and record its graph."""
     inputs = [Value(v, label=f"x{i}") for i, v in enumerate(xs)]
     targets = [Value(v, label=f"y{j}") for j, v in enumerate(ys)]
-    result = fn(inputs, targets)
+    with tracing(_Tracer([*inputs, *targets], param_index)):
+        result = fn(inputs, targets)
     single = not isinstance(result, list | tuple)
     outputs: list[Any] = [result] if single else list(result)  # type: ignore[arg-type]
     for i, out in enumerate(outputs):
@@ -124,7 +184,7 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
         if found is not None:
             return found
         k = param_index.get(id(v))
-        return ("p", k) if k is not None else ("c", v.data)
+        return ("p", k) if k is not None else ("c", peek(v))
 
     # Iterative depth-first search from every output, inputs before the nodes that use them.
     seen: set[int] = set()
@@ -533,14 +593,24 @@ def _backward_group(g: _Group, ws: _Workspace) -> None:
     upstream = grads[g.start : g.stop]
     inputs = _gather(g, values, ws.gathered)
     out = values[g.start : g.stop]
-    rule = g.op.array_local
-    local = rule(inputs, out) if g.op.variadic else rule(*inputs, out)
+    op = g.op
     contrib = ws.contrib[: k * n].reshape(k, n, batch)
-    if all(type(d) is float for d in local):  # constant locals (add, sum): one multiply
-        np.multiply(np.array(local)[:, None, None], upstream, out=contrib)
-    else:
+    if op.vjp is not None:  # PyTorch's rounding of the product (see Op.vjp)
+        parts = op.vjp(inputs, out, upstream) if op.variadic else op.vjp(*inputs, out, upstream)
         for j in g.positions:
-            np.multiply(local[j], upstream, out=contrib[j])
+            contrib[j] = parts[j]
+    else:
+        rule = op.array_local
+        local = rule(inputs, out) if op.variadic else rule(*inputs, out)
+        if all(type(d) is float for d in local):  # constant locals (add, sum): one multiply
+            np.multiply(np.array(local)[:, None, None], upstream, out=contrib)
+        else:
+            for j in g.positions:
+                np.multiply(local[j], upstream, out=contrib[j])
+        if op.masked is not False:  # an input the op selects off gets exactly 0 (see Op.masked)
+            off = op.masked(*inputs, out) if callable(op.masked) else (True,) * k
+            for j in g.positions:
+                np.copyto(contrib[j], 0.0, where=np.equal(local[j], 0.0) & off[j])
     edges = ws.contrib[: k * n]
     for m, rows, take in g.buckets:
         count = _count(rows)
@@ -669,4 +739,40 @@ def compile_model(
         target: Any = ys[0] if n_targets == 1 else list(ys)
         return fn([model(xs)], [target])
 
-    return trace(loss, n_inputs, n_targets, params)
+    graph = trace(loss, n_inputs, n_targets, params)
+    rows = np.random.default_rng(0).normal(size=(3, n_inputs)).tolist()
+    goal: Any = 1.0 if n_targets == 1 else [1.0] + [0.0] * (n_targets - 1)
+    with no_grad():
+        check_mean_loss(fn, [model(x) for x in rows], [goal] * len(rows))
+    return graph
+
+
+def check_mean_loss(
+    loss_fn: Callable[[Any, Any], Value], preds: list[Any], targets: list[Any]
+) -> None:
+    """Refuse a loss that is not the mean of its examples' losses, which the replay assumes.
+
+    The compiled path traces the loss of ONE example and averages it over the batch. A loss
+    that sums (``reduction="sum"``), divides by ``len(preds)**2``, or mixes examples gives
+    another number for a batch than the mean of its examples' losses: training on the replay
+    would silently optimise something else. Checked on a few real examples, with no graph.
+
+    Raises:
+        CompileError: The batch loss and the mean of the per-example losses differ.
+    """
+    if len(preds) < 2:
+        return
+    with no_grad():
+        whole = peek(loss_fn(preds, targets))
+        parts = [peek(loss_fn([p], [t])) for p, t in zip(preds, targets, strict=True)]
+    mean = math.fsum(parts) / len(parts)
+    if whole == mean or (whole != whole and mean != mean):
+        return
+    if abs(whole - mean) <= 1e-9 * max(abs(whole), abs(mean)) + 1e-12:
+        return
+    raise CompileError(
+        f"the loss of {len(preds)} examples is {whole:.6g}, but the mean of their own losses "
+        f"is {mean:.6g}: the compiled replay averages per-example losses, so it would train on "
+        "another number (a sum reduction, or a loss that uses len(preds), does this); make the "
+        "loss a mean over the batch, or use compiled=False"
+    )

@@ -337,12 +337,27 @@ class Value(metaclass=_OpMethods):
         return op.local(*xs, self._data)
 
     def _backward(self) -> None:
-        """One chain-rule step at this node: ``child.grad += local * out.grad`` for each child."""
+        """One chain-rule step at this node: ``child.grad += local * out.grad`` for each child.
+
+        A few rows add a word to the rule so that an inf or nan gradient meeting a zero gives
+        PyTorch's numbers (see ``masked`` and ``vjp`` in :class:`~microgradnn.ops.Op`): those
+        nodes take :func:`_careful_backward`.
+        """
         out = self
         op = out._op
         if op is None:
             return
         prev = out._prev
+        if not op.plain:
+            if op.masked is not True or op.arity != 1:
+                _careful_backward(out, op)
+                return
+            (a,) = prev  # relu, step, sign, hard sigmoid: a zero local passes nothing at all
+            if type(a) is Value:
+                (local_a,) = op.local(a._data, out._data)
+                if local_a:
+                    a.grad += local_a * out.grad
+            return
         arity = op.arity
         # Unrolled for two and one children (almost every node): no loop, no zip.
         if arity == 2:
@@ -415,6 +430,31 @@ class Value(metaclass=_OpMethods):
 
 
 _NEG = OPS["neg"]
+
+
+def _careful_backward(out: Value, op: Op) -> None:
+    """The chain-rule step of a ``masked`` row or a row with a ``vjp``.
+
+    A masked op (relu, step, ...) selects: an input it selected off receives exactly 0, even
+    when ``out.grad`` is inf or nan (``0 * inf`` would be nan), as PyTorch's masked backward
+    gives. A row with a ``vjp`` (log, division) says how to form each contribution from
+    ``out.grad``; it equals ``local * out.grad`` wherever both are finite.
+    """
+    prev = out._prev
+    xs = tuple([p._data if type(p) is Value else p for p in prev])
+    g = out.grad
+    if op.vjp is not None:
+        parts = op.vjp(xs, out._data, g) if op.variadic else op.vjp(*xs, out._data, g)
+    else:
+        locals_ = op.local(xs, out._data) if op.variadic else op.local(*xs, out._data)
+        off = op.masked(*xs, out._data) if callable(op.masked) else (True,) * len(prev)
+        parts = tuple(
+            0.0 if (local == 0.0 and selected_off) else local * g
+            for local, selected_off in zip(locals_, off, strict=True)
+        )
+    for child, part in zip(prev, parts, strict=True):
+        if type(child) is Value:
+            child.grad += part
 
 
 def _number(x: object) -> float:

@@ -26,7 +26,7 @@ from typing import Any, Protocol, Union
 import numpy as np
 
 from microgradnn._checks import describe, number
-from microgradnn.engine import Value
+from microgradnn.engine import Value, peek
 from microgradnn.functional import logsumexp
 
 __all__ = [
@@ -132,7 +132,12 @@ def _reduce(terms: Sequence[Operand], reduction: str, loss: str) -> Value:
 
 
 def _data(t: Operand) -> float:
-    return t.data if isinstance(t, Value) else t
+    """A prediction's or target's number, for checks.
+
+    A check only ever raises, so it may read the number even while the compiled path traces
+    the loss (see :func:`microgradnn.engine.peek`).
+    """
+    return peek(t) if type(t) is Value else t
 
 
 def mse_loss(preds: Any, targets: Any, *, reduction: str = "mean") -> Value:
@@ -165,10 +170,10 @@ def bce_loss(preds: Any, targets: Any, *, eps: float = 1e-12, reduction: str = "
     hi = 1.0 - eps
     terms: list[Operand] = []
     for i, (p, t) in enumerate(pairs):
-        if not 0.0 <= p.data <= 1.0:
+        if not 0.0 <= _data(p) <= 1.0:
             raise ValueError(
                 f"bce_loss expects probabilities in [0, 1] (e.g. sigmoid outputs), got "
-                f"{p.data!r} at element {i}; for raw scores use bce_with_logits_loss"
+                f"{_data(p)!r} at element {i}; for raw scores use bce_with_logits_loss"
             )
         if not 0.0 <= _data(t) <= 1.0:
             raise ValueError(f"bce_loss expects targets in [0, 1], got {_data(t)!r} at element {i}")

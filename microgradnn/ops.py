@@ -76,7 +76,18 @@ class Op:
         torch: Its PyTorch twin, ``torch(torch_module, a, b) -> tensor``, or None.
         probability: Its output lies in [0, 1] and reads as the probability of class 1 (a
             classifier ending in it decides at 0.5, not at 0).
+        masked: A select-style op (relu, step, ...): an input it selects off gets exactly 0,
+            even from an inf or nan upstream gradient (0 × inf would be nan), as PyTorch's masked
+            backward gives. True: every zero local derivative is such a selection; a function
+            ``masked(a, b, out) -> (bool, bool)`` says which inputs are selected off where zeros
+            also arise naturally (prelu's d/dalpha = a is 0 at a = 0, and there torch multiplies).
+            Every other op follows ``local × grad``.
+        vjp: Only where PyTorch rounds differently from ``local × grad`` at the extremes:
+            ``vjp(a, b, out, grad) -> (contribution to a, to b)`` (log at a subnormal input
+            divides ``grad / a`` instead of multiplying by ``1/a = inf``). It must equal
+            ``local × grad`` wherever both are finite; the pictures still show ``local``.
         arity: Number of inputs (-1 for variadic), taken from ``forward``'s signature.
+        plain: Neither ``masked`` nor a ``vjp``: the lecture's rule applies as it is.
     """
 
     name: str
@@ -94,7 +105,10 @@ class Op:
     np_local: Callable[..., tuple[Any, ...]] | None = None
     torch: Callable[..., Any] | None = None
     probability: bool = False
+    masked: bool | Callable[..., tuple[Any, ...]] = False
+    vjp: Callable[..., tuple[Any, ...]] | None = None
     arity: int = 0
+    plain: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -106,6 +120,7 @@ class Op:
                 raise TypeError(f"{self.name}: {field}: expected a function, got {kind}")
         arity = -1 if self.variadic else _positional_count(self.forward, self.name)
         object.__setattr__(self, "arity", arity)
+        object.__setattr__(self, "plain", self.masked is False and self.vjp is None)
         if not self.symbol:
             object.__setattr__(self, "symbol", self.name)
         if self.method is None and self.infix is None and self.prefix is None:
@@ -231,12 +246,16 @@ def flogsumexp(xs: tuple[float, ...]) -> float:
 
 
 def fsign(x: float) -> float:
-    """-1, 0 or 1; nan stays nan (as numpy.sign) and -0.0 stays a zero."""
+    """-1, 0 or 1, with sign(nan) = 0 as ``torch.sign`` (numpy gives nan); -0.0 stays -0.0."""
     if x > 0.0:
         return 1.0
     if x < 0.0:
         return -1.0
-    return x * 0.0
+    return x * 0.0 if x == x else 0.0
+
+
+def _np_sign(x: Any) -> Any:
+    return np.where(np.isnan(x), 0.0, np.sign(x))
 
 
 def _pow_local(a: float, b: float, out: float) -> tuple[float, float]:
@@ -277,13 +296,13 @@ def _np_sigmoid(x: Any) -> Any:
 
 
 def _np_step(x: Any) -> Any:
-    return np.where(x > 0.0, 1.0, np.where(x < 0.0, 0.0, np.where(x == 0.0, 0.5, x)))
+    return np.where(x > 0.0, 1.0, np.where(x == 0.0, 0.5, 0.0))
 
 
 def _torch_step(torch: Any, a: Any) -> Any:
     # torch.heaviside has no derivative; a constant of a's graph with gradient 0 does.
-    step = torch.where(a > 0, 1.0, torch.where(a < 0, 0.0, 0.5)).to(a.dtype)
-    return step + 0.0 * torch.where(torch.isinf(a), 0.0, a)
+    step = torch.where(a > 0, 1.0, torch.where(a == 0, 0.5, 0.0)).to(a.dtype)
+    return step + 0.0 * torch.where(torch.isfinite(a), a, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,6 +346,8 @@ _TABLE: list[Op] = [
         symbol="/",
         infix="/",
         local_text=("1/b", "-a/b²"),
+        # grad / b, not grad × (1/b): at a subnormal b, 1/b overflows to inf and 0 × inf is nan.
+        vjp=lambda a, b, out, grad: (fdiv(grad, b), -(grad * fdiv(out, b))),
         torch=lambda torch, a, b: a / b,
         doc="a / b; d/da = 1/b, d/db = -a/b² (= -out/b); 1/0 = inf, 0/0 = nan",
     ),
@@ -349,6 +370,7 @@ _TABLE: list[Op] = [
         local_text=("b·a^(b-1)", "out·ln(a)"),
         np_forward=np.power,
         np_local=_np_pow_local,
+        masked=lambda a, b, out: (b == 0.0, False),
         torch=lambda torch, a, b: a**b,
         doc="a ** b; d/da = b a^(b-1), d/db = a^b ln(a); nan for a < 0 and fractional b",
     ),
@@ -391,6 +413,7 @@ _TABLE: list[Op] = [
         forward=flog,
         local=lambda a, out: (fdiv(1.0, a),),
         local_text=("1/a",),
+        vjp=lambda a, out, grad: (fdiv(grad, a),),  # as div: no 0 × inf at a subnormal a
         np_forward=np.log,
         torch=lambda torch, a: torch.log(a),
         doc="ln(a) for a > 0 (-inf at 0, nan below); d/da = 1/a",
@@ -428,12 +451,13 @@ _TABLE: list[Op] = [
     Op(
         "relu",
         forward=lambda a: 0.0 if a <= 0.0 else a,
-        local=lambda a, out: (1.0 if a > 0.0 else 0.0,),
+        local=lambda a, out: (0.0 if a <= 0.0 else 1.0,),  # 1 at nan: passes it, as PyTorch
         symbol="ReLU",
         local_text=("1 if a > 0 else 0",),
         np_forward=lambda a: np.where(a <= 0.0, 0.0, a),
-        np_local=lambda a, out: ((a > 0.0).astype(float),),
+        np_local=lambda a, out: (np.where(a <= 0.0, 0.0, 1.0),),
         torch=lambda torch, a: torch.relu(a),
+        masked=True,
         doc="max(0, a); d/da = 1 for a > 0, else 0 (0 at a = 0, as PyTorch)",
     ),
     Op(
@@ -451,6 +475,7 @@ _TABLE: list[Op] = [
         torch=lambda torch, a, slope: torch.nn.functional.prelu(
             a, torch.as_tensor(slope, dtype=a.dtype).reshape(1)
         ),
+        masked=lambda a, slope, out: (False, a > 0.0),
         doc="a if a > 0 else slope * a (slope a constant, 0.01 by default); d/da = 1 or slope",
     ),
     Op(
@@ -465,6 +490,7 @@ _TABLE: list[Op] = [
             np.where(a > 0.0, 0.0, a),
         ),
         torch=lambda torch, a, alpha: torch.nn.functional.prelu(a, alpha.reshape(1)),
+        masked=lambda a, alpha, out: (False, a > 0.0),
         doc="a if a > 0 else alpha * a (alpha learned); d/da = 1 or alpha, d/dalpha = 0 or a",
     ),
     Op(
@@ -472,39 +498,42 @@ _TABLE: list[Op] = [
         forward=lambda a: abs(a),
         local=lambda a, out: (fsign(a),),
         local_text=("sign(a)",),
-        np_local=lambda a, out: (np.sign(a),),
+        np_local=lambda a, out: (_np_sign(a),),
         torch=lambda torch, a: torch.abs(a),
-        doc="|a|; d/da = sign(a), 0 at a = 0",
+        doc="|a|; d/da = sign(a), 0 at a = 0 (and at nan, as PyTorch)",
     ),
     Op(
         "step",
-        forward=lambda a: 1.0 if a > 0.0 else (0.0 if a < 0.0 else a + 0.5),
+        forward=lambda a: 0.5 if a == 0.0 else (1.0 if a > 0.0 else 0.0),
         local=lambda a, out: (0.0,),
         local_text=("0",),
         np_forward=_np_step,
         torch=_torch_step,
         probability=True,
-        doc="Heaviside step: 1 above 0, 1/2 at 0, 0 below; d/da = 0 everywhere",
+        masked=True,
+        doc="Heaviside step: 1 above 0, 1/2 at 0, 0 below (and at nan, as PyTorch); d/da = 0",
     ),
     Op(
         "sign",
         forward=fsign,
         local=lambda a, out: (0.0,),
         local_text=("0",),
-        np_forward=np.sign,
+        np_forward=_np_sign,
         torch=lambda torch, a: torch.sign(a),
-        doc="sign(a) in {-1, 0, 1}; d/da = 0 everywhere",
+        masked=True,
+        doc="sign(a) in {-1, 0, 1} (0 at nan, as PyTorch); d/da = 0 everywhere",
     ),
     Op(
         "hard_sigmoid",
         forward=lambda a: a if a != a else min(1.0, max(0.0, a + 0.5)),
-        local=lambda a, out: (1.0 if -0.5 < a < 0.5 else 0.0,),
+        local=lambda a, out: (0.0 if (a <= -0.5 or a >= 0.5) else 1.0,),  # 1 at nan, as PyTorch
         symbol="hard σ",
         local_text=("1 if |a| < 1/2 else 0",),
         np_forward=lambda a: np.clip(a + 0.5, 0.0, 1.0),
-        np_local=lambda a, out: (((a > -0.5) & (a < 0.5)).astype(float),),
+        np_local=lambda a, out: (np.where((a <= -0.5) | (a >= 0.5), 0.0, 1.0),),
         torch=lambda torch, a: torch.nn.functional.hardtanh(a + 0.5, 0.0, 1.0),
         probability=True,
+        masked=True,
         doc="0 below -1/2, a + 1/2 between, 1 above 1/2; d/da = 1 strictly inside, else 0",
     ),
 ]

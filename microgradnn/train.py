@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from microgradnn import _checks as check
-from microgradnn.compile import CompiledGraph, CompileError, trace
+from microgradnn.compile import CompiledGraph, CompileError, check_mean_loss, trace
 from microgradnn.data import batches
 from microgradnn.engine import Value, no_grad
 from microgradnn.losses import Loss, get_loss, l2_regularization, loss_info
@@ -570,7 +570,7 @@ def fit(
 
     runner: _Runner
     if compiled:
-        runner = _CompiledRunner(model, fn, row, Xa.shape[1], ya, params, l2)
+        runner = _CompiledRunner(model, fn, row, Xa, ya, params, l2)
     else:
         runner = _EagerRunner(model, fn, row, params, l2)
     validate = Predictor(model, compiled)
@@ -712,7 +712,7 @@ class _CompiledRunner:
         model: Model,
         fn: LossFn,
         row: Loss | None,
-        n_inputs: int,
+        X: np.ndarray,
         y: np.ndarray,
         params: list[Value],
         l2: float,
@@ -743,7 +743,10 @@ class _CompiledRunner:
             return [fn([out], [target]), *outs]
 
         with eval_mode(model):
-            self.graph = trace(example, n_inputs, n_targets, params)
+            self.graph = trace(example, X.shape[1], n_targets, params)
+            with no_grad():
+                preds = [model(x) for x in X[:3].tolist()]
+            check_mean_loss(fn, preds, _python_targets(y[:3], row))
         self.penalty: CompiledGraph | None = None
         if l2 > 0:
             self.penalty = trace(lambda xs, ys: l2_regularization(params, l2), 0, 0, params)

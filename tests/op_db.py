@@ -287,7 +287,7 @@ def _softplus_reference(xs: Sequence[float]) -> float:
 
 def _step_reference(xs: Sequence[float]) -> float:
     a = xs[0]
-    return 1.0 if a > 0 else 0.0 if a < 0 else 0.5
+    return 0.5 if a == 0 else (1.0 if a > 0 else 0.0)
 
 
 def _pow_conditioned(xs: Sequence[float], is_value: Sequence[bool]) -> bool:
@@ -799,7 +799,7 @@ RECORDS: tuple[OpInfo, ...] = (
                 [(1.5,), (-2.0,), (0.0,), (-0.0,)],
                 [
                     *SATURATING[:4],
-                    Extreme((NAN,), NAN, (0.0,), "relu' = 1 only for x > 0; torch passes at nan"),
+                    (NAN,),
                 ],
             )
         ],
@@ -894,9 +894,7 @@ RECORDS: tuple[OpInfo, ...] = (
                 [(1.5,), (-2.0,), (0.0,), (-0.0,)],
                 [
                     *SATURATING[:4],
-                    Extreme(
-                        (NAN,), NAN, (NAN,), "abs' = sign(x), nan at nan (numpy.sign); torch: 0"
-                    ),
+                    (NAN,),
                 ],
             ),
             form(
@@ -906,9 +904,7 @@ RECORDS: tuple[OpInfo, ...] = (
                 [(1.5,), (-2.0,), (0.0,), (-0.0,)],
                 [
                     *SATURATING[:4],
-                    Extreme(
-                        (NAN,), NAN, (NAN,), "abs' = sign(x), nan at nan (numpy.sign); torch: 0"
-                    ),
+                    (NAN,),
                 ],
             ),
         ],
@@ -929,7 +925,7 @@ RECORDS: tuple[OpInfo, ...] = (
                 [(1.5,), (-2.0,), (0.0,), (-0.0,)],
                 [
                     *SATURATING[:4],
-                    Extreme((NAN,), NAN, (0.0,), "step(nan) = nan as numpy.heaviside; torch: 0"),
+                    (NAN,),
                 ],
             )
         ],
@@ -950,7 +946,7 @@ RECORDS: tuple[OpInfo, ...] = (
                 [(1.5,), (-2.0,), (0.0,)],
                 [
                     *SATURATING[:4],
-                    Extreme((NAN,), NAN, (0.0,), "sign(nan) = nan as numpy.sign; torch: 0"),
+                    (NAN,),
                 ],
             )
         ],
@@ -974,9 +970,7 @@ RECORDS: tuple[OpInfo, ...] = (
                 [(0.0,), (0.25,), (-0.5,), (0.5,), (0.7,), (-0.7,), (-0.4999,), (0.4999,)],
                 [
                     *SATURATING[:4],
-                    Extreme(
-                        (NAN,), NAN, (0.0,), "d/dx = 1 only strictly inside; torch passes at nan"
-                    ),
+                    (NAN,),
                 ],
             )
         ],

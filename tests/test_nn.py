@@ -949,3 +949,11 @@ def test_torch_missing_names_the_extra(monkeypatch):
         MLP(2, [1]).to_torch()
     with pytest.raises(ImportError, match=r"pip install 'microgradnn\[torch\]'"):
         MLP.from_torch(object())
+
+
+@pytest.mark.parametrize("sizes", [[3], [3, 1]])
+def test_a_bad_activation_is_refused_at_once_even_where_no_layer_uses_it(sizes):
+    with pytest.raises(TypeError, match=r"activation: expected a name .* got int 5"):
+        MLP(2, sizes, activation=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"activation: expected a name .* got float 3\.5"):
+        MLP(2, sizes, output_activation=3.5)  # type: ignore[arg-type]

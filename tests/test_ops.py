@@ -128,6 +128,38 @@ def test_extremes_match_torch(info: OpInfo, form: Form) -> None:
             check_against_torch(info, form, ext.point)
 
 
+# Upstream gradients that are not finite, or exactly 0, meet the local derivatives: the select
+# ops (relu, step, ...) pass exactly 0 where they select an input off, and log and division
+# divide instead of multiplying by an overflowed 1/x, as PyTorch does. One deliberate difference:
+# torch's softplus backward overflows (grad * e**x before the division) where ours is finite.
+SEEDS = (math.inf, -math.inf, math.nan, 0.0, -0.0, 1e300)
+TORCH_OVERFLOWS = {("x.softplus()", point) for point in ((21.0,), (25.0,), (40.0,))}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("info", "form"), CASES, ids=IDS)
+def test_non_finite_and_zero_upstream_gradients_match_torch(info: OpInfo, form: Form) -> None:
+    torch = torch_or_skip()
+    points = [*form.points, *(e.point for e in form.extremes if e.value is None)]
+    for point in points:
+        for seed in SEEDS:
+            if seed == 1e300 and (form.text, point) in TORCH_OVERFLOWS:
+                _, ours = value_and_grads(form.fn, point, seed)
+                assert all(math.isfinite(g) for g in ours), (form.text, point)
+                continue
+            _, grads = value_and_grads(form.fn, point, seed)
+            _, t_grads = torch_value_and_grads(_twin(torch, info, form), point, seed)
+            what = f"{form.text} at {point}, upstream {seed}"
+            assert_close(grads, t_grads, RTOL, max(ATOL, form.grad_atol), what)
+
+
+def test_the_lectures_rule_has_exactly_the_documented_exceptions() -> None:
+    careful = {name for name, op in OPS.items() if not op.plain}
+    masked = {name for name, op in OPS.items() if op.masked is not False}
+    assert masked == {"relu", "leaky_relu", "prelu", "step", "sign", "hard_sigmoid", "pow"}
+    assert careful - masked == {"log", "div"}
+
+
 DEVIATIONS = [(i, f, e) for i, f in CASES for e in f.extremes if e.value is not None]
 DEVIATION_IDS = [f"{f.text} at {e.point}" for _, f, e in DEVIATIONS]
 

@@ -300,6 +300,21 @@ _TEXT = re.compile(r"<text([^>]*)>(.*?)</text>", re.DOTALL)
 PAGE_ASSETS = ("stepper.js", "stepper.css")
 
 
+_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_for_script(data: Any) -> str:
+    r"""JSON that is safe inside ``<script>``: ``<``, ``>`` and ``&`` written as ``\u003c`` etc.
+
+    As Django's ``json_script``: a label such as ``<!--<script>`` or ``</script>`` can then
+    neither end the script element nor switch the HTML parser into a comment.
+
+    >>> json_for_script({"label": "</script><!--"})
+    '{"label":"\\u003c/script\\u003e\\u003c!--"}'
+    """
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_UNSAFE)
+
+
 @cache
 def page_asset(name: str) -> str:
     """The text of one of the page's package data files, ``stepper.js`` or ``stepper.css``.
@@ -439,7 +454,7 @@ class BackwardStepper:
                 i = int(m.group(1))
                 final_at[prefix + s.name] = self._final_frame(i, frames)
         data = {"n": len(frames), "frames": per_frame, "slots": timelines, "final": final_at}
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        payload = json_for_script(data)
         cid = prefix + "stepper"
         last = len(frames) - 1
         self._html = (
