@@ -595,6 +595,27 @@ RECORDS: tuple[OpInfo, ...] = (
                 _unary(0.1, 10.0),
             ),
             form(
+                "x ** -0.5",
+                lambda x: x**-0.5,
+                (X, -0.5),
+                [(4.0,), (2.0,), (0.01,)],
+                [
+                    (0.0,),
+                    (-1.0,),
+                    (1000.0,),
+                    (INF,),
+                    (NAN,),
+                    Extreme(
+                        (-0.0,),
+                        INF,
+                        (-INF,),
+                        "IEEE 754: pow(-0, -0.5) = +inf (numpy too); torch's scalar pow gives -inf",
+                    ),
+                ],
+                _unary(1e-6, 1e6),
+                _unary(0.1, 10.0),
+            ),
+            form(
                 "x ** -1",
                 lambda x: x**-1,
                 (X, -1),

@@ -342,3 +342,13 @@ def test_get_loss():
         get_loss("huber")
     with pytest.raises(TypeError, match="loss: expected a name"):
         get_loss(42)
+
+
+def test_hinge_gradient_at_the_margin_is_relus_not_torchs_clamp():
+    f = Value(1.0)
+    hinge_loss([f], [1.0]).backward()
+    assert f.grad == 0.0  # relu'(0) = 0: the margin is met
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    torch.clamp(1 - t, min=0).mean().backward()
+    assert t.grad.item() == -1.0  # torch's clamp passes the gradient at the boundary

@@ -271,3 +271,14 @@ def test_bad_load_leaves_the_schedule_and_lr_unchanged() -> None:
     with pytest.raises(TypeError, match="state_dict: expected a dict, got list"):
         sched.load_state_dict([])  # type: ignore[arg-type]
     assert (sched.base_lr, sched.last_epoch, opt.lr) == before == (0.4, 2, 0.2)
+
+
+def test_linear_lr_defaults_are_micrograds_demo_not_torchs():
+    from microgradnn import SGD, Value
+
+    sched = LinearLR(SGD([Value(0.0)], lr=1.0))
+    assert (sched.start_factor, sched.end_factor, sched.total_iters) == (1.0, 0.1, 100)
+    torch = pytest.importorskip("torch")
+    p = torch.nn.Parameter(torch.zeros(1))
+    theirs = torch.optim.lr_scheduler.LinearLR(torch.optim.SGD([p], lr=1.0))
+    assert (theirs.start_factor, theirs.end_factor, theirs.total_iters) != (1.0, 0.1, 100)
