@@ -243,7 +243,7 @@ class Value(metaclass=_OpMethods):
     (-2.929349, 2.0)
     """
 
-    __slots__ = ("_data", "_op", "_prev", "grad", "label")
+    __slots__ = ("_data", "_op", "_prev", "_reached", "grad", "label")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
 
     _data: float
@@ -320,6 +320,15 @@ class Value(metaclass=_OpMethods):
         return f"Value(data={self._data:.6g}, grad={self.grad:.6g}{label})"
 
     # -- backpropagation ------------------------------------------------------------------------
+
+    @property
+    def grad_computed(self) -> bool:
+        """Whether a ``backward()`` has reached this Value: its ``grad`` is a result, not just 0.
+
+        Pictures show the grad of a Value no backward() has reached as "not computed yet", which
+        is not the same as a computed 0.
+        """
+        return getattr(self, "_reached", False)
 
     @property
     def is_leaf(self) -> bool:
@@ -422,6 +431,7 @@ class Value(metaclass=_OpMethods):
             if node._op is None and node.grad != 0.0:
                 held.append((node, node.grad))
             node.grad = 0.0
+            node._reached = True
         self.grad = seed
         for node in reversed(order):
             node._backward()

@@ -36,6 +36,7 @@ LAYERS = [
     "viz.text",
     "viz.analysis",
     "viz.clusters",
+    "viz.display",
     "viz.graph",
     "viz.stepper",
     "viz.plots",
