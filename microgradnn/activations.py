@@ -203,8 +203,6 @@ def describe_activation(spec: str | Activation) -> str:
     """How configs and reprs name an activation: its name, or ``custom:<function name>``."""
     if isinstance(spec, str):
         return activation_info(spec).name
-    if isinstance(spec, PReLU):
-        return "prelu"
     if not callable(spec):
         raise TypeError(
             f"activation: expected a name ({', '.join(ACTIVATIONS)}) or a function from Value "

@@ -251,6 +251,7 @@ class Value(metaclass=_OpMethods):
     label: str
     _prev: tuple[Operand, ...]
     _op: Op | None
+    _reached: bool  # set by backward() only: unset means no backward() has reached this Value
 
     def __init__(self, data: Number, label: str = "", *micrograd: object) -> None:
         if micrograd or not isinstance(label, str):

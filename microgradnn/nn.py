@@ -68,6 +68,7 @@ __all__ = [
     "load_model",
     "log_softmax",
     "logsumexp",
+    "mlp_num_parameters",
     "softmax",
 ]
 
@@ -464,25 +465,18 @@ class MLP(Module):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MLP:
-        """Build an MLP (with fresh weights) from :meth:`config`'s description."""
-        if not isinstance(config, Mapping) or config.get("type") != "MLP":
-            raise ValueError(f"expected an MLP description, got {describe_config(config)}")
-        known = {"type", "nin", "sizes", "activation", "output_activation", "dropout", "bias"}
-        extra = sorted(set(config) - known)
-        if extra:
-            raise ValueError(f"unknown keys in the MLP description: {', '.join(extra)}")
-        for key in ("activation", "output_activation"):
-            spec = config.get(key)
-            if isinstance(spec, str) and spec.startswith("custom:"):
-                raise ValueError(
-                    f"the model uses a custom activation ({spec[7:]}), which a file cannot "
-                    "hold: build the MLP yourself and call model.load(path)"
-                )
-        kwargs = {k: v for k, v in config.items() if k != "type"}
-        try:
-            return cls(**kwargs, seed=0)
-        except TypeError as exc:
-            raise ValueError(f"bad MLP description {describe_config(config)}: {exc}") from None
+        """Build an MLP (with fresh weights) from :meth:`config`'s description.
+
+        Keys left out take the constructor's defaults. The whole description is checked by
+        :func:`mlp_num_parameters` before anything is built.
+
+        Raises:
+            ValueError: Not an MLP description, or a key that is unknown, missing, of the wrong
+                type or value, or a custom activation (a file cannot hold one); the message
+                names the key.
+        """
+        mlp_num_parameters(config)
+        return cls(**{k: v for k, v in config.items() if k != "type"}, seed=0)
 
     def to_torch(self) -> torch.nn.Sequential:
         """The same network as a float64 ``torch.nn.Sequential`` (Linear + activation modules).
@@ -503,6 +497,88 @@ class MLP(Module):
         from microgradnn import torch_bridge
 
         return torch_bridge.from_torch(seq)
+
+
+def mlp_num_parameters(config: Mapping[str, Any]) -> int:
+    """The number of parameters of the MLP that ``config`` describes, without building it.
+
+    Integer arithmetic on the description alone, so a file that claims a billion-wide layer
+    costs nothing to check: each neuron has one weight per input, a bias unless ``bias`` is
+    False, and its own slope when its activation is ``"prelu"``; dropout adds none. Every key is
+    checked as :class:`MLP` checks its arguments, and a wrong type is a ValueError here too:
+    a description is data read from somewhere, not a call.
+
+    >>> mlp_num_parameters({"type": "MLP", "nin": 2, "sizes": [16, 16, 1]})
+    337
+    >>> mlp_num_parameters({"type": "MLP", "nin": 2, "sizes": [4, 1], "bias": "no"})
+    Traceback (most recent call last):
+    ...
+    ValueError: bad MLP description: bias: expected True or False, got str 'no'
+
+    Raises:
+        ValueError: Not an MLP description, or a key that is unknown, missing, of the wrong type
+            or value, or a custom activation; the message names the key.
+    """
+    import inspect
+
+    if not isinstance(config, Mapping) or config.get("type") != "MLP":
+        raise ValueError(f"expected an MLP description, got {describe_config(config)}")
+    known = {"type", "nin", "sizes", "activation", "output_activation", "dropout", "bias"}
+    extra = sorted(str(k) for k in set(config) - known)
+    if extra:
+        raise ValueError(f"unknown keys in the MLP description: {', '.join(extra)}")
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(MLP).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    missing = sorted(known - {"type"} - set(config) - set(defaults))
+    if missing:
+        raise ValueError(f"bad MLP description: missing keys: {', '.join(missing)}")
+    spec = {**defaults, **config}
+    for key in ("activation", "output_activation"):
+        name = spec[key]
+        if isinstance(name, str) and name.startswith("custom:"):
+            raise ValueError(
+                f"the model uses a custom activation ({name[7:]}), which a file cannot "
+                "hold: build the MLP yourself and call model.load(path)"
+            )
+
+    def slopes(key: str) -> bool:
+        """Whether the ``key`` activation gives each neuron a PReLU slope."""
+        name = spec[key]
+        if name is None and key == "output_activation":
+            return False
+        none = " or None" if key == "output_activation" else ""
+        names = f"one of {', '.join(ACTIVATIONS)}{none}"
+        if not isinstance(name, str):
+            raise TypeError(f"{key}: expected {names}, got {describe(name)}")
+        try:
+            return describe_activation(name) == "prelu"
+        except ValueError:
+            raise ValueError(f"{key}: expected {names}, got {name!r}") from None
+
+    try:
+        nin = _width("nin", spec["nin"])
+        sizes = spec["sizes"]
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+            raise TypeError(
+                f"sizes: expected a list of layer widths like [16, 16, 1], got {describe(sizes)}"
+            )
+        if not sizes:
+            raise ValueError("sizes: expected at least one layer width, e.g. [16, 16, 1], got []")
+        widths = [_width(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+        number("dropout", spec["dropout"], low=0.0, high=1.0, high_open=True)
+        bias = flag("bias", spec["bias"])
+        hidden, output = slopes("activation"), slopes("output_activation")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad MLP description: {exc}") from None
+    fan_ins = [nin, *widths[:-1]]
+    last = len(widths) - 1
+    return sum(
+        width * (fan_in + bias + (output if i == last else hidden))
+        for i, (fan_in, width) in enumerate(zip(fan_ins, widths, strict=True))
+    )
 
 
 def describe_config(config: Mapping[str, Any]) -> str:
