@@ -1,17 +1,22 @@
 # microgradnn task runner. Every target bootstraps what it needs: a fresh clone needs only
-# python3 (and apt-get, or an existing graphviz, for the pictures).
+# python3 (and apt-get with root or passwordless sudo, or the programs already installed, for
+# graphviz's `dot` and the browser tests).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+LEARN_STAMP := $(VENV)/.installed-learn
 STAMP := $(VENV)/.installed-dev
+TORCH_STAMP := $(VENV)/.installed-torch
 PYTEST_ARGS ?=
+SYSTEM := sh tools/system_packages.sh
 
-.PHONY: help setup dot test test-fast lint typecheck format check demo bench notebooks images clean
+.PHONY: help setup learn dot browser fonts torch test test-fast lint typecheck format check \
+	demo bench notebooks images clean
 
 help:
-	@echo "make setup      create .venv with microgradnn and its dev tools, install graphviz"
-	@echo "make test       run the whole test suite (bootstraps first)"
-	@echo "make demo       train an MLP on two moons and write results into out/"
+	@echo "make demo       train an MLP on two moons, draw its backprop; writes out/ (learner's install)"
+	@echo "make test       the whole test suite: installs the dev tools, PyTorch (the oracle), Chromium"
+	@echo "make setup      .venv with microgradnn and its dev tools, and graphviz"
 	@echo "make lint       ruff (check and format --check) + mypy"
 	@echo "make format     rewrite the code in ruff's format and apply ruff's safe fixes"
 	@echo "make check      everything CI checks: lint, then the whole test suite"
@@ -20,34 +25,53 @@ help:
 	@echo "make notebooks  re-execute the course notebooks and refresh their outputs"
 	@echo "make clean      remove build products (keeps .venv)"
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+
+# What a learner needs (numpy, graphviz, tqdm, matplotlib), and no developer tools.
+$(LEARN_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[learn]'
 	touch $@
 
-# graphviz's `dot` is a system program that pip cannot install.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(LEARN_STAMP)
+
+# The PyTorch oracle, pinned: an unpinned torch pulls a multi-GB CUDA build. Where the pinned
+# CPU wheel is not at hand, get it with
+#   pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# (without torch, the tests that compare with it are skipped).
+$(TORCH_STAMP): | $(STAMP)
+	@$(PY) -m pip install --quiet 'torch==2.13.0' && touch $@ || echo "warning: torch==2.13.0" \
+	  "could not be installed, so the PyTorch comparisons will be skipped; get the CPU build" \
+	  "with: $(PY) -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+
+torch: $(TORCH_STAMP)
+
+# System programs pip cannot install: graphviz's `dot` renders the pictures; Chromium and its
+# driver run the browser tests; DejaVu has the glyphs (∂ Σ σ ×) the pictures use.
 dot:
-	@command -v dot >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing graphviz (dot) with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && command -v apt-get >/dev/null 2>&1; then \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  else \
-	    echo "warning: graphviz's 'dot' is missing; install it (apt install graphviz / brew install graphviz);" \
-	         "tests that render pictures will be skipped"; \
-	  fi; }
+	@$(SYSTEM) "rendering pictures (and the tests that render them)" dot:graphviz
+
+browser:
+	@$(SYSTEM) "the browser tests" chromium:chromium chromedriver:chromium-driver
+
+fonts:
+	@$(SYSTEM) "the glyphs ∂ Σ σ × in rendered pictures" \
+	  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+
+learn: $(LEARN_STAMP) dot
 
 setup: $(STAMP) dot
 
-test: setup
+test: setup torch browser fonts
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest -n 2 -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
 
-demo: setup
+demo: learn
 	$(PY) -m microgradnn demo
 
 # Speed and memory against micrograd 0.1.0, PyTorch and numpy; writes benchmarks/README.md.

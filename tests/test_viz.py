@@ -8,20 +8,24 @@ Rendering tests need graphviz's `dot`; DOT-source tests run without it.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import graphviz
 import numpy as np
 import pytest
 
-from microgradnn import Value
+from microgradnn import Value, mse_loss
 from microgradnn.activations import PReLU
 from microgradnn.nn import MLP, Layer, Neuron
 from microgradnn.viz import GraphPicture, GraphvizNotFoundError, draw_dot, render
+from microgradnn.viz.analysis import final_state
 from microgradnn.viz.clusters import assign_groups, graph_order, model_info
+from microgradnn.viz.graph import DrawOptions, build_picture, slot_text
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 
@@ -192,8 +196,9 @@ def test_number_format_and_rankdir() -> None:
 def test_show_grad_false_hides_grads_in_forward_view() -> None:
     x = Value(2.0, label="x")
     y = x.tanh()
-    assert ">grad 0<" not in draw_dot(y, show_grad=False).source
-    assert ">grad 0<" in draw_dot(y).source
+    y.backward()
+    assert not re.search(r">grad [^<]*<", draw_dot(y, show_grad=False).source)
+    assert f">grad {g4(1 - math.tanh(2.0) ** 2)}<" in draw_dot(y).source
 
 
 # -- backward view ---------------------------------------------------------------------------------
@@ -438,10 +443,10 @@ def test_mlp_collapsed_by_neuron_renders_with_neuron_summaries() -> None:
     groups = svg_groups(svg)
     neuron_nodes = [k for k in groups if re.fullmatch(r"n\d+", k)]
     assert len(neuron_nodes) == 33
-    # L0·N0's output is tanh(w·x + b), computed here with numpy from its weights
+    # L0.N0's output is tanh(w·x + b), computed here with numpy from its weights
     n0 = model.layers[0].neurons[0]
     a0 = np.tanh(np.dot([w.data for w in n0.w], x) + n0.b.data)
-    assert groups["n0"][:3] == ["L0·N0", "tanh", f"out {g4(float(a0))}"]
+    assert groups["n0"][:3] == ["L0.N0", "tanh", f"out {g4(float(a0))}"]
     # the two inputs were plain numbers: drawn as shared boxes x0, x1
     assert groups["in0_0"] == ["x0 = 0.5"]
     assert groups["in0_1"] == ["x1 = -1"]
@@ -457,7 +462,7 @@ def test_mlp_collapsed_by_layer() -> None:
     assert groups["L1"][:2] == ["layer 1", "16 × tanh"]
     assert groups["L2"][:2] == ["layer 2", "1 × linear"]
     merged = [t for k, t in groups.items() if k.startswith("m_L0_L1")]
-    assert merged == [["×256"]]
+    assert merged == [["256 weights"]]
 
 
 def test_mlp_clusters_without_collapse_keep_every_node() -> None:
@@ -468,6 +473,436 @@ def test_mlp_clusters_without_collapse_keep_every_node() -> None:
     assert len(re.findall(r'class="mg-value', src)) == n_values
     src_l = draw_dot(loss, model=model, cluster="layer", collapse=False).source
     assert src_l.count("subgraph cluster_L") == 2
+
+
+# -- networks drawn as networks --------------------------------------------------------------------
+#
+# Geometry is read back from the SVG graphviz writes: each node's bounding box (the union of its
+# polygons, ellipses and paths) and each edge's path (cubic Béziers, sampled). The SVG's y axis
+# points down, so a smaller y is higher on the page.
+
+_NUM = r"-?\d+(?:\.\d+)?"
+
+
+class Box:
+    """A node's bounding box in SVG coordinates (an ellipse keeps its true shape)."""
+
+    def __init__(self, x0: float, y0: float, x1: float, y1: float, ellipse: bool) -> None:
+        self.x0, self.y0, self.x1, self.y1, self.ellipse = x0, y0, x1, y1, ellipse
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    def inside(self, x: float, y: float, margin: float) -> bool:
+        if self.ellipse:
+            rx, ry = (self.x1 - self.x0) / 2 - margin, (self.y1 - self.y0) / 2 - margin
+            return rx > 0 and ry > 0 and ((x - self.cx) / rx) ** 2 + ((y - self.cy) / ry) ** 2 < 1
+        return self.x0 + margin < x < self.x1 - margin and self.y0 + margin < y < self.y1 - margin
+
+    def meets(self, other: Box, gap: float = 0.0) -> bool:
+        return (
+            self.x0 - gap < other.x1
+            and other.x0 - gap < self.x1
+            and self.y0 < other.y1
+            and other.y0 < self.y1
+        )
+
+
+def svg_blocks(svg: str) -> list[tuple[str, str, str]]:
+    """(id, "node" or "edge", the SVG of that element) for every node and edge."""
+    starts = list(re.finditer(r'<g id="([^"]+)" class="(node|edge)[^"]*">', svg))
+    out = []
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else svg.index("</svg>")
+        out.append((html.unescape(m.group(1)), m.group(2), svg[m.end() : end]))
+    return out
+
+
+def _points(text: str) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in re.findall(rf"({_NUM}),({_NUM})", text)]
+
+
+def node_boxes(svg: str) -> dict[str, Box]:
+    boxes = {}
+    for name, kind, block in svg_blocks(svg):
+        if kind != "node":
+            continue
+        pts = [p for ps in re.findall(r'points="([^"]+)"', block) for p in _points(ps)]
+        pts += [p for d in re.findall(r'<path[^>]* d="([^"]+)"', block) for p in _points(d)]
+        ellipses = re.findall(rf'cx="({_NUM})" cy="({_NUM})" rx="({_NUM})" ry="({_NUM})"', block)
+        for cx, cy, rx, ry in ellipses:
+            pts += [(float(cx) - float(rx), float(cy) - float(ry))]
+            pts += [(float(cx) + float(rx), float(cy) + float(ry))]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            only_ellipse = bool(ellipses) and "<polygon" not in block
+            boxes[name] = Box(min(xs), min(ys), max(xs), max(ys), only_ellipse)
+    return boxes
+
+
+def edge_points(svg: str) -> dict[str, list[tuple[float, float]]]:
+    """Points along every edge's drawn path (each Bézier segment sampled 24 times)."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for name, kind, block in svg_blocks(svg):
+        if kind != "edge":
+            continue
+        for d in re.findall(r'<path[^>]* d="([^"]+)"', block):
+            pts = _points(d)
+            samples = out.setdefault(name, [pts[0]])
+            for s in range(0, len(pts) - 3, 3):
+                p0, p1, p2, p3 = pts[s : s + 4]
+                for i in range(1, 25):
+                    t = i / 24
+                    c = ((1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t**3)
+                    samples.append(
+                        (
+                            c[0] * p0[0] + c[1] * p1[0] + c[2] * p2[0] + c[3] * p3[0],
+                            c[0] * p0[1] + c[1] * p1[1] + c[2] * p2[1] + c[3] * p3[1],
+                        )
+                    )
+    return out
+
+
+def edges_through_boxes(svg: str, margin: float = 3.0) -> list[tuple[str, str]]:
+    """(edge, node) wherever an edge's path runs inside a node (a few points in from its border)."""
+    boxes = node_boxes(svg)
+    bad = set()
+    for edge, pts in edge_points(svg).items():
+        for x, y in pts:
+            bad.update((edge, n) for n, b in boxes.items() if b.inside(x, y, margin))
+    return sorted(bad)
+
+
+def laid_out(picture: GraphPicture) -> tuple[dict[str, Box], list[tuple[str, Box]]]:
+    """Node boxes and edge-label text boxes, as graphviz itself measured them (``-Tjson``).
+
+    Graphviz sizes every text when it lays the graph out; its JSON output says where each went
+    and how wide it is, so these boxes need no guess at font metrics.
+    """
+    layout = json.loads(picture.pipe(format="json", encoding="utf-8"))
+    nodes = {}
+    for obj in layout["objects"]:
+        if "pos" not in obj:
+            continue
+        x, y = (float(v) for v in obj["pos"].split(","))
+        w, h = float(obj["width"]) * 36, float(obj["height"]) * 36
+        nodes[obj["name"]] = Box(x - w, y - h, x + w, y + h, obj.get("shape") == "ellipse")
+    labels = []
+    for edge in layout.get("edges", []):
+        size = 10.0
+        for op in edge.get("_ldraw_", []):
+            if op["op"] == "F":
+                size = float(op["size"])
+            if op["op"] == "T":
+                (x, y), w = op["pt"], float(op["width"])
+                x0 = x - {"l": 0.0, "c": w / 2, "r": w}[op["align"]]
+                labels.append(
+                    (edge["id"], Box(x0, y - 0.25 * size, x0 + w, y + 0.75 * size, False))
+                )
+    return nodes, labels
+
+
+def legend_texts(svg: str) -> list[str]:
+    """The texts of the graph's own label (the legend): those before the first node or edge."""
+    head = svg[: re.search(r'<g id="[^"]+" class="(?:node|edge)', svg).start()]  # type: ignore[union-attr]
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", head, re.S)]
+
+
+def numpy_mlp(model: MLP, x: list[float], target: float) -> dict[str, list[np.ndarray]]:
+    """Forward and backward of a tanh MLP with a linear output and loss (out - target)**2, by hand.
+
+    Returns per layer: its activations ``a``, ``a_grad`` (d loss / d a), ``z_grad`` and its
+    weight matrix ``W`` (row j: neuron j's weights), from numpy alone.
+    """
+    ws = [np.array([[w.data for w in n.w] for n in layer.neurons]) for layer in model.layers]
+    bs = [np.array([n.b.data for n in layer.neurons]) for layer in model.layers]
+    acts = [np.array(x)]
+    zs = []
+    for k, (w, b) in enumerate(zip(ws, bs, strict=True)):
+        z = w @ acts[-1] + b
+        zs.append(z)
+        acts.append(z if k == len(ws) - 1 else np.tanh(z))
+    a_grad = [np.zeros(0)] * len(ws)
+    z_grad = [np.zeros(0)] * len(ws)
+    g = 2.0 * (acts[-1] - target)
+    for k in range(len(ws) - 1, -1, -1):
+        a_grad[k] = g
+        z_grad[k] = g if k == len(ws) - 1 else g * (1.0 - acts[k + 1] ** 2)
+        g = ws[k].T @ z_grad[k]
+    return {"a": acts[1:], "a_grad": a_grad, "z_grad": z_grad, "W": ws}
+
+
+def mlp_svg(
+    sizes: list[int], view: str = "backward", cluster: str = "neuron", **kw: Any
+) -> tuple[MLP, str, list[float]]:
+    model, loss, x = mlp_loss(sizes)
+    svg = draw_dot(loss, view, model=model, cluster=cluster, **kw).pipe(
+        format="svg", encoding="utf-8"
+    )
+    return model, svg, x
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_layers_are_columns_with_neurons_in_index_order(rankdir: str) -> None:
+    # seed 0 is the README's network, whose neurons the first layout put out of order
+    # (L0.N1, N0, N3, N2)
+    model, svg, _ = mlp_svg([4, 4, 1], rankdir=rankdir)
+    boxes = node_boxes(svg)
+    info = model_info(model)
+    across, along = ("cx", "cy") if rankdir == "LR" else ("cy", "cx")
+    columns = []
+    for layer in range(3):
+        names = [f"n{k}" for k, n in enumerate(info.neurons) if n.layer == layer]
+        spots = [getattr(boxes[n], across) for n in names]
+        assert max(spots) - min(spots) < 2, f"layer {layer} is not one column"
+        order = [getattr(boxes[n], along) for n in names]
+        assert order == sorted(order), f"layer {layer}: neurons out of index order"
+        columns.append(spots[0])
+    inputs = [getattr(boxes[f"in0_{p}"], across) for p in range(2)]
+    assert max(inputs) - min(inputs) < 2
+    assert getattr(boxes["in0_0"], along) < getattr(boxes["in0_1"], along)
+    values = [int(k[1:]) for k in boxes if re.fullmatch(r"v\d+", k)]
+    loss_box = boxes[f"v{max(values)}"]
+    assert inputs[0] < columns[0] < columns[1] < columns[2] < getattr(loss_box, across)
+
+
+def _pictures() -> dict[str, Any]:
+    def neuron_graph(rankdir: str) -> Any:
+        vs = neuron()
+        vs["o"].backward()
+        return draw_dot(vs["o"], "backward", rankdir=rankdir)
+
+    def twice(rankdir: str) -> Any:
+        x = Value(3.0, label="x")
+        y = x * x + 2 * x
+        y.label = "y"
+        y.backward()
+        return draw_dot(y, "backward", rankdir=rankdir)
+
+    def network(sizes: list[int], view: str, cluster: str, rankdir: str = "LR") -> Any:
+        model, loss, _ = mlp_loss(sizes)
+        return draw_dot(loss, view, model=model, cluster=cluster, rankdir=rankdir)
+
+    def batch(cluster: str) -> Any:
+        model = MLP(2, [4, 4, 1], activation="tanh", seed=0)
+        X = [[0.5, -1.0], [1.0, 0.2], [-0.3, 0.8], [0.0, 0.0]]  # noqa: N806
+        loss = mse_loss([model(x) for x in X], [1.0, -1.0, 1.0, -1.0])
+        loss.backward()
+        return draw_dot(loss, "backward", model=model, cluster=cluster)
+
+    return {
+        "neuron LR": lambda: neuron_graph("LR"),
+        "neuron TB": lambda: neuron_graph("TB"),
+        "used twice TB": lambda: twice("TB"),
+        "2-4-4-1 by neuron": lambda: network([4, 4, 1], "backward", "neuron"),
+        "2-4-4-1 by neuron TB": lambda: network([4, 4, 1], "backward", "neuron", "TB"),
+        "2-4-4-1 by neuron, forward": lambda: network([4, 4, 1], "forward", "neuron"),
+        "2-4-4-1 by layer": lambda: network([4, 4, 1], "backward", "layer"),
+        "2-16-16-1 by layer": lambda: network([16, 16, 1], "forward", "layer"),
+        "batch by neuron": lambda: batch("neuron"),
+        "batch by layer": lambda: batch("layer"),
+    }
+
+
+@needs_dot
+@pytest.mark.parametrize("picture", list(_pictures()))
+def test_no_edge_runs_through_a_box_and_no_label_runs_into_another(picture: str) -> None:
+    drawn = _pictures()[picture]()
+    assert edges_through_boxes(drawn.pipe(format="svg", encoding="utf-8")) == []
+    boxes, labels = laid_out(drawn)
+    for i, (e1, b1) in enumerate(labels):
+        for e2, b2 in labels[i + 1 :]:
+            if e1 != e2:
+                assert not b1.meets(b2, gap=8.0), f"labels of {e1} and {e2} run together"
+        hit = [n for n, b in boxes.items() if b1.meets(b)]
+        assert hit == [], f"a label of {e1} overlaps {hit}"
+
+
+def test_the_checks_see_an_edge_through_a_box_and_labels_that_touch() -> None:
+    # the geometry checks above on a drawing made to fail them: an edge from a to c drawn
+    # straight through b, and two labels side by side
+    svg = (
+        '<svg><g id="a" class="node"><polygon points="0,0 0,20 20,20 20,0 0,0"/></g>'
+        '<g id="b" class="node"><polygon points="100,0 100,20 120,20 120,0 100,0"/></g>'
+        '<g id="c" class="node"><polygon points="200,0 200,20 220,20 220,0 200,0"/></g>'
+        '<g id="e" class="edge"><path d="M20,10C80,10 140,10 200,10"/></g>'
+        '<g id="f" class="edge"><path d="M20,10C20,100 20,100 20,100"/></g></svg>'
+    )
+    assert edges_through_boxes(svg) == [("e", "b")]
+    # two labels side by side, 4pt apart: what the label check calls running together
+    first = Box(0, 0, 100, 10, False)
+    assert first.meets(Box(104, 0, 200, 10, False), gap=8.0)
+    assert not first.meets(Box(110, 0, 200, 10, False), gap=8.0)
+    assert not first.meets(Box(0, 12, 100, 22, False), gap=8.0)  # one above the other
+
+
+def test_legend_explains_only_what_the_picture_shows() -> None:
+    x = Value(2.0, label="x")
+    y = x.tanh()
+    y.label = "y"
+    y.backward()
+    fwd = draw_dot(y).source
+    assert "forward view: values and local derivatives" in fwd
+    assert ">input<" in fwd
+    assert ">output<" in fwd
+    for absent in (">parameter<", ">computed<", "const", "neuron:", "amounts", "seed", "weights"):
+        assert absent not in fwd, absent
+    vs = neuron()
+    vs["o"].backward()
+    back = draw_dot(vs["o"], "backward").source
+    assert "backward view: gradients flow from o back to the inputs" in back
+    for present in (">parameter<", ">computed<", "grad(out) × local", "blue: positive", "seed"):
+        assert present in back, present
+    assert "const" not in back
+    assert "used more than once" not in back
+    z = Value(3.0, label="z")
+    w = z * z + 2 * z
+    w.label = "w"
+    w.backward()
+    twice = draw_dot(w, "backward").source
+    assert "a plain number" in twice
+    assert "used more than once" in twice
+
+
+@needs_dot
+def test_network_legends_explain_every_number_and_kind() -> None:
+    _, by_neuron, _ = mlp_svg([4, 4, 1])
+    legend = "\n".join(legend_texts(by_neuron))
+    assert "backward view (by neuron)" in legend
+    assert "neuron: out = act(z), z = Σ w·in + b" in legend
+    assert "layer:" not in legend
+    assert "z.grad × w is what goes back along that edge" in legend  # the ← numbers in boxes
+    assert "out.grad = a + b + …" in legend  # the sum rows
+    assert "out.grad = ∂loss/∂out, z.grad = ∂loss/∂z" in legend
+    assert "weights'" not in legend
+    # every number on an edge is one the legend names: the loss part's local × upstream
+    edge_texts = [
+        t for k, ts in svg_groups(by_neuron).items() if k.startswith(("e", "m_")) for t in ts
+    ]
+    assert all(("∂" in t) or ("×" in t) for t in edge_texts), edge_texts
+    _, by_layer, _ = mlp_svg([4, 4, 1], cluster="layer")
+    legend = "\n".join(legend_texts(by_layer))
+    assert "layer: its neurons' outputs" in legend
+    assert "neuron:" not in legend
+    assert "'N weights': N connections drawn as one edge, one weight each" in legend
+    assert "mean |w.grad|" in legend
+
+
+@needs_dot
+def test_layer_edges_say_how_many_weights() -> None:
+    model, svg, _ = mlp_svg([16, 16, 1], "forward", "layer")
+    groups = svg_groups(svg)
+    merged = {k: t for k, t in groups.items() if k.startswith("m_")}
+    assert merged["m_L0_L1"] == ["256 weights"]
+    assert merged["m_L1_L2"] == ["16 weights"]
+    assert merged["m_in0_0_L0"] == ["16 weights"]
+    assert not any("×" in t for ts in merged.values() for t in ts)
+    assert sum(len(n.w) for n in model.layers[1].neurons) == 256
+
+
+@needs_dot
+def test_neuron_boxes_name_their_neuron_and_show_its_numbers() -> None:
+    model, loss, x = mlp_loss([4, 1])
+    picture = draw_dot(loss, "backward", model=model, cluster="neuron")
+    ref = numpy_mlp(model, x, 1.0)
+    groups = svg_groups(picture.pipe(format="svg", encoding="utf-8"))
+    for j in range(4):
+        texts = groups[f"n{j}"]
+        assert texts[:5] == [
+            f"L0.N{j}",
+            "tanh",
+            f"out {g4(ref['a'][0][j])}",
+            f"out.grad {g4(ref['a_grad'][0][j])}",
+            f"z.grad {g4(ref['z_grad'][0][j])}",
+        ]
+        # its weights, one row each: where its inputs x0, x1 land (plain numbers: no grad)
+        weights = [w.data for w in model.layers[0].neurons[j].w]
+        assert texts[5:] == [f"w0 {g4(weights[0])}", f"w1 {g4(weights[1])}", "b 0"]
+    out = groups["n4"]
+    assert out[:4] == [
+        "L1.N0",
+        "linear",
+        f"out {g4(ref['a'][1][0])}",
+        f"out.grad {g4(ref['a_grad'][1][0])}",
+    ]
+    # beside each weight, z.grad × w: what goes back along that input's edge
+    rows = out[4:-1]
+    W = ref["W"][1][0]  # noqa: N806
+    zg = ref["z_grad"][1][0]
+    assert rows == [x for i in range(4) for x in (f"w{i} {g4(W[i])}", f"← {g4(zg * W[i])}")]
+    # and that is where each input's edge arrives: on its weight's row
+    for i in range(4):
+        assert re.search(rf'\tn{i} -> n4 \[[^\]]*headport="i{i}:w"', picture.source), i
+
+
+@needs_dot
+def test_neuron_box_adds_up_what_its_edges_bring_back() -> None:
+    model, svg, x = mlp_svg([4, 4, 1])
+    ref = numpy_mlp(model, x, 1.0)
+    groups = svg_groups(svg)
+    for i in range(4):
+        (row,) = [t for t in groups[f"n{i}"] if t.startswith("= ")]
+        terms = [ref["z_grad"][1][j] * ref["W"][1][j, i] for j in range(4)]  # L1.N0 .. N3
+        parts = re.split(r" ([+-]) ", row[2:])
+        values = [float(parts[0])] + [
+            float(v) * (1 if sgn == "+" else -1)
+            for sgn, v in zip(parts[1::2], parts[2::2], strict=True)
+        ]
+        assert values == pytest.approx(terms, rel=1e-3, abs=1e-6)  # top to bottom
+        assert sum(values) == pytest.approx(ref["a_grad"][0][i], rel=1e-3, abs=1e-6)
+
+
+@needs_dot
+def test_a_batch_graph_says_which_example_each_box_shows() -> None:
+    model = MLP(2, [4, 1], activation="tanh", seed=0)
+    X = [[0.5, -1.0], [1.0, 0.2], [-0.3, 0.8], [0.0, 0.0]]  # noqa: N806
+    loss = mse_loss([model(x) for x in X], [1.0, -1.0, 1.0, -1.0])
+    loss.backward()
+    for cluster in ("neuron", "layer"):
+        svg = draw_dot(loss, "backward", model=model, cluster=cluster).pipe(
+            format="svg", encoding="utf-8"
+        )
+        groups = svg_groups(svg)
+        legend = "\n".join(legend_texts(svg))
+        assert "every box shows example 0 of 4" in legend
+        main = ["n0", "n1", "n2", "n3", "n4"] if cluster == "neuron" else ["L0", "L1"]
+        for key in main:
+            assert groups[key][-1] == "example 0 of 4", key
+        # the other examples' predictions feed the loss: each its own small box, named
+        out_key = "n4" if cluster == "neuron" else "L1"
+        for c in range(1, 4):
+            texts = groups[f"{out_key}x{c}"]
+            assert texts[1] == f"example {c} of 4"
+            assert texts[2] == f"out {g4(numpy_mlp(model, X[c], 0.0)['a'][1][0])}"
+    svg = draw_dot(loss, "backward", model=model, cluster="neuron").pipe(
+        format="svg", encoding="utf-8"
+    )
+    n0 = svg_groups(svg)["n0"]
+    assert n0[2] == f"out {g4(numpy_mlp(model, X[0], 0.0)['a'][0][0])}"  # example 0's value
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB", "RL", "BT"])
+@pytest.mark.parametrize("cluster", [None, "neuron", "layer"])
+def test_every_changing_text_is_where_the_stepper_looks(rankdir: str, cluster: str | None) -> None:
+    # the stepper rewrites texts by position within their node or edge: each slot's position
+    # must be that of its text in graphviz's SVG, however the box is laid out
+    model, loss, _ = mlp_loss([4, 1])
+    opts = DrawOptions(view="backward", rankdir=rankdir, cluster=cluster)
+    built = build_picture(loss, opts, model_info(model))
+    groups = svg_groups(built.graph.pipe(format="svg", encoding="utf-8"))
+    assert built.slots
+    state = final_state(built.analysis)
+    for slot in built.slots:
+        text, _ = slot_text(built.analysis, slot, state, opts.fmt)
+        assert groups[slot.element][slot.position] == text, slot
+        assert built.texts[slot.element] == groups[slot.element], slot.element
 
 
 # -- rendering and errors --------------------------------------------------------------------------
@@ -506,7 +941,6 @@ def test_missing_dot_gives_install_instructions(
     for attempt in (
         lambda: g.pipe(format="svg"),
         lambda: render(g, tmp_path / "x.svg"),
-        lambda: g._repr_mimebundle_(),
         lambda: g.render(tmp_path / "x", format="svg"),
     ):
         with pytest.raises(GraphvizNotFoundError, match="apt install graphviz") as info:

@@ -22,9 +22,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from microgradnn import Value
+from microgradnn import Value, mse_loss
+from microgradnn.nn import MLP
 from microgradnn.viz import (
     BackwardStepper,
     backward_html,
@@ -178,8 +180,9 @@ def test_html_has_one_frame_per_step_and_is_self_contained(tmp_path: Path) -> No
     order = o.topological_order()
     n_ops = sum(1 for v in order if v._op is not None)
     assert data["n"] == n_ops + 2 == len(data["frames"])
-    captions = [f["caption"] for f in data["frames"]]
-    assert captions == [f.caption for f in backward_steps(o)]
+    frames = backward_steps(o)
+    assert [f["caption"] for f in data["frames"]] == [f.explanation for f in frames]
+    assert [f["counter"] for f in data["frames"]] == [f.counter for f in frames]
     assert "prev" in page
     assert "next" in page
     assert 'type="range"' in page
@@ -322,14 +325,16 @@ def test_browser_next_button_steps_through_backward(browser: Any, tmp_path: Path
         name: next(s for s in data["slots"] if s.endswith(f"_v{order.index(v)}grad"))
         for name, v in vs.items()
     }
-    assert _text(browser, ".mg-caption").startswith("Start: backward() sets every grad to 0")
-    assert _text(browser, ".mg-counter") == f"frame 1 / {len(stepper.frames)}"
+    assert _text(browser, ".mg-caption").startswith("backward() sets every grad to 0")
+    assert _text(browser, ".mg-counter") == "Start"
     assert _svg_text(browser, slot["x1"]) == "grad 0"
     assert _svg_text(browser, slot["n"]) == "grad 0"
     seen = [_text(browser, ".mg-caption")]
     for k in range(1, len(stepper.frames)):
         _click(browser, "next")
-        assert _text(browser, ".mg-counter") == f"frame {k + 1} / {len(stepper.frames)}"
+        assert _text(browser, ".mg-counter") == (
+            "Done" if k == len(stepper.frames) - 1 else f"Step {k} of {len(stepper.frames) - 2}"
+        )
         seen.append(_text(browser, ".mg-caption"))
         if k == 1:  # after tanh's step, n holds do/dn, x1 still nothing
             assert _svg_text(browser, slot["n"]) == f"grad {g4(DO_DN)}"
@@ -339,9 +344,9 @@ def test_browser_next_button_steps_through_backward(browser: Any, tmp_path: Path
             )
             assert len(used) == 1
     assert len(set(seen)) == len(stepper.frames)  # every frame has its own caption
-    assert seen[1].startswith("Step 1 of 5: o = tanh(n)")
+    assert seen[1].startswith("o = tanh(n)")
     final = seen[-1]
-    assert final.startswith("Done")
+    assert final.startswith("every grad is final")
     for name, grad in EXPECTED_LEAF_GRADS.items():
         assert f"{name}.grad = {g4(grad)}" in final
         assert _svg_text(browser, slot[name]) == f"grad {g4(grad)}"
@@ -362,23 +367,24 @@ def test_browser_keyboard_slider_and_hash(browser: Any, tmp_path: Path) -> None:
     path = stepper.save(tmp_path / "xx.html")
     n = len(stepper.frames)
     browser.get(path.resolve().as_uri() + "#step=2")
-    assert _text(browser, ".mg-counter") == f"frame 3 / {n}"
+    steps = n - 2
+    assert _text(browser, ".mg-counter") == f"Step 2 of {steps}"
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.END)
-    assert _text(browser, ".mg-counter") == f"frame {n} / {n}"
+    assert _text(browser, ".mg-counter") == "Done"
     data = page_data(path.read_text(encoding="utf-8"))
     sum_slot = next(s for s in data["slots"] if s.endswith("_v0sum"))
     assert _svg_text(browser, sum_slot) == "= 2 + 3 + 3"  # dy/dx = 2x + 2 at x = 3
     body.send_keys(Keys.ARROW_LEFT)
-    assert _text(browser, ".mg-counter") == f"frame {n - 1} / {n}"
+    assert _text(browser, ".mg-counter") == f"Step {steps} of {steps}"
     body.send_keys(Keys.HOME)
-    assert _text(browser, ".mg-counter") == f"frame 1 / {n}"
+    assert _text(browser, ".mg-counter") == "Start"
     assert _svg_text(browser, sum_slot) == "= … + … + …"
     browser.execute_script(
         "var s = document.querySelector('input[type=range]'); s.value = 2;"
         "s.dispatchEvent(new Event('input'));"
     )
-    assert _text(browser, ".mg-counter") == f"frame 3 / {n}"
+    assert _text(browser, ".mg-counter") == f"Step 2 of {steps}"
     assert _svg_text(browser, sum_slot) == "= 2 + … + …"
 
 
@@ -398,10 +404,9 @@ def test_browser_steppers_on_one_page_are_independent(browser: Any, tmp_path: Pa
     first, second, again = browser.find_elements(By.CSS_SELECTOR, ".mg-stepper")
     first.find_element(By.CSS_SELECTOR, "button[data-act=next]").click()
     again.find_element(By.CSS_SELECTOR, "button[data-act=last]").click()
-    assert first.find_element(By.CSS_SELECTOR, ".mg-counter").text.startswith("frame 2")
-    assert second.find_element(By.CSS_SELECTOR, ".mg-counter").text.startswith("frame 1")
-    n = len(a.frames)
-    assert again.find_element(By.CSS_SELECTOR, ".mg-counter").text == f"frame {n} / {n}"
+    assert first.find_element(By.CSS_SELECTOR, ".mg-counter").text == "Step 1 of 5"
+    assert second.find_element(By.CSS_SELECTOR, ".mg-counter").text == "Start"
+    assert again.find_element(By.CSS_SELECTOR, ".mg-counter").text == "Done"
     for stepper in (first, second, again):  # every copy's script ran
         assert not stepper.find_element(By.CSS_SELECTOR, ".mg-note").is_displayed()
 
@@ -418,8 +423,172 @@ def test_browser_a_hostile_label_does_not_break_the_page(browser: Any, tmp_path:
     path = tmp_path / "hostile.html"
     path.write_text(page, encoding="utf-8")
     browser.get(path.resolve().as_uri())
-    assert _text(browser, ".mg-counter") == f"frame 1 / {len(stepper.frames)}"
+    assert _text(browser, ".mg-counter") == "Start"
     _click(browser, "next")
-    assert _text(browser, ".mg-counter") == f"frame 2 / {len(stepper.frames)}"
+    assert _text(browser, ".mg-counter") == "Step 1 of 1"
     assert "</script><b>&amp;" in _text(browser, ".mg-caption")
     assert browser.execute_script("return document.querySelectorAll('b').length") == 0
+
+
+# -- stepping a network neuron by neuron ----------------------------------------------------------
+
+
+def mlp_241() -> tuple[MLP, Value, list[float]]:
+    model = MLP(2, [4, 1], activation="tanh", seed=0)
+    x = [0.5, -1.0]
+    out = model(x)
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return model, loss, x
+
+
+def numpy_241(model: MLP, x: list[float]) -> dict[str, Any]:
+    """Forward and backward of the 2-4-1 net and loss (out - 1)**2 by hand, with numpy."""
+    w1 = np.array([[w.data for w in n.w] for n in model.layers[0].neurons])
+    b1 = np.array([n.b.data for n in model.layers[0].neurons])
+    w2 = np.array([w.data for w in model.layers[1].neurons[0].w])
+    a1 = np.tanh(w1 @ np.array(x) + b1)
+    out = float(w2 @ a1 + model.layers[1].neurons[0].b.data)
+    z2_grad = 2.0 * (out - 1.0)
+    a1_grad = z2_grad * w2
+    z1_grad = a1_grad * (1.0 - a1**2)
+    return {
+        "a1": a1,
+        "a1_grad": a1_grad,
+        "z1_grad": z1_grad,
+        "w2": w2,
+        "z2_grad": z2_grad,
+        "w1_grad": np.outer(z1_grad, x),
+        "w2_grad": z2_grad * a1,
+    }
+
+
+def neuron_nodes(order: list[Value], neuron: Any) -> list[int]:
+    """A neuron's op nodes, found here by structure alone: the products reading its weights,
+    the Σ they feed and the activation reading that Σ (if any)."""
+    index = {id(v): i for i, v in enumerate(order)}
+    prods = [i for i, v in enumerate(order) if any(p is w for w in neuron.w for p in v._prev)]
+    (z,) = {i for i, v in enumerate(order) if any(index.get(id(p)) in prods for p in v._prev)}
+    acts = [i for i, v in enumerate(order) if any(p is order[z] for p in v._prev)]
+    mine = [*prods, z]
+    if neuron.activation_name != "linear":
+        mine.append(acts[0])
+    return sorted(mine)
+
+
+def test_a_2_4_1_mlp_steps_neuron_by_neuron_in_a_handful_of_frames() -> None:
+    model, loss, x = mlp_241()
+    ref = numpy_241(model, x)
+    order = loss.topological_order()
+    before = [v.grad for v in order]
+    frames = backward_steps(loss, model=model, cluster="neuron")
+    assert [v.grad for v in order] == before  # your grads are untouched
+    node_by_node = backward_steps(loss)
+    assert len(node_by_node) == 25
+    assert [f.counter for f in frames] == ["Start"] + [f"Step {k} of 7" for k in range(1, 8)] + [
+        "Done"
+    ]
+    # the loss's two ops, then the output neuron, then the hidden neurons in index order
+    neurons = [model.layers[1].neurons[0], *model.layers[0].neurons]
+    for f, neuron_ in zip(frames[3:8], neurons, strict=True):
+        assert sorted(f.nodes) == neuron_nodes(order, neuron_)
+    assert frames[3].explanation.startswith("neuron L1.N0 (linear)")
+    for i in range(4):
+        assert frames[3 + 1 + i].explanation.startswith(f"neuron L0.N{i} (tanh)")
+    # after the output neuron's step, each hidden neuron's output has its whole grad
+    outs = [neuron_nodes(order, n)[-1] for n in model.layers[0].neurons]
+    assert [frames[3].grads[i] for i in outs] == pytest.approx(list(ref["a1_grad"]), rel=1e-12)
+    assert all(frames[2].grads[i] == 0.0 for i in outs)
+    for i in range(4):
+        assert (
+            f"L0.N{i}: out.grad += {g4(ref['z2_grad'])} × {g4(ref['w2'][i])} (w{i}) = "
+            f"{g4(ref['a1_grad'][i])}" in frames[3].explanation
+        )
+    # the last frame holds numpy's gradients for every weight
+    last = frames[-1].grads
+    for j, neuron_ in enumerate(model.layers[0].neurons):
+        got = [last[order.index(w)] for w in neuron_.w]
+        assert got == pytest.approx(list(ref["w1_grad"][j]), rel=1e-12)
+        assert f"z.grad = {g4(ref['a1_grad'][j])} × " in frames[4 + j].explanation
+    got = [last[order.index(w)] for w in model.layers[1].neurons[0].w]
+    assert got == pytest.approx(list(ref["w2_grad"]), rel=1e-12)
+    by_layer = backward_steps(loss, model=model, cluster="layer")
+    assert [f.counter for f in by_layer] == ["Start"] + [f"Step {k} of 4" for k in range(1, 5)] + [
+        "Done"
+    ]
+    assert by_layer[3].explanation.startswith("layer 1 (1 × linear)")
+    assert by_layer[4].explanation.startswith("layer 0 (4 × tanh)")
+    assert by_layer[-1].grads == pytest.approx(frames[-1].grads, rel=1e-12)
+
+
+def test_stepping_a_network_needs_its_model_and_one_example() -> None:
+    model, loss, _ = mlp_241()
+    with pytest.raises(ValueError, match=r"cluster='neuron' needs model="):
+        backward_steps(loss, cluster="neuron")
+    with pytest.raises(ValueError, match="cluster: expected one of None, 'neuron', 'layer'"):
+        BackwardStepper(loss, model=model, cluster="block")
+    X = [[0.5, -1.0], [1.0, 0.2], [-0.3, 0.8]]  # noqa: N806
+    batch = mse_loss([model(x) for x in X], [1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match=r"calls each neuron 3 times \(a loss over 3 examples\)"):
+        backward_steps(batch, model=model, cluster="neuron")
+
+
+@needs_dot
+def test_the_page_has_one_counter() -> None:
+    o, _ = neuron()
+    model, loss, _ = mlp_241()
+    for page in (backward_html(o), backward_html(loss, model=model, cluster="neuron")):
+        assert page.count('class="mg-counter"') == 1
+        assert not re.search(r"frame \d+ / \d+", page)
+        data = page_data(page)
+        for f in data["frames"]:
+            assert not re.match(r"(Step \d+ of \d+|Start|Done)\b", f["caption"])
+        assert len({f["counter"] for f in data["frames"]}) == data["n"]
+
+
+@pytest.mark.browser
+def test_browser_steps_a_network_neuron_by_neuron(browser: Any, tmp_path: Path) -> None:
+    model, loss, x = mlp_241()
+    ref = numpy_241(model, x)
+    stepper = BackwardStepper(loss, model=model, cluster="neuron")
+    path = stepper.save(tmp_path / "net.html")
+    page = path.read_text(encoding="utf-8")
+    data = page_data(page)
+    prefix = re.search(r'id="(mg\w+_)stepper"', page).group(1)  # type: ignore[union-attr]
+    order = loss.topological_order()
+    outs = [neuron_nodes(order, n)[-1] for n in model.layers[0].neurons]
+    zs = [neuron_nodes(order, n)[-2] for n in model.layers[0].neurons]
+    browser.get(path.resolve().as_uri())
+    assert _text(browser, ".mg-counter") == "Start"
+    for _ in range(2):
+        _click(browser, "next")
+    assert _text(browser, ".mg-counter") == "Step 2 of 7"
+    amounts = [s for s in data["slots"] if s.endswith("amount")]
+    assert len(amounts) == 4  # z.grad × w beside each of the output neuron's weights
+    assert {_svg_text(browser, s) for s in amounts} == {"← …"}
+    _click(browser, "next")
+    assert _text(browser, ".mg-counter") == "Step 3 of 7"
+    assert _text(browser, ".mg-caption").startswith("neuron L1.N0 (linear)")
+    cur = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.mg-cur')).map(e => e.id)"
+    )
+    assert cur == [prefix + "n4"]  # the output neuron's box
+    used = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.mg-used')).map(e => e.id)"
+    )
+    assert len(used) == 4  # the edges from the four hidden neurons
+    texts = sorted(_svg_text(browser, s) for s in amounts)
+    assert texts == sorted(f"← {g4(ref['z2_grad'] * w)}" for w in ref["w2"])
+    for i, o in enumerate(outs):
+        assert _svg_text(browser, f"{prefix}v{o}grad") == f"out.grad {g4(ref['a1_grad'][i])}"
+        assert _svg_text(browser, f"{prefix}v{zs[i]}grad") == "z.grad 0"  # not its step yet
+    for i in range(4):
+        _click(browser, "next")
+        assert _text(browser, ".mg-caption").startswith(f"neuron L0.N{i} (tanh)")
+        assert _svg_text(browser, f"{prefix}v{zs[i]}grad") == f"z.grad {g4(ref['z1_grad'][i])}"
+    _click(browser, "next")
+    assert _text(browser, ".mg-counter") == "Done"
+    assert browser.find_elements("css selector", ".mg-pending") == []
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0

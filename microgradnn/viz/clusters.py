@@ -23,7 +23,7 @@ neurons.
 >>> model = MLP(2, [3, 1], activation="tanh", seed=0)
 >>> info = model_info(model)
 >>> [n.short for n in info.neurons], info.layer_names
-(['L0·N0', 'L0·N1', 'L0·N2', 'L1·N0'], ['layers.0', 'layers.1'])
+(['L0.N0', 'L0.N1', 'L0.N2', 'L1.N0'], ['layers.0', 'layers.1'])
 >>> out = model([Value(1.0), Value(2.0)])
 >>> order = out.topological_order()
 >>> groups = assign_groups(order, info)
@@ -73,8 +73,8 @@ class NeuronInfo:
 
     @property
     def short(self) -> str:
-        """A compact display name such as ``L0·N3``."""
-        return f"L{self.layer}·N{self.index}"
+        """A compact display name such as ``L0.N3`` (the parameters are ``L0.N3.w1``, ...)."""
+        return f"L{self.layer}.N{self.index}"
 
     @property
     def op(self) -> Op | None:
@@ -181,16 +181,29 @@ def graph_order(outputs: Sequence[Value]) -> list[Value]:
 class NodeGroups:
     """Which neuron each node of a graph belongs to, and each neuron's Σ and activation nodes.
 
+    A neuron called on several examples (a loss over a batch) has one Σ per call; its calls
+    are numbered in graph order, which for a loss over ``[model(x) for x in X]`` is the order
+    of the examples.
+
     Attributes:
         groups: Per node of the order, the index of its neuron in ``ModelInfo.neurons``, or
             None for nodes outside every neuron (inputs, the loss).
         sums: Per neuron, the positions of its Σ nodes (one per call of the neuron).
         activations: Per neuron, the positions of its activation nodes (none when linear).
+        calls: Per node, which call of its neuron it belongs to (its products, Σ and
+            activation); None for the neuron's parameters, for nodes outside every call (an L2
+            term ``w*w``) and for nodes outside every neuron.
     """
 
     groups: list[int | None]
     sums: list[list[int]]
     activations: list[list[int]]
+    calls: list[int | None]
+
+    @property
+    def examples(self) -> int:
+        """How many times the most used neuron was called: the examples in the graph (0 if none)."""
+        return max((len(s) for s in self.sums), default=0)
 
     def output(self, k: int) -> int | None:
         """The node neuron ``k`` hands on: its (last) activation, else its Σ; None if unused."""
@@ -254,4 +267,16 @@ def assign_groups(order: Sequence[Value], info: ModelInfo) -> NodeGroups:
         k = next((owner[id(order[j])] for j in ins if id(order[j]) in owner), None)
         if k is not None:
             groups[i] = k
-    return NodeGroups(groups=groups, sums=sums, activations=acts)
+    calls: list[int | None] = [None] * len(order)
+    for k, positions in enumerate(sums):
+        for c, s in enumerate(positions):
+            calls[s] = c
+            for p in order[s]._prev:
+                j = index[id(p)] if type(p) is Value else None
+                if j is not None and product_of.get(j) == k:
+                    calls[j] = c
+    for k, positions in enumerate(acts):
+        for i in positions:
+            z = next(index[id(p)] for p in order[i]._prev if sum_of.get(index.get(id(p), -1)) == k)
+            calls[i] = calls[z]
+    return NodeGroups(groups=groups, sums=sums, activations=acts, calls=calls)

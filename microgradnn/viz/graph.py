@@ -18,10 +18,18 @@ Node names (and SVG ``id`` attributes) follow the graph's topological order (``v
 the same picture source. Unlabeled Values are named ``#i`` by that order.
 
 Big graphs: one example through a 2-16-16-1 MLP is ~1000 Values. Pass ``model=`` and
-``cluster="neuron"`` or ``"layer"`` to collapse each neuron (its products, Σ and activation)
-or each layer into one summary box; ``collapse=False`` keeps every node and draws boxes
-(graphviz clusters) around them instead. Beyond ``max_nodes`` an expanded drawing raises a
-``ValueError`` that suggests these options.
+``cluster="neuron"`` or ``"layer"`` to draw the network as a network: the inputs, then each
+layer as a column with its neurons in index order (neuron 0 first), then the loss. Each neuron
+(its products, Σ and activation) or each layer is one box, ``L0.N2 tanh`` with its output and
+its grad; an edge into a neuron carries its weight (forward) or ``z.grad × w``, what it passes
+back (backward); several connections drawn as one edge say how many (``16 weights``). A loss
+over several examples calls each neuron once per example: every box then shows one example
+and says so (``example 0 of 4``). ``collapse=False`` keeps every node and draws frames
+(graphviz clusters) around each neuron or layer instead. Beyond ``max_nodes`` a drawing
+raises a ``ValueError`` that suggests these options.
+
+Every picture carries a legend: a title naming the view, then only the kinds of node, edge
+and colour that this picture shows, each explained.
 
 Rendering needs graphviz's ``dot`` program (``apt install graphviz`` / ``brew install
 graphviz``); without it :func:`render` and the returned graph's ``pipe``/``render`` raise
@@ -41,8 +49,10 @@ True
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import graphviz
@@ -54,6 +64,8 @@ from microgradnn.viz.analysis import (
     HIGHLIGHT,
     KIND_TEXT,
     NEGATIVE,
+    POSITIVE,
+    ZERO,
     Analysis,
     Highlight,
     State,
@@ -64,14 +76,16 @@ from microgradnn.viz.analysis import (
     edge_local_text,
     edge_product_text,
     final_state,
+    grad_detail,
     grad_is_final,
+    grad_note,
     grad_text,
     has_sum_cell,
-    sign_color,
+    signed_terms,
     sum_text,
 )
-from microgradnn.viz.clusters import ModelInfo, NodeGroups, assign_groups, model_info
-from microgradnn.viz.display import GraphPicture, GraphvizNotFoundError, render
+from microgradnn.viz.clusters import ModelInfo, NeuronInfo, NodeGroups, assign_groups, model_info
+from microgradnn.viz.display import GraphPicture, GraphvizNotFoundError, PictureFacts, render
 from microgradnn.viz.text import esc, fmt_num, number_format, wrap_name
 
 __all__ = [
@@ -83,6 +97,8 @@ __all__ = [
     "build_picture",
     "draw_dot",
     "render",
+    "slot_final",
+    "slot_text",
 ]
 
 VIEWS = ("forward", "backward")
@@ -90,7 +106,13 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 CLUSTERS = (None, "neuron", "layer")
 FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "dot", "json")
 DEFAULT_MAX_NODES = 500
+MAX_WEIGHT_ROWS = 8
+"""A neuron box lists its weights, one row per input, up to this many inputs."""
+MAX_SUM_TERMS = 6
+"""A neuron box shows how its grad adds up from its uses, up to this many uses."""
 FONT = "Helvetica"
+PENDING = "#868e96"
+"""The colour of a grad that is not final yet (a stepper frame before all its uses ran)."""
 
 # ---------------------------------------------------------------------------------------------
 # DOT building.
@@ -103,13 +125,23 @@ class Slot:
     Attributes:
         element: The DOT name of the node or edge holding the text.
         position: Index among the element's ``<text>`` elements.
-        name: The slot's name: ``v3grad``, ``v3sum`` (node 3's grad and sum cells) or
-            ``e5_1prod`` (the product text on the edge into input 1 of node 5).
+        name: The slot's name: ``v3grad``, ``v3sum`` (node 3's grad and sum cells),
+            ``e5_1prod`` (the product text on the edge into input 1 of node 5), ``L1range``
+            (the spread of a layer's output grads) or ``L1wmean`` (its mean |w.grad|).
+        kind: What it shows: ``"grad"``, ``"sum"``, ``"prod"`` (grad(out) × local = amount),
+            ``"amount"`` (that amount alone), ``"uses"`` (a node's grad as the sum of its drawn
+            uses: ``ref`` is the node, then node and input position of each use), ``"range"``
+            or ``"wmean"``.
+        ref: The nodes it reads (for ``"prod"``: the node and the input position).
+        prefix: Written before the text (``out.`` in ``out.grad 0.5``).
     """
 
     element: str
     position: int
     name: str
+    kind: str = "grad"
+    ref: tuple[int, ...] = ()
+    prefix: str = ""
 
 
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_]*")
@@ -167,12 +199,17 @@ class BuiltPicture:
         analysis: The graph it shows.
         slots: The texts that change from one stepper frame to the next.
         texts: Per DOT element name, the texts it shows, in the order graphviz writes them.
+        elements: Per node (position in the graph order), the DOT elements that show it: its
+            box and op oval, or the neuron or layer box it is folded into (absent: not drawn).
+        edge_elements: Per use ``(node, input position)``, the DOT edge that shows it.
     """
 
     graph: GraphPicture
     analysis: Analysis
     slots: list[Slot] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)
+    elements: dict[int, list[str]] = field(default_factory=dict)
+    edge_elements: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def _fold_constants(node: Value, fmt: str) -> str:
@@ -192,36 +229,116 @@ def _fold_constants(node: Value, fmt: str) -> str:
     return f"{symbol}({', '.join(fmt_num(float(c), fmt) for _, c in consts)})"
 
 
-def _legend(view: str, note: str) -> str:
-    cells = "".join(
-        f'<TD BGCOLOR="{COLORS[k]}">{t}</TD>'
-        for k, t in (
-            ("input", "input"),
-            ("param", "parameter"),
-            ("value", "computed"),
-            ("output", "output"),
-        )
+# ---------------------------------------------------------------------------------------------
+# Texts that change from one stepper frame to the next: one function says what each shows.
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    """``0.5`` for one value (or equal values), ``∈ [-0.2, 0.5]`` for several."""
+    lo, hi = min(values), max(values)
+    if lo == hi:
+        return fmt_num(lo, fmt)
+    return f"∈ [{fmt_num(lo, fmt)}, {fmt_num(hi, fmt)}]"
+
+
+def slot_text(a: Analysis, slot: Slot, state: State, fmt: str) -> tuple[str, str]:
+    """The text a slot shows for a state of the gradients, and its colour ("" = unchanged).
+
+    The picture and every stepper frame read this one function, so a frame's text and the
+    drawn text never disagree.
+    """
+    if slot.kind == "grad":
+        return slot.prefix + grad_text(a, slot.ref[0], state, fmt), ""
+    if slot.kind == "sum":
+        return sum_text(a, slot.ref[0], state, fmt) or "…", ""
+    if slot.kind in ("prod", "amount"):
+        j, k = slot.ref
+        if slot.kind == "prod" or not state.processed[j]:
+            text = edge_product_text(a, j, k, state, fmt)
+            return (slot.prefix if slot.kind == "amount" else "") + text, edge_color(a, j, k, state)
+        amount = fmt_num(edge_amount(a, j, k, state), fmt)
+        return slot.prefix + amount, edge_color(a, j, k, state)
+    if slot.kind == "uses":
+        uses = list(zip(slot.ref[1::2], slot.ref[2::2], strict=True))
+        terms = [
+            fmt_num(edge_amount(a, j, k, state), fmt) if state.processed[j] else "…"
+            for j, k in uses
+        ]
+        return "= " + signed_terms(terms), ""
+    grads = [state.grads[i] for i in slot.ref]
+    if slot.kind == "range":
+        return f"{slot.prefix}grad {_spread(grads, fmt)}", ""
+    mean = math.fsum(abs(g) for g in grads) / len(grads)
+    return f"{slot.prefix}{fmt_num(mean, fmt)}", ""
+
+
+def slot_final(a: Analysis, slot: Slot, state: State) -> bool:
+    """Whether the grads a slot shows are final in ``state`` (every use has passed back)."""
+    if slot.kind in ("prod", "amount"):
+        return True
+    if slot.kind == "uses":
+        return all(state.processed[j] for j in slot.ref[1::2])
+    return all(grad_is_final(a, i, state) for i in slot.ref)
+
+
+# ---------------------------------------------------------------------------------------------
+# The legend: a prominent title, then only what this picture shows.
+
+_SWATCHES = {
+    "input": "input",
+    "param": "parameter",
+    "value": "computed",
+    "output": "output",
+}
+
+
+def _swatch(kind: str, text: str) -> str:
+    if kind in _SWATCHES or kind == "group":
+        border = ' BORDER="2"' if kind == "output" else ""
+        color = ' COLOR="#7048e8"' if kind == "group" else ""
+        return f'<TD BGCOLOR="{COLORS[kind]}"{border}{color}>{esc(text)}</TD>'
+    if kind == "op":
+        return f'<TD BORDER="0">( op ) {esc(text)}</TD>'
+    return f'<TD BORDER="0"><FONT COLOR="{COLORS["const"]}">[ const ] {esc(text)}</FONT></TD>'
+
+
+def _legend(title: str, subtitle: str, swatches: list[tuple[str, str]], lines: list[str]) -> str:
+    """A graph label: the view's title, a row of colour swatches, one line per explanation.
+
+    ``lines`` are HTML fragments (already escaped), so a line can colour its own words.
+    """
+    head = f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="15"><B>{esc(title)}</B></FONT></TD></TR>'
+    if subtitle:
+        head += f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="11">{esc(subtitle)}</FONT></TD></TR>'
+    cells = "".join(_swatch(k, t) for k, t in swatches)
+    # graphviz stretches a nested table to fill its cell, spreading the extra width evenly over
+    # the columns: empty columns beside the swatches take almost all of it.
+    row = (
+        '<TR><TD ALIGN="LEFT"><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+        '<TR><TD><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="2">'
+        f"<TR>{cells}</TR></TABLE></TD>{'<TD></TD>' * 24}</TR></TABLE></TD></TR>"
+        if cells
+        else ""
     )
-    cells += '<TD BORDER="0">  ( op )  </TD><TD BORDER="0"><FONT COLOR="#868e96">const</FONT></TD>'
-    if view == "forward":
-        explain = "edge label: local derivative ∂out/∂in, from the op table"
-    else:
-        explain = (
-            "gradient flows from the output back to the inputs; edge label: local ∂out/∂in, then "
-            "grad(out) × local = amount added to the input's grad"
-        )
-    rows = f"<TR>{cells}</TR>"
-    rows += f'<TR><TD COLSPAN="6" BORDER="0"><FONT POINT-SIZE="10">{esc(explain)}</FONT></TD></TR>'
-    if note:
-        rows += (
-            f'<TR><TD COLSPAN="6" BORDER="0"><FONT POINT-SIZE="10" COLOR="{NEGATIVE}">'
-            f"{esc(note)}</FONT></TD></TR>"
-        )
+    body = "".join(
+        f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="11">{line}</FONT></TD></TR>' for line in lines
+    )
     return (
-        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3">'
-        f'<TR><TD COLSPAN="6" BORDER="0"><FONT POINT-SIZE="10">{view} view</FONT></TD></TR>'
-        f"{rows}</TABLE>>"
+        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+        f"{head}{row}{body}</TABLE>>"
     )
+
+
+def _colored(text: str, color: str) -> str:
+    return f'<FONT COLOR="{color}">{esc(text)}</FONT>'
+
+
+# ---------------------------------------------------------------------------------------------
+# The builder.
+
+_PORTS = {"LR": ("e", "w"), "TB": ("s", "n"), "RL": ("w", "e"), "BT": ("n", "s")}
+# (vertical, collapsed): edges fanning out between neuron columns need room to part.
+_RANKSEP = {(False, False): "0.45", (True, False): "0.4", (False, True): "0.7", (True, True): "0.6"}
 
 
 class _Builder:
@@ -235,6 +352,7 @@ class _Builder:
         state: State | None = None,
         highlight: Highlight | None = None,
         analysis: Analysis | None = None,
+        explain: Iterable[str] = (),
     ) -> None:
         self.o = opts
         self.info = info
@@ -247,6 +365,7 @@ class _Builder:
         self.backward = opts.view == "backward"
         self.slots: list[Slot] = []
         self.texts: dict[str, list[str]] = {}
+        self.present: set[str] = set(explain)
         n = len(self.a.order)
         self.groups: list[int | None] = [None] * n
         self.nodes: NodeGroups | None = None
@@ -254,15 +373,50 @@ class _Builder:
             self.nodes = assign_groups(self.a.order, info)
             self.groups = list(self.nodes.groups)
             self.groups[self.a.root] = None  # the output stays visible, outside every box
-        self.collapsed = opts.cluster is not None and opts.collapse
+        self.collapsed = self.nodes is not None and opts.collapse
+        self.examples = self.nodes.examples if self.nodes is not None else 0
+        self.example = 0
+        self.element: list[str | None] = [None] * n
+        self.edge_elements: dict[tuple[int, int], str] = {}
+        self.pseudo: dict[tuple[int, int], str] = {}
+        self.row_use: dict[tuple[str, int], tuple[int, int]] = {}
+        self._plan()
 
-    # -- ids and group keys -------------------------------------------------------------------
+    # -- which element shows each node -------------------------------------------------------
 
-    def _key(self, g: int) -> str:
+    def _box(self, i: int) -> tuple[str, bool] | None:
+        """(the box that shows node ``i``, whether it is the main box), or None if visible.
+
+        The main box of a neuron (or layer) shows the chosen example; a call on another example
+        gets a small box of its own, drawn only where its output feeds the rest of the graph.
+        """
+        g = self.groups[i] if self.collapsed else None
+        if g is None:
+            return None
         assert self.info is not None
-        if self.o.cluster == "layer":
-            return f"L{self.info.neurons[g].layer}"
-        return f"n{g}"
+        assert self.nodes is not None
+        key = f"L{self.info.neurons[g].layer}" if self.o.cluster == "layer" else f"n{g}"
+        call = self.nodes.calls[i]
+        if call is None or call == self.example:
+            return key, True
+        return f"{key}x{call}", False
+
+    def _plan(self) -> None:
+        """Walk back from the root: what each node is drawn as (none: not drawn)."""
+        a = self.a
+        if not self.collapsed:
+            self.element = [f"v{i}" for i in range(len(a.order))]
+            return
+        stack = [a.root]
+        while stack:
+            i = stack.pop()
+            if self.element[i] is not None:
+                continue
+            box = self._box(i)
+            self.element[i] = f"v{i}" if box is None else box[0]
+            if box is not None and not box[1]:
+                continue  # another example's call: its inside is not drawn
+            stack.extend(a.index[id(p)] for p in a.order[i]._prev if type(p) is Value)
 
     def _hidden(self, i: int) -> bool:
         return self.collapsed and self.groups[i] is not None
@@ -272,34 +426,74 @@ class _Builder:
         attrs.update(extra)
         return attrs
 
+    def _weight_input(self, j: int, k: int) -> Value | None:
+        """The weight that input ``k`` of node ``j`` meets, when ``j`` is a neuron's product."""
+        g = self.groups[j]
+        v = self.a.order[j]
+        if g is None or len(v._prev) != 2 or self.info is None:
+            return None
+        other = v._prev[1 - k]
+        neuron = self.info.neurons[g]
+        if any(w is other for w in neuron.w) and v._prev[k] is not other:
+            assert type(other) is Value
+            return other
+        return None
+
     # -- counting -----------------------------------------------------------------------------
 
     def count_nodes(self) -> tuple[int, int, int, int]:
         """(total, values, ops, constants) the picture would draw."""
         values = ops = consts = 0
-        groups: set[str] = set()
+        boxes: set[str] = set()
         for i, v in enumerate(self.a.order):
+            el = self.element[i]
+            if el is None:
+                continue
             if self._hidden(i):
-                g = self.groups[i]
-                assert g is not None
-                groups.add(self._key(g))
+                boxes.add(el)
                 continue
             values += 1
             if v._op is not None:
                 ops += 1
                 if not self.o.hide_constants:
                     consts += sum(1 for p in v._prev if type(p) is not Value)
-        return values + ops + consts + len(groups), values, ops, consts
+        return values + ops + consts + len(boxes), values, ops, consts
 
     # -- labels -------------------------------------------------------------------------------
 
-    def value_label(self, i: int) -> tuple[str, list[str], dict[str, int]]:
+    def _slot(
+        self,
+        element: str,
+        texts: list[str],
+        name: str,
+        kind: str,
+        ref: tuple[int, ...],
+        prefix: str = "",
+    ) -> str:
+        """Register ``element``'s next text as one that changes from frame to frame."""
+        slot = Slot(element, len(texts), name, kind, ref, prefix)
+        text, _ = slot_text(self.a, slot, self.state, self.o.fmt)
+        self.slots.append(slot)
+        texts.append(text)
+        return text
+
+    def _grad_font(self, text: str, nodes: list[int]) -> str:
+        """A grad text: orange where this frame changed it, grey while it is not final yet."""
+        if any(i in self.hl.changed for i in nodes):
+            self.present.add("changed")
+            return _colored(text, HIGHLIGHT)
+        if self.backward and not all(grad_is_final(self.a, i, self.state) for i in nodes):
+            self.present.add("pending")
+            return _colored(text, PENDING)
+        return esc(text)
+
+    def value_label(self, i: int) -> tuple[str, list[str]]:
         a, o, st = self.a, self.o, self.state
         v = a.order[i]
         kind = a.kinds[i]
         name = a.names[i]
+        el = f"v{i}"
         texts = [name, f"data {fmt_num(v.data, o.fmt)}"]
-        dynamic: dict[str, int] = {}
         name_cell = (
             f"<B>{esc(name)}</B>" if v.label else f'<FONT COLOR="#868e96">{esc(name)}</FONT>'
         )
@@ -308,28 +502,23 @@ class _Builder:
             f"<TD>{esc(texts[1])}</TD>",
         ]
         if o.show_grad or self.backward:
-            gt = grad_text(a, i, st, o.fmt)
-            dynamic["grad"] = len(texts)
-            texts.append(gt)
-            color = HIGHLIGHT if i in self.hl.changed else "#000000"
-            grad_cell = f'<FONT COLOR="{color}">{esc(gt)}</FONT>'
-            if self.backward and not grad_is_final(a, i, st) and i not in self.hl.changed:
-                grad_cell = f'<FONT COLOR="#868e96">{esc(gt)}</FONT>'
-            cells.append(f"<TD>{grad_cell}</TD>")
+            gt = self._slot(el, texts, f"v{i}grad", "grad", (i,))
+            cells.append(f"<TD>{self._grad_font(gt, [i])}</TD>")
             if self.backward and has_sum_cell(a, i, st):
-                s = sum_text(a, i, st, o.fmt) or "…"
-                dynamic["sum"] = len(texts)
-                texts.append(s)
+                s = self._slot(el, texts, f"v{i}sum", "sum", (i,))
+                self.present.add("seed" if i == a.root else "sum")
                 cells.append(f'<TD><FONT POINT-SIZE="11">{esc(s)}</FONT></TD>')
         border = "2" if kind == "output" else "1"
         color = ' COLOR="' + HIGHLIGHT + '"' if i in self.hl.nodes else ""
         if i in self.hl.nodes:
             border = "3"
+            self.present.add("highlight")
         label = (
             f'<<TABLE BORDER="{border}"{color} CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
             f"<TR>{''.join(cells)}</TR></TABLE>>"
         )
-        return label, texts, dynamic
+        self.texts[el] = texts
+        return label, texts
 
     def tooltip(self, i: int) -> str:
         a = self.a
@@ -339,68 +528,201 @@ class _Builder:
         lines = [
             f"{head}: {KIND_TEXT[a.kinds[i]]}",
             f"data = {v.data!r}",
-            f"grad = {self.state.grads[i]!r}",
+            grad_detail(a, i, self.state),
         ]
         if v._op is not None:
-            lines.insert(1, f"{a.names[i]} = {a.expression(i, '.6g')}")
+            lines.insert(1, a.definition(i, ".6g"))
         return "\n".join(lines)
 
     # -- the picture --------------------------------------------------------------------------
 
+    def _check_size(self) -> None:
+        o = self.o
+        total, values, ops, consts = self.count_nodes()
+        if o.max_nodes is None or total <= o.max_nodes:
+            return
+        what = (
+            f"{values} values, {ops} ops, {consts} constants"
+            if not self.collapsed
+            else "after collapsing"
+        )
+        if o.cluster is not None and not o.collapse:
+            fix = "collapse=True to draw each neuron or layer as one box"
+        elif o.cluster == "neuron":
+            fix = "cluster='layer' to draw one box per layer"
+        else:
+            fix = (
+                "model=<your model> with cluster='neuron' or cluster='layer' to collapse "
+                "each neuron or layer into one box"
+            )
+        raise ValueError(
+            f"the graph has {total} nodes to draw ({what}), more than max_nodes="
+            f"{o.max_nodes}: pass {fix}, hide_constants=True to fold constants into their "
+            "op, or a larger max_nodes (pictures of more than a few hundred nodes are slow "
+            "and hard to read)"
+        )
+
     def build(self) -> BuiltPicture:
         a, o = self.a, self.o
-        total, values, ops, consts = self.count_nodes()
-        if o.max_nodes is not None and total > o.max_nodes:
-            what = (
-                f"{values} values, {ops} ops, {consts} constants"
-                if not self.collapsed
-                else "after collapsing"
-            )
-            if o.cluster is not None and not o.collapse:
-                fix = "collapse=True to draw each neuron or layer as one box"
-            elif o.cluster == "neuron":
-                fix = "cluster='layer' to draw one box per layer"
-            else:
-                fix = (
-                    "model=<your model> with cluster='neuron' or cluster='layer' to collapse "
-                    "each neuron or layer into one box"
-                )
-            raise ValueError(
-                f"the graph has {total} nodes to draw ({what}), more than max_nodes="
-                f"{o.max_nodes}: pass {fix}, hide_constants=True to fold constants into their "
-                "op, or a larger max_nodes (pictures of more than a few hundred nodes are slow "
-                "and hard to read)"
-            )
+        self._check_size()
         g = GraphPicture(name="microgradnn", format=o.format)
-        g.attr(rankdir=o.rankdir, fontname=FONT, nodesep="0.25", ranksep="0.45")
+        vertical = o.rankdir in ("TB", "BT")
+        g.attr(
+            rankdir=o.rankdir,
+            fontname=FONT,
+            nodesep="0.45" if vertical else "0.25",
+            ranksep=_RANKSEP[(vertical, self.collapsed)],
+            newrank="true",
+            ordering="out",
+        )
         g.attr("node", fontname=FONT, fontsize="12")
         g.attr("edge", fontname=FONT, fontsize="10", color="#495057", arrowsize="0.7")
         if self.backward:
             g.attr("edge", dir="back")
-        if o.legend:
-            note = ""
-            if self.backward and self.state.seeded and all(x == 0.0 for x in self.state.grads):
-                note = "every grad is 0: call backward() on the output first"
-            g.attr(label=_legend(o.view, note), labelloc="b", labeljust="l")
         clusters = self._make_clusters(g)
         for i in range(len(a.order)):
-            if self._hidden(i):
+            if self.element[i] is None or self._hidden(i):
                 continue
             target = clusters.get(self.groups[i]) if self.groups[i] is not None else None
             self._emit_value(target or g, i)
+        boxes: dict[str, list[int]] = {}
         if self.collapsed:
-            self._emit_groups(g)
-        self._emit_edges(g)
+            for i, el in enumerate(self.element):
+                if el is not None and self._hidden(i):
+                    boxes.setdefault(el, []).append(i)
+        self._emit_edges(g, set(boxes))
+        for key, members in boxes.items():
+            self._emit_box(g, key, members)
+        if self.collapsed:
+            self._emit_ranks(g, list(boxes))
         attached: set[int] = set()
         for sub in clusters.values():
             if id(sub) not in attached:
                 attached.add(id(sub))
                 g.subgraph(sub)
-        return BuiltPicture(graph=g, analysis=a, slots=self.slots, texts=self.texts)
+        if o.legend:
+            g.attr(label=self._legend_label(), labelloc="t", labeljust="l")
+        g.facts = PictureFacts(root=a.names[a.root], view=o.view, grads_computed=self.state.seeded)
+        elements: dict[int, list[str]] = {}
+        for i, el in enumerate(self.element):
+            if el is None:
+                continue
+            elements[i] = [el] if self._hidden(i) or a.order[i]._op is None else [el, f"{el}op"]
+        return BuiltPicture(
+            graph=g,
+            analysis=a,
+            slots=self.slots,
+            texts=self.texts,
+            elements=elements,
+            edge_elements=self.edge_elements,
+        )
 
-    # Clusters (collapse=False): graphviz subgraphs filled as nodes are emitted, then attached.
+    # -- the legend ---------------------------------------------------------------------------
+
+    def _legend_label(self) -> str:
+        a, p = self.a, self.present
+        root = wrap_name(a.names[a.root])
+        by = {"neuron": " (by neuron)", "layer": " (by layer)"}.get(self.o.cluster or "", "")
+        if self.backward:
+            title = f"backward view{by}: gradients flow from {a.names[a.root]} back to the inputs"
+        else:
+            title = f"forward view{by}: values and local derivatives"
+        subtitle = ""
+        if self.collapsed and self.examples > 1:
+            subtitle = (
+                f"{self.examples} examples: every box shows example {self.example} of "
+                f"{self.examples}; a weight's grad adds up its uses in all {self.examples}"
+            )
+        swatches = [(k, t) for k, t in _SWATCHES.items() if k in p]
+        if "neuron" in p:
+            swatches.append(("group", "neuron: out = act(z), z = Σ w·in + b"))
+        if "layer" in p:
+            swatches.append(("group", "layer: its neurons' outputs"))
+        if "op" in p:
+            swatches.append(("op", "operation"))
+        if "const" in p:
+            swatches.append(("const", "a plain number"))
+        lines = []
+        if "edge" in p:
+            if self.backward:
+                lines.append(
+                    esc(
+                        "each labelled edge: local ∂out/∂in, then grad(out) × local = the amount "
+                        "added to the input's grad"
+                    )
+                )
+            else:
+                lines.append(
+                    esc("each labelled edge: the local derivative ∂out/∂in, from the op table")
+                )
+        if "weight_rows" in p:
+            if self.backward:
+                arrow = {"LR": "←", "RL": "→", "TB": "↑", "BT": "↓"}[self.o.rankdir]
+                lines.append(
+                    esc(
+                        f"w0 0.7 {arrow} 0.1: an input arrives at its weight w; z.grad × w is "
+                        "what goes back along that edge"
+                    )
+                )
+            else:
+                lines.append(esc("w0 0.7: an input arrives at its weight w (∂z/∂in = w)"))
+        if "weight_edge" in p:
+            lines.append(
+                esc(
+                    "unlabelled edge into a neuron: one input, through one weight (the box's "
+                    "tooltip lists its weights)"
+                )
+            )
+        if "weights" in p:
+            lines.append(esc("'N weights': N connections drawn as one edge, one weight each"))
+        if "values" in p:
+            lines.append(esc("'N values': N values passed along one edge"))
+        if "const_edge" in p and self.backward:
+            lines.append(esc("dashed edge: a plain number, which gets no gradient"))
+        if "neuron" in p or "layer" in p:
+            what = f"out.grad = ∂{root}/∂out"
+            if "zgrad" in p:
+                what += f", z.grad = ∂{root}/∂z"
+            lines.append(esc(what))
+        if "uses" in p:
+            order = "left to right" if self.o.rankdir in ("TB", "BT") else "top to bottom"
+            lines.append(
+                esc(f"'out.grad = a + b + …': what each of its edges brought back, {order}")
+            )
+        if "wmean" in p:
+            lines.append(esc("mean |w.grad|: the average size of the layer's weight gradients"))
+        if "sum" in p:
+            lines.append(
+                esc("'= 3 + 3': a value used more than once adds up what each use passed back")
+            )
+        if "seed" in p:
+            lines.append(esc(f"'= seed': backward() starts with {a.names[a.root]}.grad = 1"))
+        if "amount" in p:
+            lines.append(
+                "amounts: "
+                + _colored("blue: positive", POSITIVE)
+                + ", "
+                + _colored("red: negative", NEGATIVE)
+                + ", "
+                + _colored("grey: zero, or … not passed back yet", ZERO)
+            )
+        if "pending" in p:
+            lines.append(
+                _colored("grey grad: not final yet (a use has still to pass back)", PENDING)
+            )
+        if "highlight" in p or "changed" in p:
+            lines.append(
+                _colored("orange: the step that just ran and the grads it changed", HIGHLIGHT)
+            )
+        note = grad_note(a, self.state)
+        if note:
+            lines.append(_colored(note, NEGATIVE))
+        return _legend(title, subtitle, swatches, lines)
+
+    # -- values, ops, constants ---------------------------------------------------------------
 
     def _make_clusters(self, g: GraphPicture) -> dict[int | None, graphviz.Digraph]:
+        """Frames around the nodes of each neuron or layer (``collapse=False``)."""
         if self.o.cluster is None or self.collapsed or self.info is None:
             return {}
         used = sorted({x for x in self.groups if x is not None})
@@ -429,10 +751,8 @@ class _Builder:
         a, o = self.a, self.o
         v = a.order[i]
         name = f"v{i}"
-        label, texts, dynamic = self.value_label(i)
-        self.texts[name] = texts
-        for slot, pos in dynamic.items():
-            self.slots.append(Slot(name, pos, f"v{i}{slot}"))
+        label, _ = self.value_label(i)
+        self.present.add(a.kinds[i])
         g.node(
             name,
             label=label,
@@ -442,6 +762,7 @@ class _Builder:
         )
         if v._op is None:
             return
+        self.present.add("op")
         op_name = f"v{i}op"
         symbol = _fold_constants(v, o.fmt) if o.hide_constants else v._op.symbol
         self.texts[op_name] = [symbol]
@@ -456,13 +777,14 @@ class _Builder:
             fillcolor=COLORS["op"],
             margin="0.05,0.02",
             height="0.3",
-            tooltip=f"{a.names[i]} = {a.expression(i, '.6g')}\n{v._op.doc}",
+            tooltip=f"{a.definition(i, '.6g')}\n{v._op.doc}",
             **attrs,
         )
         if not o.hide_constants:
             for k, p in enumerate(v._prev):
                 if type(p) is Value:
                     continue
+                self.present.add("const")
                 cname = f"v{i}c{k}"
                 text = fmt_num(float(p), o.fmt)
                 self.texts[cname] = [text]
@@ -481,44 +803,58 @@ class _Builder:
                     **self._attrs(cname, "mg-const"),
                 )
 
-    def _edge_label(self, j: int, k: int) -> tuple[str | None, list[str], int | None]:
-        """(HTML label, texts, index of the dynamic product text) for input k of node j."""
+    # -- edges --------------------------------------------------------------------------------
+
+    def _edge_table(self, lines: list[str]) -> str:
+        """An edge label, padded so that labels side by side never run into each other.
+
+        Top to bottom, sibling edges' labels sit in one row, each just right of its edge:
+        the padding keeps a clear gap before the next edge and its label.
+        """
+        pad = "5" if self.o.rankdir in ("TB", "BT") else "1"
+        rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in lines)
+        return (
+            f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{pad}">{rows}</TABLE>>'
+        )
+
+    def _edge_label(self, j: int, k: int, name: str) -> tuple[str | None, list[str]]:
+        """(HTML label, texts) for input ``k`` of node ``j``: local derivative, then product."""
         a, o = self.a, self.o
         if not o.edge_labels:
-            return None, [], None
+            return None, []
+        self.present.add("edge")
         local = edge_local_text(a, j, k, o.fmt, o.local_text)
+        texts = [local]
         if not self.backward:
-            return f'<<FONT POINT-SIZE="10">{esc(local)}</FONT>>', [local], None
-        prod = edge_product_text(a, j, k, self.state, o.fmt)
+            return self._edge_table([esc(local)]), texts
+        self.present.add("amount")
+        prod = self._slot(name, texts, f"e{j}_{k}prod", "prod", (j, k))
         color = edge_color(a, j, k, self.state)
-        label = (
-            f'<<FONT POINT-SIZE="10">{esc(local)}</FONT><BR/>'
-            f'<FONT POINT-SIZE="10" COLOR="{color}">{esc(prod)}</FONT>>'
-        )
-        return label, [local, prod], 1
+        return self._edge_table([esc(local), _colored(prod, color)]), texts
 
-    def _emit_edges(self, g: GraphPicture) -> None:
+    def _emit_edges(self, g: GraphPicture, boxes: set[str]) -> None:
         a, o = self.a, self.o
-        pseudo: dict[tuple[int, int], str] = {}
         merged: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for j, v in enumerate(a.order):
-            if v._op is None:
+            if v._op is None or self.element[j] is None:
                 continue
-            hidden_j = self._hidden(j)
-            dst = self._group_name(j) if hidden_j else f"v{j}op"
-            if not hidden_j:
+            box = self._box(j)
+            if box is not None and not box[1]:
+                continue  # another example's inside is not drawn
+            dst = box[0] if box is not None else f"v{j}op"
+            if box is None:
                 out_attrs = self._attrs(f"v{j}out", "mg-edge mg-result")
                 if j in self.hl.nodes:
                     out_attrs.update(color=HIGHLIGHT, penwidth="2.5")
                 g.edge(f"v{j}op", f"v{j}", **out_attrs)
             for k, p in enumerate(v._prev):
-                ename = f"e{j}_{k}"
                 if type(p) is not Value:
-                    if hidden_j:
-                        src = self._pseudo_input(g, pseudo, j, k, float(p))
+                    if box is not None:
+                        src = self._pseudo_input(g, j, k, float(p))
                         if src is not None:
                             merged.setdefault((src, dst), []).append((j, k))
                     elif not o.hide_constants:
+                        self.present.add("const_edge")
                         g.edge(
                             f"v{j}c{k}",
                             dst,
@@ -526,67 +862,122 @@ class _Builder:
                             color=COLORS["const"],
                             arrowhead="none" if self.backward else "normal",
                             arrowtail="none",
-                            **self._attrs(ename, "mg-edge mg-const"),
+                            **self._attrs(f"e{j}_{k}", "mg-edge mg-const"),
                         )
                     continue
                 i = a.index[id(p)]
-                src = self._group_name(i) if self._hidden(i) else f"v{i}"
-                if self.collapsed and (self._hidden(i) or hidden_j):
-                    if src != dst:
-                        merged.setdefault((src, dst), []).append((j, k))
+                src = self.element[i]
+                assert src is not None
+                if src == dst:
                     continue
-                label, texts, dyn = self._edge_label(j, k)
-                attrs = self._attrs(ename, "mg-edge")
+                if src in boxes or dst in boxes:
+                    merged.setdefault((src, dst), []).append((j, k))
+                    continue
+                name = f"e{j}_{k}"
+                label, texts = self._edge_label(j, k, name)
+                attrs = self._attrs(name, "mg-edge")
                 if (j, k) in self.hl.edges:
                     attrs.update(color=HIGHLIGHT, penwidth="2.5")
                 if label is not None:
                     attrs["label"] = label
-                    self.texts[ename] = texts
-                    if dyn is not None:
-                        self.slots.append(Slot(ename, dyn, f"e{j}_{k}prod"))
+                    self.texts[name] = texts
+                self.edge_elements[(j, k)] = name
                 g.edge(src, dst, **attrs)
-        for (src, dst), uses in merged.items():
-            attrs = self._attrs(f"m_{src}_{dst}", "mg-edge mg-merged")
-            if len(uses) > 1:
-                attrs["label"] = f"×{len(uses)}"
-            elif self.backward and o.edge_labels:
-                total = math.fsum(edge_amount(a, j, k, self.state) for j, k in uses)
-                attrs["label"] = (
-                    f"+{fmt_num(total, o.fmt)}" if total >= 0 else fmt_num(total, o.fmt)
-                )
-                attrs["fontcolor"] = sign_color(total)
-            g.edge(src, dst, **attrs)
+        for src, dst in sorted(merged, key=lambda e: (_place(e[0]), _place(e[1]))):
+            self._emit_merged(g, src, dst, merged[(src, dst)])
 
-    # -- collapsed groups ---------------------------------------------------------------------
+    def _rows(self, key: str) -> NeuronInfo | None:
+        """The neuron whose box lists its weights as rows, each an input's landing port."""
+        assert self.info is not None
+        m = re.fullmatch(r"n(\d+)", key)
+        if m is None or self.o.cluster != "neuron":
+            return None
+        neuron = self.info.neurons[int(m.group(1))]
+        return neuron if 0 < len(neuron.w) <= MAX_WEIGHT_ROWS else None
 
-    def _group_name(self, i: int) -> str:
-        g = self.groups[i]
-        assert g is not None
-        return self._key(g)
+    def _row(self, j: int, k: int) -> int | None:
+        """The weight position that input ``k`` of node ``j`` meets (its row), if any."""
+        w = self._weight_input(j, k)
+        g = self.groups[j]
+        if w is None or g is None or self.info is None:
+            return None
+        return next(t for t, u in enumerate(self.info.neurons[g].w) if u is w)
 
-    def _pseudo_input(
-        self, g: GraphPicture, pseudo: dict[tuple[int, int], str], j: int, k: int, value: float
-    ) -> str | None:
+    def _emit_merged(
+        self, g: GraphPicture, src: str, dst: str, uses: list[tuple[int, int]]
+    ) -> None:
+        """An edge that touches a neuron or layer box: one use, or several drawn as one.
+
+        An input of a neuron whose box lists its weights lands on its weight's row, so the
+        edge needs no label: the row says what it carries.
+        """
+        a = self.a
+        tail, head = _PORTS[self.o.rankdir]
+        const = all(type(a.order[j]._prev[k]) is not Value for j, k in uses)
+        attrs: dict[str, str] = {}
+        if const:
+            self.present.add("const_edge")
+            attrs.update(style="dashed", color=COLORS["const"])
+        if src in self.pseudo.values() or src.startswith(("n", "L")):
+            attrs["tailport"] = tail
+        label: str | None = None
+        texts: list[str] = []
+        if len(uses) == 1:
+            j, k = uses[0]
+            name = f"e{j}_{k}"
+            row = self._row(j, k)
+            if row is not None and self._rows(dst) is not None:
+                attrs["headport"] = f"i{row}:{head}"
+                self.row_use[(dst, row)] = (j, k)
+            elif row is not None:
+                self.present.add("weight_edge")
+                attrs["headport"] = head
+            elif not const:
+                label, texts = self._edge_label(j, k, name)
+        else:
+            name = f"m_{src}_{dst}"
+            if all(self._row(j, k) is not None for j, k in uses):
+                self.present.add("weights")
+                text = f"{len(uses)} weights"
+            else:
+                self.present.add("values")
+                text = f"{len(uses)} values"
+            label, texts = self._edge_table([esc(text)]), [text]
+            if dst.startswith(("n", "L")):
+                attrs["headport"] = head
+        cls = "mg-edge mg-merged" + (" mg-const" if const else "")
+        attrs.update(self._attrs(name, cls))
+        if any(u in self.hl.edges for u in uses):
+            attrs.update(color=HIGHLIGHT, penwidth="2.5")
+        if label is not None and self.o.edge_labels:
+            attrs["label"] = label
+            self.texts[name] = texts
+        for u in uses:
+            self.edge_elements[u] = name
+        g.edge(src, dst, **attrs)
+
+    # -- neuron and layer boxes ---------------------------------------------------------------
+
+    def _pseudo_input(self, g: GraphPicture, j: int, k: int, value: float) -> str | None:
         """A first-layer input given as a plain number: one shared box ``x0`` per position.
 
         The node must be the neuron's product for that input: it consumes the neuron's weight
         ``w_pos`` and this plain number, nothing else.
         """
         assert self.info is not None
-        v = self.a.order[j]
         grp = self.groups[j]
-        if grp is None or len(v._prev) != 2:
+        w = self._weight_input(j, k)
+        if grp is None or w is None:
             return None
         neuron = self.info.neurons[grp]
-        other = v._prev[1 - k]
-        pos = next((t for t, w in enumerate(neuron.w) if w is other), None)
-        if pos is None:
-            return None
+        pos = next(t for t, u in enumerate(neuron.w) if u is w)
         key = (neuron.layer, pos)
-        if key not in pseudo:
+        if key not in self.pseudo:
             name = f"in{neuron.layer}_{pos}"
             label = f"x{pos}" if neuron.layer == 0 else f"in{pos}"
             text = f"{label} = {fmt_num(value, self.o.fmt)}"
+            self.texts[name] = [text]
+            self.present.add("input")
             g.node(
                 name,
                 label=f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
@@ -595,71 +986,307 @@ class _Builder:
                 tooltip=f"input {pos} of layer {neuron.layer} (a plain number)",
                 **self._attrs(name, "mg-value mg-input"),
             )
-            pseudo[key] = name
-        return pseudo[key]
+            self.pseudo[key] = name
+        return self.pseudo[key]
 
-    def _emit_groups(self, g: GraphPicture) -> None:
-        assert self.info is not None
-        a, o = self.a, self.o
-        members: dict[str, list[int]] = {}
-        for i, grp in enumerate(self.groups):
-            if grp is not None:
-                members.setdefault(self._key(grp), []).append(i)
-        show_grad = o.show_grad or self.backward
-        for key, idx in members.items():
-            neurons = sorted({g for g in (self.groups[i] for i in idx) if g is not None})
-            outs = [self._neuron_output(k) for k in neurons]
-            outs_v = [a.order[i] for i in outs if i is not None]
-            weights = [w for k in neurons for w in self.info.neurons[k].w]
-            n0 = self.info.neurons[neurons[0]]
-            acts = sorted({self.info.neurons[k].activation for k in neurons})
-            cells = []
-            if o.cluster == "layer":
-                title = f"layer {n0.layer}"
-                cells.append(f"{len(neurons)} × {'/'.join(acts)}")
-                if outs_v:
-                    lo = min(v.data for v in outs_v)
-                    hi = max(v.data for v in outs_v)
-                    if lo == hi:
-                        cells.append(f"out {fmt_num(lo, o.fmt)}")
-                    else:
-                        cells.append(f"out ∈ [{fmt_num(lo, o.fmt)}, {fmt_num(hi, o.fmt)}]")
-            else:
-                title = n0.short
-                cells.append(acts[0])
-                if outs_v:
-                    cells.append(f"out {fmt_num(outs_v[0].data, o.fmt)}")
-                    if show_grad:
-                        cells.append(f"grad {fmt_num(outs_v[0].grad, o.fmt)}")
-            if show_grad and weights:
-                mean = math.fsum(abs(w.grad) for w in weights) / len(weights)
-                cells.append(f"mean |w.grad| {fmt_num(mean, o.fmt)}")
-            body = "".join(f'<TR><TD ALIGN="LEFT">{esc(c)}</TD></TR>' for c in cells)
-            label = (
-                '<<TABLE BORDER="1" COLOR="#7048e8" CELLBORDER="0" CELLSPACING="0" '
-                f'CELLPADDING="2"><TR><TD BGCOLOR="{COLORS["group"]}"><B>{esc(title)}</B></TD>'
-                f"</TR>{body}</TABLE>>"
-            )
-            names = [self.info.neurons[k].name for k in neurons]
-            tip = [f"{title}: {len(neurons)} neuron(s), {len(idx)} graph nodes collapsed"]
-            if len(names) == 1:
-                n = self.info.neurons[neurons[0]]
-                tip.append(n.name)
-                tip.extend(f"{w.label or 'w'} = {w.data:.6g}, grad {w.grad:.6g}" for w in n.w)
-                if n.b is not None:
-                    tip.append(f"b = {n.b.data:.6g}, grad {n.b.grad:.6g}")
-            g.node(
-                key,
-                label=label,
-                shape="plain",
-                tooltip="\n".join(tip),
-                **self._attrs(key, "mg-group"),
-            )
-
-    def _neuron_output(self, k: int) -> int | None:
-        """The node neuron ``k`` hands on (its activation, else its Σ), found by structure."""
+    def _call_nodes(self, k: int, call: int) -> tuple[int | None, int | None]:
+        """(Σ, output) of neuron ``k``'s call ``call``: the output is the activation, else Σ."""
         assert self.nodes is not None
-        return self.nodes.output(k)
+        sums = [i for i in self.nodes.sums[k] if self.nodes.calls[i] == call]
+        if not sums:
+            return None, None
+        acts = [i for i in self.nodes.activations[k] if self.nodes.calls[i] == call]
+        return sums[0], acts[0] if acts else sums[0]
+
+    def _emit_box(self, g: GraphPicture, key: str, members: list[int]) -> None:
+        assert self.info is not None
+        assert self.nodes is not None
+        o = self.o
+        main = "x" not in key
+        call = self.example if main else int(key.split("x")[1])
+        neurons = sorted({k for k in (self.groups[i] for i in members) if k is not None})
+        if o.cluster == "layer":
+            layer = self.info.neurons[neurons[0]].layer
+            neurons = [k for k, n in enumerate(self.info.neurons) if n.layer == layer]
+        calls = [self._call_nodes(k, call) for k in neurons]
+        outs = [out for _, out in calls if out is not None]
+        n0 = self.info.neurons[neurons[0]]
+        if o.cluster == "layer":
+            title = f"layer {n0.layer}"
+            acts = sorted({self.info.neurons[k].activation for k in neurons})
+            second = f"{len(neurons)} × {'/'.join(acts)}"
+        else:
+            title, second = n0.short, n0.activation
+        if not main:
+            second = f"example {call} of {self.examples}"
+        rows = self._rows(key) if main else None
+        vertical = o.rankdir in ("TB", "BT")
+        n_w = len(rows.w) + (rows.b is not None) if rows is not None else 0
+        cols = max(2, n_w if vertical else (2 if self.backward else 1))
+        texts: list[str] = []
+
+        def cell(text: str, span: int = cols, align: str = "LEFT", port: str = "") -> str:
+            at = f' PORT="{port}"' if port else ""
+            return f'<TD ALIGN="{align}" COLSPAN="{span}"{at}>{text}</TD>'
+
+        def header() -> list[str]:
+            texts.extend([title, second])
+            bg = f'BGCOLOR="{COLORS["group"]}"'
+            return [
+                f'<TR><TD {bg} ALIGN="LEFT" COLSPAN="{cols - 1}"><B>{esc(title)}</B></TD>'
+                f'<TD {bg} ALIGN="RIGHT">{esc(second)}</TD></TR>'
+            ]
+
+        out: list[str] = []
+        for part in self._box_parts(key, main, rows, vertical):
+            if part == "header":
+                out += header()
+            elif part == "values":
+                out += [f"<TR>{cell(c)}</TR>" for c in self._box_values(key, calls, outs, texts)]
+            elif rows is not None:
+                out += self._weight_rows(key, rows, texts, cols, vertical, cell)
+        if main and self.examples > 1:
+            texts.append(f"example {call} of {self.examples}")
+            out.append(f"<TR>{cell(esc(texts[-1]))}</TR>")
+        self.texts[key] = texts
+        self.present.add(o.cluster or "neuron")
+        highlighted = any(i in self.hl.nodes for i in members)
+        border, color = ("3", HIGHLIGHT) if highlighted else ("1", "#7048e8")
+        if highlighted:
+            self.present.add("highlight")
+        label = (
+            f'<<TABLE BORDER="{border}" COLOR="{color}" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="2">{"".join(out)}</TABLE>>'
+        )
+        g.node(
+            key,
+            label=label,
+            shape="plain",
+            tooltip=self._box_tooltip(title, neurons, members),
+            **self._attrs(key, "mg-group"),
+        )
+
+    def _box_parts(
+        self, key: str, main: bool, rows: NeuronInfo | None, vertical: bool
+    ) -> list[str]:
+        """The order of a box's parts: the weights face the side where the inputs arrive."""
+        if rows is None:
+            return ["header", "values"]
+        if self.o.rankdir == "TB":
+            return ["weights", "header", "values"]
+        return ["header", "values", "weights"]
+
+    def _box_values(
+        self,
+        key: str,
+        calls: list[tuple[int | None, int | None]],
+        outs: list[int],
+        texts: list[str],
+    ) -> list[str]:
+        """A box's value rows (HTML): its output, the output's grad and how it adds up, z.grad."""
+        a, o = self.a, self.o
+        main = "x" not in key
+        show_grad = o.show_grad or self.backward
+        rows: list[str] = []
+        if not outs:
+            return rows
+        texts.append(f"out {_spread([a.order[i].data for i in outs], o.fmt)}")
+        rows.append(esc(texts[-1]))
+        if not show_grad:
+            return rows
+        if len(outs) == 1:
+            t = self._slot(key, texts, f"v{outs[0]}grad", "grad", (outs[0],), "out.")
+        else:
+            t = self._slot(key, texts, f"{key}range", "range", tuple(outs), "out.")
+        rows.append(self._grad_font(t, outs))
+        if self.backward and main and o.cluster == "neuron" and len(outs) == 1:
+            uses = self._drawn_uses(outs[0])
+            if 2 <= len(uses) <= MAX_SUM_TERMS:
+                self.present.add("uses")
+                ref = (outs[0], *(x for use in uses for x in use))
+                t = self._slot(key, texts, f"v{outs[0]}uses", "uses", ref)
+                rows.append(f'<FONT POINT-SIZE="10">{esc(t)}</FONT>')
+        zs = [z for z, out in calls if z is not None and z != out]
+        if self.backward and main and o.cluster == "neuron" and zs:
+            self.present.add("zgrad")
+            t = self._slot(key, texts, f"v{zs[0]}grad", "grad", (zs[0],), "z.")
+            rows.append(self._grad_font(t, zs))
+        if main and o.cluster == "layer":
+            assert self.info is not None
+            layer = int(key[1:])
+            weights = [
+                a.index[id(w)]
+                for n in self.info.neurons
+                if n.layer == layer
+                for w in n.w
+                if id(w) in a.index
+            ]
+            if weights:
+                self.present.add("wmean")
+                t = self._slot(key, texts, f"{key}wmean", "wmean", tuple(weights), "mean |w.grad| ")
+                rows.append(self._grad_font(t, weights))
+        return rows
+
+    def _drawn_uses(self, i: int) -> list[tuple[int, int]]:
+        """The uses of node ``i`` in the picture, in the order they are drawn (top to bottom)."""
+        uses = [(j, k) for j, k in self.a.consumers[i] if (j, k) in self.edge_elements]
+
+        def where(use: tuple[int, int]) -> tuple[tuple[int, int, int], int]:
+            el = self.element[use[0]]
+            return _place(el or ""), self._row(*use) or 0
+
+        return sorted(uses, key=where)
+
+    def _weight_rows(
+        self,
+        key: str,
+        neuron: NeuronInfo,
+        texts: list[str],
+        cols: int,
+        vertical: bool,
+        cell: Callable[..., str],
+    ) -> list[str]:
+        """One row (top to bottom: one column) per weight: the port its input lands on.
+
+        Backward, beside each weight: z.grad × w, what goes back along that input's edge.
+        Texts are registered in the order graphviz writes them (row by row), so that the
+        stepper finds each one.
+        """
+        o, a = self.o, self.a
+        arrow = {"LR": "←", "RL": "→", "TB": "↑", "BT": "↓"}[o.rankdir]
+        self.present.add("weight_rows")
+        n = len(neuron.w)
+
+        def weight(t: int) -> str:
+            texts.append(f"w{t} {fmt_num(neuron.w[t].data, o.fmt)}")
+            return esc(texts[-1])
+
+        def amount(t: int) -> str:
+            use = self.row_use.get((key, t))
+            if use is None or type(a.order[use[0]]._prev[use[1]]) is not Value:
+                return ""
+            self.present.add("amount")
+            j, k = use
+            text = self._slot(key, texts, f"e{j}_{k}amount", "amount", (j, k), f"{arrow} ")
+            return _colored(text, edge_color(a, j, k, self.state))
+
+        def bias() -> str:
+            assert neuron.b is not None
+            texts.append(f"b {fmt_num(neuron.b.data, o.fmt)}")
+            return esc(texts[-1])
+
+        rows: list[str] = []
+        if vertical:
+            span = 2 if n == 1 and neuron.b is None else 1
+
+            def weights_row() -> str:
+                cells = [cell(weight(t), span, "CENTER", f"i{t}") for t in range(n)]
+                if neuron.b is not None:
+                    cells.append(cell(bias(), 1, "CENTER"))
+                return "<TR>" + "".join(cells) + "</TR>"
+
+            def amounts_row() -> str:
+                cells = [cell(amount(t), span, "CENTER") for t in range(n)]
+                if neuron.b is not None:
+                    cells.append(cell("", 1))
+                return "<TR>" + "".join(cells) + "</TR>"
+
+            if not self.backward:
+                return [weights_row()]
+            if o.rankdir == "BT":
+                return [amounts_row(), weights_row()]
+            return [weights_row(), amounts_row()]
+        for t in range(n):
+            if not self.backward:
+                rows.append(f"<TR>{cell(weight(t), cols, port=f'i{t}')}</TR>")
+            elif o.rankdir == "RL":
+                back = cell(amount(t), 1)
+                rows.append(f"<TR>{back}{cell(weight(t), cols - 1, port=f'i{t}')}</TR>")
+            else:
+                w = cell(weight(t), cols - 1, port=f"i{t}")
+                rows.append(f"<TR>{w}{cell(amount(t), 1)}</TR>")
+        if neuron.b is not None:
+            rows.append(f"<TR>{cell(bias())}</TR>")
+        return rows
+
+    def _box_tooltip(self, title: str, neurons: list[int], members: list[int]) -> str:
+        assert self.info is not None
+        tip = [f"{title}: {len(neurons)} neuron(s), {len(members)} graph nodes collapsed"]
+        if len(neurons) == 1:
+            n = self.info.neurons[neurons[0]]
+            tip.append(n.name)
+            tip.extend(
+                f"{w.label or f'w{t}'} = {w.data:.6g}, grad {w.grad:.6g}" for t, w in enumerate(n.w)
+            )
+            if n.b is not None:
+                tip.append(f"b = {n.b.data:.6g}, grad {n.b.grad:.6g}")
+        return "\n".join(tip)
+
+    def _emit_ranks(self, g: GraphPicture, boxes: list[str]) -> None:
+        """Inputs, then each layer, as columns (rows top to bottom), neurons in index order."""
+        assert self.info is not None
+        assert self.nodes is not None
+        columns: dict[int, list[tuple[tuple[int, int], str]]] = {}
+        drawn = set(boxes)
+        for k, n in enumerate(self.info.neurons):
+            main = f"L{n.layer}" if self.o.cluster == "layer" else f"n{k}"
+            order = 0 if self.o.cluster == "layer" else n.index
+            if main in drawn:
+                columns.setdefault(n.layer, []).append(((0, order), main))
+            for c in range(1, self.examples):
+                other = f"{main}x{c}"
+                if other in drawn:
+                    columns.setdefault(n.layer, []).append(((c, order), other))
+        inputs: dict[int, str] = {}
+        first = min(columns, default=0)
+        for (layer, pos), name in self.pseudo.items():
+            if layer == first:
+                inputs.setdefault(pos, name)
+        for j, el in enumerate(self.element):
+            g_j = self.groups[j]
+            box = self._box(j) if el is not None else None
+            if box is None or not box[1] or g_j is None or self.info.neurons[g_j].layer != first:
+                continue
+            neuron = self.info.neurons[g_j]
+            for k, p in enumerate(self.a.order[j]._prev):
+                w = self._weight_input(j, k)
+                if type(p) is not Value or w is None or p._op is not None:
+                    continue
+                i = self.a.index[id(p)]
+                if not self._hidden(i):
+                    inputs.setdefault(next(t for t, u in enumerate(neuron.w) if u is w), f"v{i}")
+        ranks = [[inputs[p] for p in sorted(inputs)]]
+        for layer in sorted(columns):
+            seen: dict[str, None] = {}
+            for _, name in sorted(columns[layer]):
+                seen.setdefault(name, None)
+            ranks.append(list(seen))
+        for r, names in enumerate(ranks):
+            if not names:
+                continue
+            sub = graphviz.Digraph(name=f"{self.p}rank{r}")
+            sub.attr(rank="same")
+            for name in names:
+                sub.node(name)
+            for x, y in itertools.pairwise(names):
+                sub.edge(x, y, style="invis")
+            g.subgraph(sub)
+
+
+_ELEMENT = re.compile(r"(?:n|L)(\d+)(?:x(\d+))?|in\d+_(\d+)|v(\d+)")
+
+
+def _place(element: str) -> tuple[int, int, int]:
+    """Where an element sits in its column: inputs by position, boxes by neuron then example."""
+    m = _ELEMENT.fullmatch(element)
+    if m is None:
+        return (3, 0, 0)
+    box, call, pos, node = m.groups()
+    if pos is not None:
+        return (0, 0, int(pos))
+    if node is not None:
+        return (2, 0, int(node))
+    return (1, int(call or 0), int(box))
 
 
 def draw_dot(
@@ -699,7 +1326,12 @@ def draw_dot(
         model: The model (``MLP``, ``Layer``, ``Neuron``) or a list of parameter Values that
             built the graph; marks parameters exactly (without it, leaves labeled like ``w1``
             or ``b`` are shown as parameters) and enables ``cluster``.
-        cluster: ``"neuron"`` or ``"layer"``: group the graph by the model's neurons/layers.
+        cluster: ``"neuron"`` or ``"layer"``: draw the network as a network, the inputs, then
+            each layer as a column (neuron 0 first), then the loss. A neuron's box says which
+            neuron it is (``L0.N2 tanh``), its output and grad, and lists its weights, each
+            the row where that input's edge arrives (backward, beside it: ``z.grad × w``, what
+            goes back along that edge). A loss over several examples calls each neuron once per
+            example: the boxes show example 0 and say so.
         collapse: With ``cluster``, draw each neuron/layer as one summary box (True) or keep all
             nodes inside a labeled frame (False).
         max_nodes: Refuse to draw more nodes than this (``None``: no limit).
@@ -723,7 +1355,7 @@ def draw_dot(
     >>> print(draw_dot(c, "backward", legend=False).source)  # doctest: +ELLIPSIS
     digraph microgradnn {
     ...
-        v0 -> v2op [label=<<FONT ...>∂c/∂a = b = -3</FONT><BR/><FONT ...>1 × -3 = -3</FONT>> ...]
+        v0 -> v2op [label=<<TABLE ...><TD>∂c/∂a = b = -3</TD>...<FONT ...>1 × -3 = -3</FONT>...
     ...
     """
     root = check_root(root)
@@ -758,6 +1390,7 @@ def build_picture(
     state: State | None = None,
     highlight: Highlight | None = None,
     analysis: Analysis | None = None,
+    explain: Iterable[str] = (),
 ) -> BuiltPicture:
     """Draw a picture for a given gradient state, with what the stepper needs to animate it.
 
@@ -771,5 +1404,8 @@ def build_picture(
         state: The gradients to show (default: the graph's own).
         highlight: What to emphasise (default: nothing).
         analysis: ``root``'s analysis, when it was already made.
+        explain: What the legend explains even where this state does not show it: the
+            stepper's page marks ``"highlight"`` (the step that ran) and ``"pending"`` (grads
+            not final yet) frame by frame.
     """
-    return _Builder(root, options, info, state, highlight, analysis).build()
+    return _Builder(root, options, info, state, highlight, analysis, explain).build()

@@ -2,7 +2,10 @@ r"""Training pictures: loss, decision boundaries, fits as sums of units, gradien
 
 Every function returns a matplotlib ``Figure`` built without pyplot (so it works with any
 backend, on servers too) and accepts ``ax=`` to draw into your own axes; save with
-``fig.savefig("loss.png")``. In Jupyter, a returned figure shows as the cell's output.
+``fig.savefig("loss.png")``. In a notebook the returned figure is the cell's output, as a PNG
+that shows untrusted too and on GitHub (``plt.show()`` is not needed there, and does not show
+it: pyplot does not manage it, or it would show twice). In a script, import
+``matplotlib.pyplot`` before plotting and ``plt.show()`` opens the figures in windows.
 matplotlib is optional: ``pip install 'microgradnn[plot]'``.
 
 The model's outputs on thousands of grid points come from the package's one batched prediction
@@ -21,10 +24,12 @@ found by :mod:`microgradnn.viz.clusters`.
 # ruff: noqa: N803, N806  (X is the data matrix, as in the lectures and scikit-learn)
 from __future__ import annotations
 
+import functools
 import importlib
+import io
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +42,7 @@ from microgradnn.losses import LossFunction, loss_info
 from microgradnn.module import Module, eval_mode, io_sizes
 from microgradnn.train import predict
 from microgradnn.viz.clusters import ModelInfo, assign_groups, graph_order, model_info
+from microgradnn.viz.display import PNG, mime_bundle
 
 __all__ = [
     "DeadReluReport",
@@ -56,36 +62,99 @@ _INSTALL = "plots need matplotlib: pip install 'microgradnn[plot]'"
 
 
 def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (6.0, 4.0)) -> Any:
-    """A new pyplot-free Figure with a grid of axes."""
+    """A new :class:`PlotFigure` with a grid of axes, managed by pyplot only where that shows it.
+
+    In a Jupyter kernel the figure is the cell's output (its mime bundle), so pyplot must not
+    also show it at the end of the cell; in a script with pyplot imported and a window backend,
+    pyplot manages it, so ``plt.show()`` opens it; elsewhere (servers, tests, the ``agg``
+    backend) it stays out of pyplot, so figures made in a loop are freed when dropped.
+    """
     try:
-        from matplotlib.figure import Figure
+        importlib.import_module("matplotlib.figure")  # the class below is made once per session
+        figure_class = _plot_figure_class()
     except ImportError as err:
         raise ImportError(_INSTALL) from err
-    fig = Figure(figsize=size, layout="constrained")
+    if _pyplot_shows_windows():
+        plt: Any = sys.modules["matplotlib.pyplot"]
+        fig = plt.figure(FigureClass=figure_class, figsize=size, layout="constrained")
+    else:
+        fig = figure_class(figsize=size, layout="constrained")
     fig.subplots(nrows, ncols, squeeze=False)
-    _show_in_ipython(Figure)
     return fig
 
 
-def _show_in_ipython(figure_type: type) -> None:
-    """Let IPython/Jupyter display a returned pyplot-free Figure (as PNG), once per session.
-
-    ``%matplotlib inline`` registers this formatter only when pyplot is imported; our figures
-    never touch pyplot (so they are not shown twice, and work on any backend).
-    """
+def _in_jupyter_kernel() -> bool:
     ipython_mod = sys.modules.get("IPython")
-    if ipython_mod is None:
-        return
-    shell = ipython_mod.get_ipython()
-    if shell is None:
-        return
-    formatter = shell.display_formatter.formatters["image/png"]
-    if figure_type in formatter.type_printers:
-        return
-    pylabtools: Any = importlib.import_module("IPython.core.pylabtools")
-    formatter.for_type(
-        figure_type, lambda fig: pylabtools.print_figure(fig, "png", bbox_inches="tight")
-    )
+    shell = ipython_mod.get_ipython() if ipython_mod is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _pyplot_shows_windows() -> bool:
+    """Whether pyplot is imported, outside a Jupyter kernel, with a backend that opens windows."""
+    if "matplotlib.pyplot" not in sys.modules or _in_jupyter_kernel():
+        return False
+    import matplotlib
+
+    try:
+        backends: Any = importlib.import_module("matplotlib.backends.registry")
+        windows = backends.backend_registry.list_builtin(backends.BackendFilter.INTERACTIVE)
+    except ImportError:  # matplotlib < 3.9
+        windows = importlib.import_module("matplotlib.rcsetup").interactive_bk
+    return str(matplotlib.get_backend()).lower() in [w.lower() for w in windows]
+
+
+@functools.cache
+def _plot_figure_class() -> type:
+    """:class:`PlotFigure`, made on first use so that importing this module needs no matplotlib."""
+    from matplotlib.figure import Figure
+
+    class PlotFigure(Figure):
+        """A matplotlib ``Figure`` that shows as PNG wherever a notebook is read.
+
+        Jupyter, GitHub and nbviewer show its PNG (even in an untrusted notebook) and a
+        terminal its text line, ``figure (1 panel: loss); save it with
+        fig.savefig('plot.png')``. The PNG is drawn once and kept until the figure changes.
+        """
+
+        def _repr_mimebundle_(
+            self,
+            include: Iterable[str] | None = None,
+            exclude: Iterable[str] | None = None,
+            **_: Any,
+        ) -> dict[str, Any]:
+            return mime_bundle({PNG: self._png}, self.summary, include, exclude)
+
+        def _png(self) -> bytes:
+            cached: bytes | None = self.__dict__.get("_mg_png")
+            if cached is None or self.stale:
+                out = io.BytesIO()
+                self.savefig(out, format="png", bbox_inches="tight")
+                cached = out.getvalue()
+                self.__dict__["_mg_png"] = cached
+                self.stale = False  # savefig(bbox_inches="tight") leaves it stale; any edit sets it
+            return cached
+
+        @property
+        def summary(self) -> str:
+            """What the figure shows, from its panels' titles."""
+            titles = [
+                ax.get_title() or "untitled" for ax in self.axes if ax.get_label() != "<colorbar>"
+            ]
+            panels = f"{len(titles)} panel{'s' if len(titles) != 1 else ''}"
+            return f"figure ({panels}: {', '.join(titles)}); save it with fig.savefig('plot.png')"
+
+        def __repr__(self) -> str:
+            return f"<PlotFigure: {self.summary}>"
+
+    PlotFigure.__module__ = __name__
+    PlotFigure.__qualname__ = "PlotFigure"
+    return PlotFigure
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PlotFigure":  # made on first use; named here so that figures can be pickled
+        return _plot_figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_ax(ax: Any) -> None:
@@ -706,7 +775,7 @@ def plot_dead_relus(model: Any, X: Any, *, ax: Any = None) -> Any:
     for i, n in enumerate(names):
         if n in dead:
             ax.plot([i], [0.02], marker="x", color="#c0392b", ms=8)
-    ticks = [n.replace("layers.", "L").replace(".neurons.", "·N") for n in names]
+    ticks = [n.replace("layers.", "L").replace(".neurons.", ".N") for n in names]
     ax.set_xticks(range(len(names)), ticks, rotation=90, fontsize=7)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of inputs active")

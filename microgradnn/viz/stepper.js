@@ -45,7 +45,7 @@
     fr.used.forEach(function (id) { mark(id, 'mg-used'); });
     fr.changed.forEach(function (id) { mark(id, 'mg-changed'); });
     caption.textContent = fr.caption;
-    counter.textContent = 'frame ' + (f + 1) + ' / ' + data.n;
+    counter.textContent = fr.counter;
     slider.value = f;
     root.querySelector('[data-act=prev]').disabled = f === 0;
     root.querySelector('[data-act=first]').disabled = f === 0;

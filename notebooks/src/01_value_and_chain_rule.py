@@ -8,16 +8,8 @@
 # bottom (or use *Run > Run All Cells*). The next two cells build a tiny formula and draw it.
 
 # %%
-from IPython.display import Image
-
 from microgradnn import Value
 from microgradnn.viz import draw_dot
-
-
-def show(graph):
-    """Draw a graph as a PNG picture (PNG shows even before you trust the notebook)."""
-    return Image(graph.pipe(format="png"))
-
 
 # %%
 x = Value(2.0, label="x")
@@ -27,7 +19,7 @@ wx = w * x
 wx.label = "wx"
 z = wx + b
 z.label = "z"
-show(draw_dot(z))
+draw_dot(z)
 
 # %% [markdown]
 # That is the **computation graph** of `z = w * x + b`, read from left to right:
@@ -58,7 +50,7 @@ print("wx was made by", wx._op.name, "from", wx._prev)
 z.backward()
 for v in (x, w, b):
     print(f"dz/d{v.label} = {v.grad}")
-show(draw_dot(z))
+draw_dot(z)
 
 # %% [markdown]
 # Check these against calculus: `z = w x + b` so `dz/dw = x`, `dz/dx = w` and `dz/db = 1`.
@@ -93,7 +85,7 @@ print(f"L = {L.data}, dL/dw = {w.grad}, dL/dx = {x.grad}, dL/db = {b.grad}")
 # constants folded into their operations, so that it fits the page.)
 
 # %%
-show(draw_dot(L, view="backward", rankdir="TB", hide_constants=True))
+draw_dot(L, view="backward", rankdir="TB", hide_constants=True)
 
 # %% [markdown]
 # Every gradient in a box is the sum of what arrives on its incoming arrows. Run the same walk
@@ -129,15 +121,20 @@ frames = backward_steps(L)
 print(len(frames), "frames: the seed, one step per operation, the end")
 step = frames[3]
 print(step.caption)
-show(step.graph(rankdir="TB", hide_constants=True))
+step.graph(rankdir="TB", hide_constants=True)
 
 # %% [markdown]
-# `save_backward_html` writes all the frames as one small web page with *previous/next*
-# buttons: open `backward_steps.html` (next to this notebook) in your browser and step through.
+# `BackwardStepper` shows all the frames as one picture with *previous/next* buttons, a slider
+# and *play*: press *next* (or the arrow keys) to run `backward()` one step at a time.
+# `save_backward_html` writes the same stepper as a small web page: open `backward_steps.html`
+# (next to this notebook) in any browser.
 
 # %%
+from microgradnn.viz import BackwardStepper
+
 path = save_backward_html(L, "backward_steps.html")
 print("wrote", path.name)
+BackwardStepper(L, rankdir="TB", hide_constants=True)
 
 # %% [markdown]
 # ## A worked example: one sigmoid neuron and a squared error
@@ -174,7 +171,7 @@ print(f"backward(): dC/dw = {w.grad:.12f}")
 assert math.isclose(by_hand, w.grad, rel_tol=1e-12)
 
 # %%
-show(draw_dot(C, view="backward", rankdir="TB", hide_constants=True))
+draw_dot(C, view="backward", rankdir="TB", hide_constants=True)
 
 # %% [markdown]
 # A third, independent check needs no calculus at all: nudge `w` a tiny bit up and down and
@@ -240,7 +237,7 @@ f.label = "f"
 f.backward()
 my_df_du = None
 check(my_df_du, u.grad)
-show(draw_dot(f, view="backward"))
+draw_dot(f, view="backward")
 
 # %% [markdown]
 # **3.** Gradients accumulate. Run `f.backward()` a second time without resetting anything.

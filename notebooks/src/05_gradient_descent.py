@@ -305,7 +305,7 @@ for seed in range(10):
 #
 # <details><summary>Solution</summary>
 #
-# K = 4, so about 2 x 0.1 = 0.2.
+# K = 4, so about 2 × 0.1 = 0.2.
 # </details>
 
 # %%

@@ -26,7 +26,7 @@ print(f"X: {X.shape}, values from {X.min()} to {X.max()}; y: {y.shape}, classes 
 # %% [markdown]
 # ## An image is a vector
 #
-# Each row of `X` is one image read row by row: 8 x 8 = 64 numbers, 0 for white paper up to 1
+# Each row of `X` is one image read row by row: 8 × 8 = 64 numbers, 0 for white paper up to 1
 # for full ink. The label is the digit. For 10 classes, the target the network aims at is the
 # **one-hot** vector: ten numbers, all 0 except a 1 at the digit's position.
 
@@ -94,8 +94,7 @@ print(f"softmax classifier: train accuracy {hist.train_acc[-1]:.3f}, "
 # Now an MLP with one hidden layer of 32 ReLU units: 64 -> 32 -> 10.
 
 # %%
-mlp = MLP(64, [32, 10], activation="relu", seed=0)
-print(mlp.num_parameters(), "parameters")
+mlp = MLP(64, [32, 10], activation="relu", seed=0)  # how many parameters? exercise 1 asks
 hist = fit(mlp, X_train, y_train, loss="cross_entropy", optimizer="adam", lr=0.01, epochs=30,
            batch_size=32, validation_data=(X_test, y_test), compiled=True, progress=False)
 print(f"MLP: train accuracy {hist.train_acc[-1]:.3f}, test accuracy {hist.val_acc[-1]:.3f}")
@@ -183,7 +182,7 @@ if torch is not None:
 #
 # <details><summary>Solution</summary>
 #
-# Hidden layer: 64 x 32 weights + 32 biases = 2,080; output: 32 x 10 + 10 = 330; total 2,410.
+# Hidden layer: 64 × 32 weights + 32 biases = 2,080; output: 32 × 10 + 10 = 330; total 2,410.
 # </details>
 
 # %%
@@ -191,7 +190,8 @@ my_count = None
 if my_count is None:
     print("Fill in my_count, then run this cell again.")
 else:
-    assert my_count == mlp.num_parameters(), "each neuron has one weight per input, plus a bias"
+    # a fresh model, so the verdict does not depend on what other cells did to `mlp`
+    assert my_count == MLP(64, [32, 10]).num_parameters(), "each neuron: a weight per input + a bias"
     print("Correct!")
 
 # %% [markdown]
