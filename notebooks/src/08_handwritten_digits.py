@@ -191,7 +191,7 @@ if my_count is None:
     print("Fill in my_count, then run this cell again.")
 else:
     # a fresh model, so the verdict does not depend on what other cells did to `mlp`
-    assert my_count == MLP(64, [32, 10]).num_parameters(), "each neuron: a weight per input + a bias"
+    assert my_count == MLP(64, [32, 10]).num_parameters(), "a weight per input, plus a bias"
     print("Correct!")
 
 # %% [markdown]
