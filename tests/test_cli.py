@@ -2,9 +2,12 @@
 # ruff: noqa: N806
 
 import argparse
+import errno
+import gc
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +105,12 @@ def test_no_command_prints_help_and_fails(capsys):
         (["train", "--data", "blobs", "--loss", "bce"], "(use mse or cross_entropy)"),
         (["train", "--data", "digits", "--loss", "logistic"], "--loss logistic needs two classes"),
         (["demo", "--epochs", "-3"], "expected an integer >= 1, got -3"),
+        (["train", "--n", "100001"], "argument --n: expected an integer <= 100000, got 100001"),
+        (
+            ["train", "--epochs", "99999999999999999999"],
+            "argument --epochs: expected an integer <= 100000, got 99999999999999999999",
+        ),
+        (["demo", "--epochs", "100001"], "argument --epochs: expected an integer <= 100000"),
         (["fly"], "invalid choice: 'fly'"),
     ],
 )
@@ -489,3 +498,698 @@ def test_demo_writes_its_files_and_reaches_97_percent(tmp_path):
     X, y = make_moons(n=100, noise=0.1, seed=0)
     scores = np.array([model(x).data for x in X.tolist()])
     assert np.mean((scores > 0) == (y == 1)) >= 0.97
+
+
+# -- failures end in one line, never a traceback ------------------------------------------------
+
+
+def one_line_error(err, prog, *fragments):
+    """stderr is argparse's usage block (if any), then one line ``PROG: error: ...``."""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    if lines and lines[0].startswith("usage:"):
+        lines = lines[1:]
+        while lines and lines[0].startswith(" "):
+            lines = lines[1:]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"{prog}: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, err)
+    return lines[0]
+
+
+def small_train(out, *more):
+    argv = ["train", "--data", "and", "--layers", "2", "--epochs", "1", "--no-progress"]
+    return [*argv, "--out", str(out), *more]
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())}
+
+
+def hidden_leftovers(parent):
+    return sorted(p.name for p in Path(parent).iterdir() if p.name.startswith("."))
+
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """Fail the test if training starts; records nothing else."""
+
+    def fit(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr("microgradnn.train.fit", fit)
+
+
+@pytest.mark.parametrize("option", ["-o", "--html"])
+def test_graph_output_in_a_missing_folder_is_one_line(tmp_path, capsys, option):
+    target = tmp_path / "missing" / "g.dot"
+    assert main(["graph", "x*2", "--set", "x=1", option, str(target)]) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn graph",
+        f"cannot write {target}: No such file or directory",
+    )
+
+
+@pytest.mark.parametrize("option", ["-o", "--html"])
+def test_graph_output_that_is_a_folder_is_one_line(tmp_path, capsys, option):
+    target = tmp_path / "pic.dot"
+    target.mkdir()
+    assert main(["graph", "x*2", "--set", "x=1", option, str(target)]) == 1
+    one_line_error(
+        capsys.readouterr().err, "microgradnn graph", f"cannot write {target}: Is a directory"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_graph_output_in_a_read_only_folder_is_one_line(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["graph", "x*2", "--set", "x=1", "-o", str(locked / "g.dot")]) == 1
+    finally:
+        locked.chmod(0o700)
+    one_line_error(capsys.readouterr().err, "microgradnn graph", "Permission denied")
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+        (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+        (OSError(errno.EROFS, "Read-only file system"), "Read-only file system"),
+    ],
+)
+@pytest.mark.parametrize("option", ["-o", "--html"])
+def test_graph_write_errors_name_the_path(tmp_path, capsys, monkeypatch, error, reason, option):
+    def write_text(self, *args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    target = tmp_path / "g.dot"
+    assert main(["graph", "x*2", "--set", "x=1", option, str(target)]) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn graph", f"cannot write {target}: {reason}")
+
+
+def test_graph_unwritable_output_as_a_process_is_one_line(tmp_path):
+    target = tmp_path / "missing" / "g.svg"
+    code, out, err = run_module("graph", "x*2", "--set", "x=1", "-o", str(target))
+    assert code == 1
+    one_line_error(err, "microgradnn graph", f"cannot write {target}")
+    assert "dout/dx = 2" in out  # the numbers came before the picture failed
+
+
+def huge_label_picture(size):
+    import graphviz
+
+    picture = graphviz.Digraph()
+    picture.node("a", label="<" + "x" * size + ">")
+    return lambda *args, **kwargs: picture
+
+
+@needs_dot
+def test_graph_dot_refusing_a_huge_label_is_one_line(tmp_path, capsys, monkeypatch):
+    # graphviz refuses an HTML label over 16384 characters; the expression language's own
+    # limits keep its labels below that, so the picture is made huge directly.
+    monkeypatch.setattr("microgradnn.viz.graph.draw_dot", huge_label_picture(20_000))
+    assert main(["graph", "x*2", "--set", "x=1", "-o", str(tmp_path / "g.svg")]) == 1
+    line = one_line_error(
+        capsys.readouterr().err, "microgradnn graph", "graphviz's dot could not draw the graph ("
+    )
+    assert "longer than 16384" in line
+    assert "-o NAME.dot" in line
+    assert not (tmp_path / "g.svg").exists()
+
+
+@needs_dot
+# graphviz leaves dot running, with its pipes open, when dot hangs up on its input.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_graph_dot_hanging_up_on_a_huge_graph_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("microgradnn.viz.graph.draw_dot", huge_label_picture(2_000_000))
+    assert main(["graph", "x*2", "--set", "x=1", "-o", str(tmp_path / "g.svg")]) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn graph", "graphviz's dot ", "-o NAME.dot")
+    # Reap that dot here: left to the garbage collector, its pipes' warnings would fail a later
+    # test.
+    gc.collect()
+    for leaked in gc.get_objects():
+        if isinstance(leaked, subprocess.Popen) and "dot" in str(leaked.args):
+            leaked.kill()
+            leaked.communicate(timeout=30)
+
+
+def test_graph_broken_pipe_to_dot_is_one_line(tmp_path, capsys, monkeypatch):
+    def render(*args, **kwargs):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr("microgradnn.viz.graph.render", render)
+    assert main(["graph", "x*2", "--set", "x=1", "-o", str(tmp_path / "g.svg")]) == 1
+    one_line_error(
+        capsys.readouterr().err, "microgradnn graph", "graphviz's dot stopped reading the graph"
+    )
+
+
+def test_graph_without_graphviz_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["graph", "x*x", "--set", "x=3", "-o", str(tmp_path / "g.svg")]) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn graph", "apt install graphviz")
+
+
+@pytest.mark.parametrize("spec", ["1000000000", ".1000000000g", "<1000000000.3f", "1" * 5000, "51"])
+def test_graph_huge_number_format_is_refused_before_formatting(capsys, spec):
+    assert main(["graph", "x", "--set", "x=1", "--number-format", spec]) == 2
+    captured = capsys.readouterr()
+    one_line_error(
+        captured.err,
+        "microgradnn graph",
+        "argument --number-format: expected a width and precision of at most 50",
+    )
+    assert captured.out == ""
+
+
+def test_graph_number_format_is_checked_for_a_lead_parser_too():
+    args = argparse.Namespace(expr="x", set=["x=1"], number_format=".1000000000g")
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_graph(args, stdout=out, stderr=err) == 2
+    assert out.getvalue() == ""
+    one_line_error(err.getvalue(), "microgradnn graph", "--number-format: expected a width")
+    args.number_format = ".50f"
+    assert cli_graph(args, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_line"),
+    [
+        (["graph", "-x*2", "--set", "x=1"], "out = -2"),
+        (["graph", "--set", "x=1", "-x*2"], "out = -2"),
+        (["graph", "-x", "--set", "x=4"], "out = -4"),
+        (["graph", "--x", "--set", "x=4"], "out = 4"),
+        (["graph", "-x*y", "--set", "x=2", "y=-3"], "out = 6"),
+        (["graph", "x*2", "--set", "x=-3"], "out = -6"),
+        (["graph", "--set", "x=-3", "--", "-x*2"], "out = 6"),
+        (["graph", "-3*x", "--set", "x=1", "--number-format", ".2f"], "out = -3.00"),
+    ],
+)
+def test_graph_expression_may_start_with_a_minus(capsys, argv, first_line):
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == first_line
+    assert captured.err == ""
+
+
+def test_graph_expression_with_a_minus_keeps_the_options_around_it(tmp_path, capsys):
+    target = tmp_path / "g.dot"
+    argv = ["graph", "-o", str(target), "-x*2", "--format", "dot", "--set", "x=-3"]
+    assert main(argv) == 0
+    assert "out = 6" in capsys.readouterr().out
+    assert target.read_text(encoding="utf-8").startswith("digraph")
+
+
+def test_graph_expression_with_a_minus_as_a_process():
+    code, out, err = run_module("graph", "-x*2", "--set", "x=-3")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "out = 6"
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "raw", "escaped"),
+    [
+        (["graph", "x\x1b[31m", "--set", "x=1"], "microgradnn graph", "\x1b", "'\\x1b'"),
+        (["graph", "x", "--set", "a\nb=1"], "microgradnn graph", "a\nb", "'a\\nb=1'"),
+        (["graph", "x", "--set", "x=1", "\x1b[2J"], "microgradnn graph", "\x1b", "\\x1b[2J"),
+        (["graph", "x", "--view", "\x1b[2J"], "microgradnn graph", "\x1b", "'\\x1b[2J'"),
+        (["train", "--data", "and", "--\x1b[31m"], "microgradnn", "\x1b", ": --\\x1b[31m"),
+        (["graph", "x", "\u2028y"], "microgradnn", "\u2028", "\\u2028y"),
+    ],
+)
+def test_error_messages_escape_control_characters(capsys, argv, prog, raw, escaped):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert raw not in err
+    one_line_error(err, prog, escaped)
+
+
+def test_error_messages_escape_control_characters_in_paths(tmp_path, capsys):
+    blocker = tmp_path / "f\x1b[31m"
+    blocker.write_text("not a folder")
+    assert main(small_train(blocker / "run")) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    one_line_error(err, "microgradnn train", "f\\x1b[31m")
+
+
+def test_expression_errors_are_one_line_with_the_position(capsys):
+    assert main(["graph", "tanh(x*w + ", "--set", "x=2"]) == 2
+    one_line_error(capsys.readouterr().err, "microgradnn graph", "syntax error at the end")
+    assert main(["graph", "x +* 2", "--set", "x=2"]) == 2
+    one_line_error(capsys.readouterr().err, "microgradnn graph", "at position 3")
+
+
+# -- train: bad combinations found after parsing --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "noise", "reach"),
+    [
+        ("moons", "1e308", "numbers that are not finite"),
+        ("blobs", "1e308", "numbers that are not finite"),
+        ("circles", "1e200", "1.96e+200"),
+    ],
+)
+def test_train_noise_that_makes_no_usable_points_is_one_line(
+    tmp_path, capsys, no_fit, data, noise, reach
+):
+    argv = small_train(tmp_path / "run", "--data", data, "--n", "20", "--noise", noise)
+    assert main(argv) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn train",
+        f"--noise {float(noise):g} is too large: the points reach {reach}, beyond 1e+150 (their "
+        "squares would overflow); use a smaller --noise",
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_noise_near_the_float_limit_draws_no_infinite_picture(tmp_path, capsys):
+    # 1e308 noise with this seed makes finite points; a picture around them would not be.
+    argv = small_train(tmp_path / "run", "--data", "moons", "--n", "12", "--noise", "1e308")
+    assert main([*argv, "--seed", "99999999999999999999999"]) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn train", "--noise 1e+308 is too large")
+
+
+def test_train_validation_share_that_leaves_no_training_rows(tmp_path, capsys, no_fit):
+    argv = small_train(tmp_path / "run", "--data", "moons", "--n", "4", "--val-fraction", "0.99")
+    assert main(argv) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn train",
+        "--val-fraction 0.99 of 4 points holds out 4 for validation, which leaves no training "
+        "points; use a smaller --val-fraction or a larger --n",
+    )
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    def mlp(*args, **kwargs):
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr("microgradnn.nn.MLP", mlp)
+
+
+@pytest.mark.parametrize(
+    ("more", "message"),
+    [
+        (
+            ["--layers", "100000"],
+            "--layers: each update would build a graph of about 28,800,096 nodes (900,003 per "
+            "example, 32 examples), more than 5,000,000; use smaller layers, a smaller "
+            "--batch-size, or --compiled",
+        ),
+        (
+            ["--layers", "1500,1500"],
+            "--layers: the network would have 2,257,501 parameters, more than the 2,000,000",
+        ),
+        (["--layers", "99999999999999999999"], "parameters, more than the 2,000,000"),
+        (["--layers", ",".join(["2"] * 200_000)], "each update would build a graph of about"),
+    ],
+    ids=["wide", "parameters", "huge-int", "deep"],
+)
+def test_train_network_too_large_is_refused_before_building_it(
+    tmp_path, capsys, no_model, more, message
+):
+    argv = small_train(tmp_path / "run", "--data", "moons", "--n", "40", *more)
+    assert main(argv) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn train", message)
+    assert not (tmp_path / "run").exists()
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_compiled_graph_limit_is_per_example(tmp_path, capsys, no_model, monkeypatch):
+    monkeypatch.setattr(cli, "MAX_PARAMETERS", 10**9)
+    argv = small_train(tmp_path / "run", "--n", "40", "--layers", "2000,2000", "--compiled")
+    assert main(argv) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn train",
+        "--layers: one example's graph would have about 8,024,003 nodes, more than the "
+        "5,000,000 --compiled traces",
+    )
+
+
+def test_compiled_allows_what_eager_refuses_per_batch(tmp_path, monkeypatch):
+    seen = {}
+
+    def fit(model, *args, **kwargs):
+        seen["sizes"] = [len(layer.neurons) for layer in model.layers]
+        raise cli.CliError("stop: the model was built")
+
+    monkeypatch.setattr("microgradnn.train.fit", fit)
+    argv = small_train(tmp_path / "run", "--data", "moons", "--n", "40", "--layers", "20000")
+    assert main(argv) == 1  # 180,003 nodes per example x 32 examples: refused eager
+    assert "sizes" not in seen
+    assert main([*argv, "--compiled"]) == 1
+    assert seen["sizes"] == [20000, 1]
+
+
+def test_decision_boundary_grid_shrinks_for_a_large_network(tmp_path, monkeypatch):
+    from microgradnn.viz import plots
+
+    grids = []
+    draw = plots.plot_decision_boundary
+
+    def plot_decision_boundary(*args, **kwargs):
+        grids.append(kwargs.get("resolution", 200))
+        return draw(*args, **{**kwargs, "resolution": 5})
+
+    monkeypatch.setattr(plots, "plot_decision_boundary", plot_decision_boundary)
+    for layers in ("16,16", "64,64"):
+        argv = ["train", "--data", "moons", "--n", "8", "--epochs", "1", "--no-progress"]
+        assert main([*argv, "--layers", layers, "--out", str(tmp_path / layers)]) == 0
+    # 16-16 (707 nodes per example) keeps the full 200 x 200 grid; 64-64 (8,963 nodes) would
+    # hold 360 million values at 200 x 200 (gigabytes), so it gets 59 x 59.
+    assert grids == [200, 59]
+
+
+# -- train: the output folder ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("file/run", "cannot write --out {out}: a file is in the way"),
+        ("file/deeper/run", "cannot write --out {out}: Not a directory"),
+        ("file", "--out {out} is a file, not a folder"),
+    ],
+)
+def test_train_checks_out_before_training(tmp_path, capsys, no_fit, where, message):
+    (tmp_path / "file").write_text("in the way")
+    out = tmp_path / where
+    assert main(small_train(out)) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn train", message.format(out=out))
+    assert (tmp_path / "file").read_text() == "in the way"
+
+
+def test_train_refuses_a_folder_holding_other_files(tmp_path, capsys, no_fit):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "thesis.tex").write_text("months of work")
+    (out / "model.json").write_text("{}")
+    assert main(small_train(out)) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn train",
+        f"--out {out} holds files a run does not write (thesis.tex); a run replaces its whole "
+        "folder, so name a new or empty folder",
+    )
+    assert snapshot(out) == {"model.json": b"{}", "thesis.tex": b"months of work"}
+
+
+@pytest.mark.parametrize("out", [".", "", ".."])
+def test_train_refuses_the_current_folder(tmp_path, capsys, monkeypatch, no_fit, out):
+    monkeypatch.chdir(tmp_path)
+    assert main(small_train(out)) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn train", "--out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_permission_error_on_out_is_reported_before_training(
+    tmp_path, capsys, monkeypatch, no_fit
+):
+    def mkdir(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    out = tmp_path / "run"
+    assert main(small_train(out)) == 1
+    one_line_error(
+        capsys.readouterr().err, "microgradnn train", f"cannot write --out {out}: Permission denied"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_train_read_only_parent_is_reported_before_training(tmp_path, capsys, no_fit):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(small_train(locked / "run")) == 1
+    finally:
+        locked.chmod(0o700)
+    one_line_error(capsys.readouterr().err, "microgradnn train", "Permission denied")
+
+
+def test_train_disk_full_keeps_the_earlier_run(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(small_train(out)) == 0
+    before = snapshot(out)
+    capsys.readouterr()
+
+    def write_text(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(small_train(out, "--seed", "1")) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn train",
+        f"cannot write {out / 'summary.json'}: No space left on device",
+    )
+    assert snapshot(out) == before  # model.json of the failed run is not beside the old history
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_train_interrupted_keeps_the_earlier_run(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(small_train(out)) == 0
+    before = snapshot(out)
+    capsys.readouterr()
+
+    def fit(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("microgradnn.train.fit", fit)
+    assert main(small_train(out, "--seed", "1")) == 130
+    assert capsys.readouterr().err == "microgradnn train: interrupted\n"
+    assert snapshot(out) == before
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_a_second_run_replaces_the_first_whole_and_says_so(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(small_train(out)) == 0
+    assert "replaced" not in capsys.readouterr().out
+    assert "decision_boundary.png" in snapshot(out)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # this run writes no pictures
+    assert main(small_train(out, "--seed", "1")) == 0
+    stdout = capsys.readouterr().out
+    assert f"replaced the earlier run in {out}{os.sep}" in stdout
+    assert sorted(snapshot(out)) == ["history.json", "model.json", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["config"]["seed"] == 1
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_demo_follows_the_same_folder_policy(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--epochs", "1", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    assert "over 1 epoch\n" in capsys.readouterr().out
+    (out / "notes.txt").write_text("mine")
+    assert main(argv) == 1
+    one_line_error(capsys.readouterr().err, "microgradnn demo", "holds files a run does not write")
+    (out / "notes.txt").unlink()
+    assert main(argv) == 0
+    assert f"replaced the earlier run in {out}{os.sep}" in capsys.readouterr().out
+
+
+def test_train_through_a_symbolic_link_keeps_the_link(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert main(small_train(link)) == 0
+    assert main(small_train(link, "--seed", "1")) == 0
+    assert link.is_symlink()
+    assert (real / "model.json").exists()
+    assert json.loads((link / "summary.json").read_text())["config"]["seed"] == 1
+
+
+# -- train: divergence ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "more",
+    [
+        ["--lr", "1e300"],
+        ["--lr", "1e300", "--compiled"],
+        ["--lr", "1e300", "--loss", "bce"],  # the loss refuses nan probabilities mid-epoch
+        ["--lr", "1e10", "--optimizer", "sgd", "--loss", "mse"],
+    ],
+)
+def test_training_that_diverges_stops_and_writes_nothing(tmp_path, capsys, more):
+    out = tmp_path / "run"
+    argv = ["train", "--data", "moons", "--n", "20", "--layers", "3", "--epochs", "20"]
+    assert main([*argv, "--no-progress", "--out", str(out), *more]) == 1
+    line = one_line_error(capsys.readouterr().err, "microgradnn train", "training diverged at")
+    assert re.search(
+        r"diverged at epoch \d+: (the loss is (nan|inf)|the validation loss is (nan|inf)|the "
+        r"(weights|network's outputs) are no longer finite numbers); try a smaller --lr$",
+        line,
+    ), line
+    assert not out.exists()
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_divergence_names_the_epoch(tmp_path, capsys, monkeypatch):
+    from microgradnn import train
+
+    real_fit = train.fit
+
+    def fit(*args, callbacks=(), **kwargs):
+        def poison(epoch, model, history):
+            if epoch == 11:
+                history.train_loss[-1] = float("nan")
+
+        class Poison:
+            on_epoch_end = staticmethod(poison)
+
+        return real_fit(*args, callbacks=[Poison(), *callbacks], **kwargs)
+
+    monkeypatch.setattr(train, "fit", fit)
+    out = tmp_path / "run"
+    assert main(small_train(out, "--epochs", "30", "--l2", "0.01")) == 1
+    one_line_error(
+        capsys.readouterr().err,
+        "microgradnn train",
+        "training diverged at epoch 12: the loss is nan; try a smaller --lr or --l2",
+    )
+    assert not out.exists()
+
+
+# -- interrupts, internal errors, closed pipes ----------------------------------------------------
+
+
+def test_ctrl_c_in_train_is_one_line_and_130(tmp_path, capsys, monkeypatch):
+    def fit(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("microgradnn.train.fit", fit)
+    assert main(small_train(tmp_path / "run")) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "microgradnn train: interrupted\n"
+    assert not (tmp_path / "run").exists()
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_ctrl_c_in_graph_is_one_line_and_130(capsys, monkeypatch):
+    def parse_expression(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "parse_expression", parse_expression)
+    assert main(["graph", "x", "--set", "x=1"]) == 130
+    assert capsys.readouterr().err == "microgradnn graph: interrupted\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_as_a_process(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    argv = ["train", "--data", "moons", "--n", "2000", "--epochs", "100000", "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "microgradnn", *argv, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not hidden_leftovers(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)  # training starts once its folder beside --out exists
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert err == "microgradnn train: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bug_is_one_line_internal_error(tmp_path, capsys, monkeypatch):
+    def fit(*args, **kwargs):
+        return 1 / 0
+
+    monkeypatch.setattr("microgradnn.train.fit", fit)
+    monkeypatch.delenv("MICROGRADNN_DEBUG", raising=False)
+    assert main(small_train(tmp_path / "run")) == 1
+    assert capsys.readouterr().err == (
+        "microgradnn train: error: internal error: ZeroDivisionError: division by zero; "
+        "please report it\n"
+    )
+    monkeypatch.setenv("MICROGRADNN_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(small_train(tmp_path / "run"))
+    assert hidden_leftovers(tmp_path) == []
+
+
+def test_a_bug_in_graph_is_one_line_internal_error(capsys, monkeypatch):
+    def parse_expression(*args, **kwargs):
+        raise RuntimeError("line one\nline two \x1b[2J")
+
+    monkeypatch.setattr(cli, "parse_expression", parse_expression)
+    monkeypatch.delenv("MICROGRADNN_DEBUG", raising=False)
+    assert main(["graph", "x", "--set", "x=1"]) == 1
+    assert capsys.readouterr().err == (
+        "microgradnn graph: error: internal error: RuntimeError: line one\\nline two \\x1b[2J; "
+        "please report it\n"
+    )
+
+
+def test_a_bug_as_a_process_is_one_line(tmp_path):
+    script = (
+        "import sys, microgradnn.train as t\n"
+        "def fit(*a, **k): raise LookupError('oops')\n"
+        "t.fit = fit\n"
+        "from microgradnn.cli import main\n"
+        f"sys.exit(main({small_train(tmp_path / 'run')!r}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MICROGRADNN_DEBUG"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "microgradnn train: error: internal error: LookupError: oops; please report it\n"
+    )
+
+
+def test_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    def fit(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("microgradnn.train.fit", fit)
+    assert main(small_train(tmp_path / "run")) == 1
+    assert capsys.readouterr().err == "microgradnn train: error: out of memory\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs os.pipe semantics of POSIX")
+@pytest.mark.parametrize("argv", [["graph", "x*2", "--set", "x=1"], ["--version"]])
+def test_a_closed_stdout_pipe_ends_quietly(argv):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `microgradnn graph ... | head -0`: nobody reads what we print
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "microgradnn", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode in (0, 1)
