@@ -42,7 +42,6 @@ import itertools
 import json
 import math
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -61,12 +60,11 @@ from microgradnn.activations import ACTIVATIONS
 from microgradnn.losses import LOSS_INFO, Loss, labels_of, loss_info
 from microgradnn.optim import OPTIMIZERS
 from microgradnn.viz.expr import ExpressionError, parse_expression
-from microgradnn.viz.text import number_format
+from microgradnn.viz.text import MAX_FORMAT_WIDTH, number_format
 
 __all__ = [
     "MAX_COORDINATE",
     "MAX_EPOCHS",
-    "MAX_FORMAT_WIDTH",
     "MAX_GRAPH_NODES",
     "MAX_PARAMETERS",
     "MAX_POINTS",
@@ -122,10 +120,6 @@ a Python object of a few hundred bytes, so a larger graph needs gigabytes of mem
 MAX_COORDINATE = 1e150
 """The largest coordinate ``train --noise`` may make: a square of a number beyond it (in a loss,
 in the L2 penalty) overflows to inf."""
-
-MAX_FORMAT_WIDTH = 50
-"""The largest width and precision ``graph --number-format`` takes (``.1000000000g`` would build
-a string of a gigabyte for every number)."""
 
 PICTURE_VALUES = 32_000_000
 """The most node values the decision-boundary picture holds at once (256 MB of floats): it
@@ -230,35 +224,9 @@ def _batch_size(text: str) -> int | None:
     return _checked(integer, int, low=1)(text)
 
 
-def _number_format(name: str, value: object) -> str:
-    """``value`` if it is a float format spec, printable, with width and precision at most 50.
-
-    The bound is checked on the text, before anything is formatted: ``format(1.5, "1000000000")``
-    would first build a string of a gigabyte.
-
-    Raises:
-        TypeError: Not a string.
-        ValueError: Not a float format spec, or a width or precision above the bound.
-    """
-    if isinstance(value, str):
-        if not value.isprintable():
-            raise ValueError(
-                f"{name}: expected a float format spec such as '.4g' or '.3f', got {_shown(value)}"
-            )
-        # Every run of digits in a spec is its width or precision (or a one-digit fill).
-        for digits in re.findall(r"\d+", value):
-            significant = digits.lstrip("0")
-            if len(significant) > 3 or int(significant or 0) > MAX_FORMAT_WIDTH:
-                raise ValueError(
-                    f"{name}: expected a width and precision of at most {MAX_FORMAT_WIDTH}, "
-                    f"got {_shown(value)}"
-                )
-    return number_format(name, value)
-
-
 def _number_format_type(text: str) -> str:
     try:
-        return _number_format("number format", text)
+        return number_format("number format", text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("number format: ")) from None
 
@@ -1121,7 +1089,7 @@ def cli_graph(args: Any, stdout: TextIO | None = None, stderr: TextIO | None = N
         return status
 
     try:
-        fmt_spec = _number_format("--number-format", getattr(args, "number_format", None) or ".4g")
+        fmt_spec = number_format("--number-format", getattr(args, "number_format", None) or ".4g")
         view = choice("--view", getattr(args, "view", None) or "backward", _VIEWS)
         values = parse_assignments(getattr(args, "set", None))
         root, variables = parse_expression(args.expr, values)

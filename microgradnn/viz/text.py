@@ -37,21 +37,43 @@ ELLIPSIS = "…"
 """What stands for a part of a name left out to keep it short."""
 
 
+MAX_FORMAT_WIDTH = 50
+"""The largest width and precision a number format may ask for (``.1000000000g`` would build a
+string of a gigabyte for every number before anything could refuse it)."""
+
+
 def number_format(name: str, value: object) -> str:
-    """``value`` if it is a float format spec such as ``".4g"`` or ``".3f"``.
+    """``value`` if it is a float format spec such as ``".4g"`` or ``".3f"``, of bounded size.
+
+    The width and precision are checked on the text, at most :data:`MAX_FORMAT_WIDTH`, before
+    anything is formatted.
 
     >>> number_format("fmt", "q")
     Traceback (most recent call last):
     ...
     ValueError: fmt: expected a float format spec such as '.4g' or '.3f', got 'q'
+    >>> number_format("fmt", ".1000000000g")
+    Traceback (most recent call last):
+    ...
+    ValueError: fmt: expected a width and precision of at most 50, got '.1000000000g'
 
     Raises:
         TypeError: Not a string.
-        ValueError: A string that cannot format a float.
+        ValueError: A string that cannot format a float, or asks for too many characters.
     """
     expected = "a float format spec such as '.4g' or '.3f'"
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected {expected}, got {describe(value)}")
+    if not value.isprintable():
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    # Every run of digits in a spec is its width or precision (or a one-digit fill).
+    for digits in re.findall(r"\d+", value):
+        significant = digits.lstrip("0")
+        if len(significant) > 3 or int(significant or 0) > MAX_FORMAT_WIDTH:
+            raise ValueError(
+                f"{name}: expected a width and precision of at most {MAX_FORMAT_WIDTH}, "
+                f"got {value!r}"
+            )
     try:
         format(1.5, value)
     except ValueError:
