@@ -225,6 +225,7 @@ return cells.map((cell) => Array.from(cell.querySelectorAll('.jp-OutputArea-outp
   .filter((o) => arguments[0].includes(o.getAttribute('data-mime-type')))
   .map((o) => ({
     mime: o.getAttribute('data-mime-type'),
+    width: Math.round(o.getBoundingClientRect().width),
     img: Array.from(o.querySelectorAll('img')).filter((i) => i.complete && i.naturalWidth > 0
       && shown(i)).map((i) => [i.naturalWidth, Math.round(i.getBoundingClientRect().width)]),
     svg: Array.from(o.querySelectorAll('svg')).filter(shown).length,
@@ -299,6 +300,10 @@ def _check_pictures(lab: Lab, cells: list[list[dict[str, Any]]], trusted: bool) 
             where = f"cell {i} ({kind}, {'trusted' if trusted else 'untrusted'})"
             assert out["mime"] == want[kind], f"{where}: JupyterLab rendered {out['mime']}"
             assert out["img"] or out["svg"], f"{where}: no image in the rendered output"
+            for natural, shown in out["img"]:
+                # Nothing runs off the output's right edge, and nothing narrow is blown up.
+                assert shown <= out["width"] + 1, f"{where}: {shown} px in {out['width']} px"
+                assert shown >= min(natural, out["width"]) * 0.5, f"{where}: shrunk to {shown}"
             assert "object at 0x" not in out["text"]
             assert "GraphPicture at" not in out["text"]
 

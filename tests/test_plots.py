@@ -223,6 +223,24 @@ def test_decision_threshold_follows_the_loss_row_then_the_output_op() -> None:
     assert list(contour.levels) == [0.5]
 
 
+def test_decision_colours_are_linear_symmetric_and_spread_over_the_data() -> None:
+    """One far outlier must not wash the colours near the boundary out to white."""
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(size=(40, 2)), [[40.0, 40.0]]])
+    y = (X[:, 0] > 0).astype(int)
+    model = MLP(2, [1], activation="linear", seed=0)
+    fig = plot_decision_boundary(model, X, y, loss="hinge", resolution=16)
+    norm = _mesh(fig).norm  # type: ignore[attr-defined]
+    scores = np.array([model(list(x)).data for x in X])
+    half = np.percentile(np.abs(scores), 75)
+    assert norm.vcenter == 0.0
+    assert norm.halfrange == pytest.approx(half, rel=0.2)  # scores read off the grid
+    assert half < np.abs(scores).max() / 5
+    for score in (0.3 * half, 0.9 * half, 3.0 * half):
+        assert norm(score) - 0.5 == pytest.approx(0.5 - norm(-score), abs=1e-12)
+    assert norm(0.9 * half) - 0.5 == pytest.approx(3 * (norm(0.3 * half) - 0.5))
+
+
 def test_plots_evaluate_through_the_one_prediction_path(monkeypatch: pytest.MonkeyPatch) -> None:
     import microgradnn.train as train
 

@@ -995,3 +995,260 @@ def test_jupyter_display_and_micrograd_format_argument(tmp_path: Path) -> None:
     assert Path(out).read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="format: expected one of 'svg'"):
         draw_dot(x, format="bmp")
+
+
+# -- sizes: narrow pictures, font sizes, fitting the width they are shown in ---------------------
+
+
+def text_spots(svg: str, element: str) -> list[tuple[str, float, float]]:
+    """(text, x, y) of each ``<text>`` of one node or edge of a graphviz SVG."""
+    block = next(b for name, _, b in svg_blocks(svg) if name == element)
+    found = re.findall(rf'<text[^>]* x="({_NUM})" y="({_NUM})"[^>]*>(.*?)</text>', block, re.S)
+    return [(html.unescape(t), float(x), float(y)) for x, y, t in found]
+
+
+def font_sizes(svg: str) -> list[float]:
+    return [float(s) for s in re.findall(r'<text[^>]* font-size="([\d.]+)"', svg)]
+
+
+def neuron_svg(view: str = "forward", **kw: Any) -> str:
+    vs = neuron()
+    vs["o"].backward()
+    return draw_dot(vs["o"], view, **kw).pipe(format="svg", encoding="utf-8")
+
+
+@needs_dot
+def test_narrow_pictures_put_each_name_above_its_data_and_grad() -> None:
+    # top to bottom is narrow by default: name on top, data and grad side by side under it
+    for svg in (neuron_svg(rankdir="TB"), neuron_svg(rankdir="LR", narrow=True)):
+        (name, nx, ny), (data, dx, dy), (grad, gx, gy) = text_spots(svg, "v0")
+        assert (name, data, grad) == ("x1", "data 2", "grad -1.5")
+        assert ny < dy - 5
+        assert dy == pytest.approx(gy, abs=2)
+        assert dx < gx
+    # left to right, and narrow=False: one row
+    for svg in (neuron_svg(rankdir="LR"), neuron_svg(rankdir="TB", narrow=False)):
+        (_, nx, ny), (_, dx, dy), (_, gx, gy) = text_spots(svg, "v0")
+        assert ny == pytest.approx(dy, abs=2)
+        assert dy == pytest.approx(gy, abs=2)
+        assert nx < dx < gx
+
+
+@needs_dot
+def test_narrow_pictures_break_long_derivatives_onto_two_lines() -> None:
+    svg = neuron_svg("backward", rankdir="TB")
+    groups = svg_groups(svg)
+    # ∂(x1*w1)/∂x1 = w1 = -3, then the chain-rule product, one text per line
+    assert groups["e2_0"] == ["∂(x1*w1)/∂x1", "= w1 = -3", "0.5 × -3 = -1.5"]
+    lines = text_spots(svg, "e2_0")
+    assert lines[0][2] < lines[1][2] < lines[2][2]  # one above the other
+    short = [texts for name, texts in groups.items() if "∂n/∂b = 1" in texts]
+    assert short == [["∂n/∂b = 1", "0.5 × 1 = 0.5"]]  # short ones stay on one line
+    wide = svg_groups(neuron_svg("backward", rankdir="LR"))
+    assert wide["e2_0"] == ["∂(x1*w1)/∂x1 = w1 = -3", "0.5 × -3 = -1.5"]
+
+
+@needs_dot
+def test_narrow_legends_wrap_without_losing_a_word() -> None:
+    from microgradnn.viz.graph import NARROW_WRAP
+
+    model, loss, _ = mlp_loss([4, 1])
+    for picture in (
+        lambda **kw: neuron_svg("backward", rankdir="TB", **kw),
+        lambda **kw: draw_dot(loss, "backward", model=model, cluster="neuron", **kw).pipe(
+            format="svg", encoding="utf-8"
+        ),
+    ):
+        wrapped, whole = legend_texts(picture(narrow=True)), legend_texts(picture(narrow=False))
+        assert len(wrapped) > len(whole)
+        assert " ".join(wrapped).split() == " ".join(whole).split()
+        assert max(len(t) for t in wrapped) <= NARROW_WRAP < max(len(t) for t in whole)
+
+
+@needs_dot
+def test_fontsize_scales_every_text() -> None:
+    base, big = neuron_svg("backward"), neuron_svg("backward", fontsize=20)
+    assert sorted(font_sizes(big)) == sorted(2 * s for s in font_sizes(base))
+    assert min(font_sizes(base)) == 10.0  # the edge labels, the smallest texts by default
+    assert svg_groups(big) == svg_groups(base)  # the same texts, only larger
+    width = float(re.search(r'<svg width="([\d.]+)pt"', big).group(1))  # type: ignore[union-attr]
+    assert width > 1.5 * float(re.search(r'<svg width="([\d.]+)pt"', base).group(1))  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match=r"fontsize: expected a number in \[4, 72\], got 2.0"):
+        draw_dot(Value(1.0), fontsize=2.0)
+    with pytest.raises(TypeError, match="narrow: expected True or False, got str 'yes'"):
+        draw_dot(Value(1.0), narrow="yes")  # type: ignore[arg-type]
+
+
+@needs_dot
+def test_a_wide_picture_fits_the_notebook_output_and_its_file_keeps_its_size(
+    tmp_path: Path,
+) -> None:
+    from microgradnn.viz.display import FIT_WIDTH, fit_width
+
+    wide = draw_dot(neuron()["o"])
+    shown = wide._repr_mimebundle_()["image/svg+xml"]
+    natural = wide.rendered("svg")
+    w, h = (
+        float(v)
+        for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', natural).groups()
+    )  # type: ignore[union-attr]
+    assert w * 4 / 3 > FIT_WIDTH
+    assert re.search(
+        r'<svg width="100%"\s+viewBox="0\.00 0\.00 ([\d.]+) ([\d.]+)"', shown
+    ).groups() == (  # type: ignore[union-attr]
+        f"{w:.2f}",
+        f"{h:.2f}",
+    )
+    assert shown.replace('<svg width="100%"', "") == natural.replace(
+        f'<svg width="{w:g}pt" height="{h:g}pt"', ""
+    )
+    on_disk = render(wide, tmp_path / "wide.svg").read_text(encoding="utf-8")
+    assert f'<svg width="{w:g}pt" height="{h:g}pt"' in on_disk
+    small = draw_dot(Value(2.0, label="x"), legend=False)
+    assert small._repr_mimebundle_()["image/svg+xml"] == small.rendered("svg")
+    assert fit_width("<svg/>") == "<svg/>"
+
+
+# -- in a browser: the stepper and inline SVGs fit their width, and the stepper follows backward ---
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tools.browser import available, headless_chromium
+
+    if not available():
+        pytest.skip("needs Chromium, chromedriver and selenium")
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz `dot` not installed")
+    driver = headless_chromium(tmp_path_factory.mktemp("chromium"), "1280,800")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+_SIZES = """
+const root = document.querySelector('.mg-stepper'), box = root.querySelector('.mg-svg');
+const svg = box.querySelector('svg'), zoom = root.querySelector('[data-act=zoom]');
+return {natural: svg.width.baseVal.value, shown: svg.getBoundingClientRect().width,
+        room: box.clientWidth, scrolls: box.scrollWidth > box.clientWidth,
+        zoom: zoom.textContent, disabled: zoom.disabled};
+"""
+
+# Where this frame's running node is: the union of the stepper's marked elements, with the
+# viewport and the picture's box.
+_WHERE = """
+const root = document.querySelector('.mg-stepper');
+const cur = Array.from(root.querySelectorAll('.mg-cur')).map((e) => e.getBoundingClientRect());
+const b = root.querySelector('.mg-svg').getBoundingClientRect();
+return {frame: root.getAttribute('data-frame'), cur: cur.map((r) => [r.left, r.top, r.right,
+        r.bottom]), box: [b.left, b.top, b.right, b.bottom], view: [innerWidth, innerHeight]};
+"""
+
+
+def _stepper_page(tmp_path: Path, name: str, **kw: Any) -> Path:
+    from microgradnn.viz import BackwardStepper
+
+    if "sizes" in kw:
+        model, loss, _ = mlp_loss(kw.pop("sizes"))
+        return BackwardStepper(loss, model=model, **kw).save(tmp_path / name)
+    vs = neuron()
+    return BackwardStepper(vs["o"], **kw).save(tmp_path / name)
+
+
+@pytest.mark.browser
+def test_browser_stepper_fits_its_width_and_zooms_on_demand(chromium: Any, tmp_path: Path) -> None:
+    driver = chromium
+    driver.set_window_size(1280, 800)
+    driver.get(_stepper_page(tmp_path, "wide.html").resolve().as_uri())
+    s = driver.execute_script(_SIZES)
+    assert s["natural"] > 1.5 * s["room"]  # the left-to-right neuron: 2200 px in a 1260 px box
+    # fitted: shrunk to the box, but to no less than 3/4 of its size (10 pt text at 10 px)
+    assert s["shown"] == pytest.approx(max(s["room"], 0.75 * s["natural"]), abs=1)
+    assert (s["zoom"], s["disabled"]) == ("zoom 100%", False)
+    driver.find_element("css selector", "button[data-act=zoom]").click()
+    s = driver.execute_script(_SIZES)
+    assert s["shown"] == pytest.approx(s["natural"], abs=1)
+    assert s["scrolls"]
+    assert s["zoom"] == "fit width"
+    driver.execute_script(  # ctrl + wheel away: back to the fitted size
+        "document.querySelector('.mg-svg').dispatchEvent(new WheelEvent('wheel',"
+        " {deltaY: 100, ctrlKey: true, bubbles: true, cancelable: true}))"
+    )
+    s = driver.execute_script(_SIZES)
+    assert s["shown"] == pytest.approx(max(s["room"], 0.75 * s["natural"]), abs=1)
+    driver.set_window_size(2800, 800)  # room for it all: its own size, nothing to zoom
+    driver.get(_stepper_page(tmp_path, "roomy.html").resolve().as_uri())
+    s = driver.execute_script(_SIZES)
+    assert s["shown"] == pytest.approx(s["natural"], abs=1)
+    assert s["disabled"]
+    driver.set_window_size(1280, 800)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "picture",
+    [
+        {},  # the neuron left to right: wide
+        {"sizes": [4, 4, 1], "cluster": "neuron", "rankdir": "TB"},  # wide and tall
+    ],
+    ids=["neuron LR", "2-4-4-1 by neuron TB"],
+)
+@pytest.mark.parametrize("zoomed", [False, True], ids=["fitted", "zoomed"])
+def test_browser_stepper_keeps_the_running_node_in_view(
+    chromium: Any, tmp_path: Path, picture: dict[str, Any], zoomed: bool
+) -> None:
+    driver = chromium
+    driver.set_window_size(1280, 800)
+    driver.get(_stepper_page(tmp_path, "steps.html", **dict(picture)).resolve().as_uri())
+    if zoomed:
+        driver.find_element("css selector", "button[data-act=zoom]").click()
+    n = int(
+        driver.execute_script("return JSON.parse(document.querySelector('.mg-data').textContent).n")
+    )
+    for f in range(n):
+        if f:
+            driver.find_element("css selector", "button[data-act=next]").click()
+        where = driver.execute_script(_WHERE)
+        assert where["frame"] == str(f)
+        rects = where["cur"] if f < n - 1 else where["cur"][:1]  # done: every leaf is marked
+        x0, y0 = min(r[0] for r in rects), min(r[1] for r in rects)
+        x1, y1 = max(r[2] for r in rects), max(r[3] for r in rects)
+        width, height = where["view"]
+        bx0, by0, bx1, by1 = where["box"]
+        assert x0 >= 0, (f, where)  # on screen ...
+        assert y0 >= 0, (f, where)
+        assert x1 <= width, (f, where)
+        assert y1 <= height, (f, where)
+        assert bx0 <= x0, (f, where)  # ... and inside its scrolling box
+        assert by0 <= y0, (f, where)
+        assert x1 <= bx1, (f, where)
+        assert y1 <= by1, (f, where)
+
+
+@pytest.mark.browser
+def test_browser_inline_svg_fits_an_output_as_jupyterlab_shows_it(
+    chromium: Any, tmp_path: Path
+) -> None:
+    # JupyterLab 4 shows image/svg+xml as an <img> with no CSS width limit (its rule is for <svg>)
+    import urllib.parse
+
+    pictures = [draw_dot(neuron()["o"]), draw_dot(Value(2.0, label="x"), legend=False)]
+    imgs = "".join(
+        '<div class="jp-RenderedSVG"><img src="data:image/svg+xml,'
+        f'{urllib.parse.quote(g._repr_mimebundle_()["image/svg+xml"])}"></div>'
+        for g in pictures
+    )
+    page = tmp_path / "output.html"
+    page.write_text(f'<html><body><div style="width:900px">{imgs}</div></body></html>')
+    chromium.get(page.resolve().as_uri())
+    shown = chromium.execute_script(
+        "return Array.from(document.images).map((i) => i.getBoundingClientRect().width)"
+    )
+    naturals = [
+        float(re.search(r'<svg width="([\d.]+)pt"', g.rendered("svg")).group(1)) * 4 / 3  # type: ignore[union-attr]
+        for g in pictures
+    ]
+    assert naturals[0] > 1200
+    assert shown[0] == pytest.approx(900, abs=1)  # the wide one fits the output
+    assert shown[1] == pytest.approx(naturals[1], abs=1)  # the small one keeps its size

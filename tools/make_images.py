@@ -1,20 +1,30 @@
-"""Regenerate the pictures in ``docs/images/`` (``make images``).
+"""Regenerate the pictures in ``docs/images/`` from the code README.md shows (``make images``).
 
-Run ``python tools/make_images.py [OUT_DIR]`` from the repository. Needs graphviz's ``dot``;
-matplotlib for the training plots; headless Chromium, chromedriver and selenium for the
-stepper screenshot (skipped with a note when missing). Everything is seeded, so re-running
-gives the same files.
+Run ``python tools/make_images.py [OUT_DIR]`` from the repository. It runs README.md's Python
+blocks in order, as a reader would, in a fresh temporary folder, and copies the files they
+write that README.md shows (``![...](docs/images/NAME)``) into OUT_DIR (default
+``docs/images``), so that every picture comes from the code printed beside it. The one
+exception, ``stepper.png``, is a screenshot of the ``steps.html`` page the README's code writes,
+taken by headless Chromium at the width of GitHub's README column. Pictures in OUT_DIR that
+README.md no longer shows are removed.
+
+Needs graphviz's ``dot``, matplotlib, and for the screenshot headless Chromium, chromedriver and
+selenium (without them the old screenshot stays, with a note). Everything the README runs is
+seeded, so re-running gives the same files.
 """
 
-# ruff: noqa: N806  (X is the data matrix, as in the lectures)
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 # Run as a script, this file's folder is on sys.path but the repository is not: add it, so that
 # `tools.browser` imports the same way here as in the tests.
@@ -22,159 +32,129 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from microgradnn.engine import Value  # noqa: E402  (after the sys.path line above)
-from microgradnn.viz import BackwardStepper, draw_dot, render  # noqa: E402
-from tools.browser import available, headless_chromium  # noqa: E402
+from tools.browser import available, headless_chromium  # noqa: E402  (after the sys.path line)
 
+README = ROOT / "README.md"
 MAX_BYTES = 200_000
+COLUMN = 830
+"""The width in CSS pixels of GitHub's README column: pictures are made to be read at it."""
+STEPPER_PAGE = "steps.html"
+STEPPER_SHOT = "stepper.png"
+STEPPER_FRAME = 1
+"""The stepper's screenshot shows this frame: the first step, where backward() starts."""
+PICTURE_SUFFIXES = (".svg", ".png")
+
+_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+_PICTURE = re.compile(r"!\[[^\]]*\]\(docs/images/([^)#\s]+)\)")
 
 
-def micrograd_neuron() -> Value:
-    """The micrograd lecture's neuron o = tanh(x1*w1 + x2*w2 + b), after backward()."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    n = Value.sum([x1w1, x2w2, b])
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return o
+def readme_blocks(text: str) -> list[str]:
+    """The Python blocks of a README's text, in order."""
+    return _BLOCK.findall(text)
 
 
-def used_twice() -> Value:
-    """The graph of y = x*x + 2*x at x = 3, where x.grad = 8 = 2 + 3 + 3."""
-    x = Value(3.0, label="x")
-    y = x * x + 2 * x
-    y.label = "y"
-    y.backward()
-    return y
+def readme_pictures(text: str) -> list[str]:
+    """The file names of the pictures a README's text shows from ``docs/images/``, in order."""
+    return _PICTURE.findall(text)
 
 
-def _graphs(out: Path) -> list[Path]:
-    from microgradnn.nn import MLP
-
-    written = []
-    o = micrograd_neuron()
-    written.append(render(draw_dot(o, "forward"), out / "forward.svg"))
-    written.append(render(draw_dot(o, "backward"), out / "backward.svg"))
-    written.append(render(draw_dot(used_twice(), "backward"), out / "used_twice.svg"))
-    small = MLP(2, [2, 1], activation="tanh", seed=0)
-    xs = [Value(1.0, label="x0"), Value(-2.0, label="x1")]
-    y = small(xs)
-    assert isinstance(y, Value)
-    y.backward()
-    g = draw_dot(y, "forward", model=small, cluster="neuron", collapse=False, legend=False)
-    written.append(render(g, out / "mlp_neuron_boxes.svg"))
-    model = MLP(2, [4, 4, 1], activation="tanh", seed=0)
-    pred = model([0.5, -1.0])
-    assert isinstance(pred, Value)
-    loss = (pred - 1.0) ** 2
-    loss.label = "loss"
-    loss.backward()
-    g = draw_dot(loss, "backward", model=model, cluster="neuron", rankdir="LR")
-    written.append(render(g, out / "mlp_neurons.svg"))
-    big = MLP(2, [16, 16, 1], activation="tanh", seed=0)
-    pred = big([0.5, -1.0])
-    assert isinstance(pred, Value)
-    loss = (pred - 1.0) ** 2
-    loss.label = "loss"
-    loss.backward()
-    written.append(render(draw_dot(loss, model=big, cluster="layer"), out / "mlp_layers.svg"))
-    return written
-
-
-def _plots(out: Path) -> list[Path]:
+@contextlib.contextmanager
+def _inside(folder: Path) -> Iterator[None]:
+    here = Path.cwd()
+    os.chdir(folder)
     try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("note: matplotlib missing, no training plots", file=sys.stderr)
-        return []
-    from microgradnn.data import make_moons, make_regression_1d
-    from microgradnn.nn import MLP
-    from microgradnn.train import fit
-    from microgradnn.viz.plots import (
-        GradientMonitor,
-        plot_decision_boundary,
-        plot_grad_magnitudes,
-        plot_loss,
-        plot_regression_fit,
-    )
-
-    written = []
-    meta = {"Software": None}
-    X, y = make_moons(n=100, noise=0.1, seed=0)
-    model = MLP(2, [8, 8, 1], activation="relu", seed=0)
-    history = fit(
-        model,
-        X,
-        y * 2 - 1,
-        loss="hinge",
-        optimizer="adam",
-        lr=0.05,
-        epochs=30,
-        batch_size=20,
-        progress=False,
-        validation_data=(X, y * 2 - 1),
-    )
-    fig = plot_decision_boundary(model, X, y, neuron_lines=True, resolution=150, loss="hinge")
-    fig.savefig(out / "decision_boundary.png", dpi=80, metadata=meta)
-    written.append(out / "decision_boundary.png")
-    plot_loss(history).savefig(out / "loss.png", dpi=70, metadata=meta)
-    written.append(out / "loss.png")
-    Xr, yr = make_regression_1d(seed=0)
-    reg = MLP(1, [5, 1], activation="sigmoid", seed=0)
-    fit(reg, Xr, yr, loss="mse", optimizer="adam", lr=0.05, epochs=150, progress=False)
-    plot_regression_fit(reg, Xr, yr).savefig(out / "regression_units.png", dpi=80, metadata=meta)
-    written.append(out / "regression_units.png")
-    rng = np.random.default_rng(0)
-    Xd = rng.normal(size=(64, 2))
-    yd = (Xd[:, 0] * Xd[:, 1] > 0).astype(float)
-    runs = {}
-    for act in ("sigmoid", "relu"):
-        monitor = GradientMonitor()
-        net = MLP(2, [8, 8, 8, 8, 1], activation=act, seed=1)
-        fit(net, Xd, yd, epochs=10, batch_size=16, lr=0.1, progress=False, callbacks=[monitor])
-        runs[act] = monitor
-    plot_grad_magnitudes(runs, smooth=4).savefig(out / "grad_magnitudes.png", dpi=70, metadata=meta)
-    written.append(out / "grad_magnitudes.png")
-    return written
+        yield
+    finally:
+        os.chdir(here)
 
 
-def _stepper_screenshot(out: Path) -> list[Path]:
-    if not available():
-        print(
-            "note: chromium, chromedriver or selenium missing: no stepper screenshot",
-            file=sys.stderr,
+def run_blocks(blocks: list[str], folder: Path) -> dict[str, Any]:
+    """Run ``blocks`` in order in one namespace, inside ``folder``, as a README reader would.
+
+    Returns:
+        The namespace the blocks left behind.
+    """
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    with _inside(folder):
+        for i, block in enumerate(blocks):
+            exec(compile(block, f"README.md python block {i}", "exec"), namespace)
+    return namespace
+
+
+def stepper_screenshot(page: Path, out: Path, profile: Path) -> Path:
+    """A screenshot of the stepper in ``page`` at frame :data:`STEPPER_FRAME`, as README shows it.
+
+    The window is :data:`COLUMN` pixels wide, so the PNG shows at its own size in the column
+    (a picture that fits is drawn at 100%), and tall enough for the whole picture.
+    """
+    from selenium.webdriver.common.by import By
+
+    driver = headless_chromium(profile, f"{COLUMN},2400")
+    try:
+        driver.get(f"{page.resolve().as_uri()}#step={STEPPER_FRAME}")
+        time.sleep(0.3)
+        root = driver.find_element(By.CSS_SELECTOR, ".mg-stepper")
+        # the picture's box is at most a share of the window's height: make that the whole picture
+        svg_height, share, page_height = driver.execute_script(
+            "var box = arguments[0].querySelector('.mg-svg');"
+            "return [box.querySelector('svg').getBoundingClientRect().height,"
+            " parseFloat(getComputedStyle(box).maxHeight) / window.innerHeight,"
+            " document.documentElement.scrollHeight];",
+            root,
         )
-        return []
+        tall = max(svg_height / min(share, 1.0) + 200, page_height + 40)
+        driver.set_window_size(COLUMN, int(tall))
+        time.sleep(0.3)
+        driver.execute_script("window.scrollTo(0, 0)")
+        root.screenshot(str(out))
+    finally:
+        driver.quit()
+    return out
+
+
+def make(out: Path) -> list[Path]:
+    """Run README.md's code in a temporary folder and copy the pictures it shows into ``out``."""
+    text = README.read_text(encoding="utf-8")
+    pictures = readme_pictures(text)
     tmp = Path(tempfile.mkdtemp(prefix="mg-images-"))
     try:
-        page = BackwardStepper(micrograd_neuron()).save(tmp / "steps.html")
-        driver = headless_chromium(tmp / "profile", "1400,600")
-        try:
-            driver.get(page.resolve().as_uri() + "#step=4")
-            path = out / "stepper.png"
-            driver.save_screenshot(str(path))
-        finally:
-            driver.quit()
-        return [path]
+        work = tmp / "readme"
+        work.mkdir()
+        with contextlib.redirect_stdout(sys.stderr):  # what the README's code prints
+            run_blocks(readme_blocks(text), work)
+        written = []
+        for name in pictures:
+            if name == STEPPER_SHOT:
+                if not available():
+                    print(
+                        f"note: chromium, chromedriver or selenium missing: {name} not redone",
+                        file=sys.stderr,
+                    )
+                    continue
+                shot = stepper_screenshot(work / STEPPER_PAGE, tmp / name, tmp / "profile")
+                shutil.copyfile(shot, out / name)
+            else:
+                made = work / name
+                if not made.is_file():
+                    raise SystemExit(f"error: README.md shows {name}, but its code wrote no {name}")
+                shutil.copyfile(made, out / name)
+            written.append(out / name)
+        for stale in sorted(out.iterdir()):
+            if stale.suffix in PICTURE_SUFFIXES and stale.name not in pictures:
+                stale.unlink()
+                print(f"removed {stale} (README.md no longer shows it)")
+        return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write every picture into the folder given (default ``docs/images``)."""
+    """Write every picture README.md shows into the folder given (default ``docs/images``)."""
     args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0] if args else "docs/images")
+    out = Path(args[0] if args else ROOT / "docs" / "images").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    written = _graphs(out) + _plots(out) + _stepper_screenshot(out)
     too_big = []
-    for path in written:
+    for path in make(out):
         size = path.stat().st_size
         print(f"{path}  {size / 1000:.0f} kB")
         if size > MAX_BYTES:

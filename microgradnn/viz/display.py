@@ -28,11 +28,13 @@ import graphviz
 from microgradnn._checks import choice, describe
 
 __all__ = [
+    "FIT_WIDTH",
     "INSTALL_HINT",
     "GraphPicture",
     "GraphvizNotFoundError",
     "PictureFacts",
     "dot_errors",
+    "fit_width",
     "mime_bundle",
     "render",
 ]
@@ -159,6 +161,39 @@ def _white_palette(png: bytes) -> bytes:
     return png[: at + 4] + bytes(colors) + crc + png[at + 8 + length :]
 
 
+FIT_WIDTH = 800
+"""A graph's SVG wider than this many CSS pixels fills the width of the notebook's output instead.
+
+JupyterLab 4 shows an SVG output as an ``<img>`` and limits the width of SVG elements only, so a
+wide picture runs off the right edge of the output, cut off. An SVG whose width is ``100%``
+(its viewBox keeps the shape) takes the output's width: shrunk in a narrow output, at about its
+own size in a wide one. Narrower pictures keep their own size, so a small graph is not blown up.
+"""
+
+_SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+
+
+def fit_width(svg: str, most: float = FIT_WIDTH) -> str:
+    """``svg`` (graphviz's, sized in pt) made to fit its output's width when wider than ``most`` px.
+
+    Its ``width`` becomes ``100%`` and its ``height`` goes (the ``viewBox`` keeps the aspect
+    ratio); the natural size stays in the ``viewBox``, in pt. Anything else is returned as is.
+    The files :func:`render` writes keep their natural size: a README or a browser scales an
+    ``<img>`` to its column itself.
+
+    >>> fit_width('<svg width="1200pt" height="300pt" viewBox="0.00 0.00 1200.00 300.00">')
+    '<svg width="100%" viewBox="0.00 0.00 1200.00 300.00">'
+    >>> fit_width('<svg width="300pt" height="100pt" viewBox="0.00 0.00 300.00 100.00">')
+    '<svg width="300pt" height="100pt" viewBox="0.00 0.00 300.00 100.00">'
+    """
+    m = _SVG_SIZE.search(svg)
+    if m is None or "viewBox=" not in svg[m.start() : svg.find(">", m.start())]:
+        return svg
+    if float(m.group(1)) * 4 / 3 <= most:
+        return svg
+    return f'{svg[: m.start()]}<svg width="100%"{svg[m.end() :]}'
+
+
 _NODE_CLASS = re.compile(r'\bclass="?mg-(value|op|group)\b')
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
@@ -167,7 +202,8 @@ class GraphPicture(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no
     """A ``graphviz.Digraph`` that shows everywhere and says how to install graphviz.
 
     In Jupyter it displays as SVG and PNG (an untrusted notebook, GitHub and nbviewer show the
-    PNG) with a text line such as ``graph of o (forward view): 10 values, 5 ops; grads
+    PNG; a picture wider than :data:`FIT_WIDTH` fits the output's width, see :func:`fit_width`)
+    with a text line such as ``graph of o (forward view): 10 values, 5 ops; grads
     computed``; each format is rendered once and kept until the graph changes. Without
     graphviz's ``dot`` it displays that line and how to install graphviz, and rendering raises
     :class:`GraphvizNotFoundError` instead of graphviz's bare ``ExecutableNotFound``.
@@ -248,7 +284,7 @@ class GraphPicture(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **_: Any
     ) -> dict[str, Any]:
         return mime_bundle(
-            {SVG: lambda: self.rendered("svg"), PNG: lambda: self.rendered("png")},
+            {SVG: lambda: fit_width(self.rendered("svg")), PNG: lambda: self.rendered("png")},
             self.summary,
             include,
             exclude,

@@ -52,12 +52,13 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import graphviz
 
-from microgradnn._checks import choice, describe, flag, integer
+from microgradnn._checks import choice, describe, flag, integer, number
 from microgradnn.engine import Value
 from microgradnn.viz.analysis import (
     COLORS,
@@ -111,6 +112,10 @@ MAX_WEIGHT_ROWS = 8
 MAX_SUM_TERMS = 6
 """A neuron box shows how its grad adds up from its uses, up to this many uses."""
 FONT = "Helvetica"
+BASE_FONTSIZE = 10.0
+"""The default size (pt) of the smallest texts, the edge labels; the others scale with it."""
+NARROW_WRAP = 72
+"""A narrow picture's legend lines break after about this many characters."""
 PENDING = "#868e96"
 """The colour of a grad that is not final yet (a stepper frame before all its uses ran)."""
 
@@ -171,6 +176,8 @@ class DrawOptions:
     max_nodes: int | None = DEFAULT_MAX_NODES
     id_prefix: str = ""
     format: str = "svg"
+    fontsize: float = BASE_FONTSIZE
+    narrow: bool | None = None
 
     def __post_init__(self) -> None:
         choice("view", self.view, VIEWS)
@@ -188,6 +195,14 @@ class DrawOptions:
         if not _ID_PREFIX.fullmatch(self.id_prefix):
             raise ValueError(f"{expected}, got {self.id_prefix!r}")
         choice("format", self.format, FORMATS)
+        number("fontsize", self.fontsize, low=4.0, high=72.0)
+        if self.narrow is not None:
+            flag("narrow", self.narrow)
+
+    @property
+    def is_narrow(self) -> bool:
+        """Whether the picture is laid out for a narrow column (``narrow``, else by rankdir)."""
+        return self.narrow if self.narrow is not None else self.rankdir in ("TB", "BT")
 
 
 @dataclass
@@ -292,41 +307,107 @@ _SWATCHES = {
 }
 
 
-def _swatch(kind: str, text: str) -> str:
+def _swatch(kind: str, text: str, pt: str) -> str:
     if kind in _SWATCHES or kind == "group":
         border = ' BORDER="2"' if kind == "output" else ""
         color = ' COLOR="#7048e8"' if kind == "group" else ""
-        return f'<TD BGCOLOR="{COLORS[kind]}"{border}{color}>{esc(text)}</TD>'
+        return (
+            f'<TD BGCOLOR="{COLORS[kind]}"{border}{color}>'
+            f'<FONT POINT-SIZE="{pt}">{esc(text)}</FONT></TD>'
+        )
     if kind == "op":
-        return f'<TD BORDER="0">( op ) {esc(text)}</TD>'
-    return f'<TD BORDER="0"><FONT COLOR="{COLORS["const"]}">[ const ] {esc(text)}</FONT></TD>'
-
-
-def _legend(title: str, subtitle: str, swatches: list[tuple[str, str]], lines: list[str]) -> str:
-    """A graph label: the view's title, a row of colour swatches, one line per explanation.
-
-    ``lines`` are HTML fragments (already escaped), so a line can colour its own words.
-    """
-    head = f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="15"><B>{esc(title)}</B></FONT></TD></TR>'
-    if subtitle:
-        head += f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="11">{esc(subtitle)}</FONT></TD></TR>'
-    cells = "".join(_swatch(k, t) for k, t in swatches)
-    # graphviz stretches a nested table to fill its cell, spreading the extra width evenly over
-    # the columns: empty columns beside the swatches take almost all of it.
-    row = (
-        '<TR><TD ALIGN="LEFT"><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
-        '<TR><TD><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="2">'
-        f"<TR>{cells}</TR></TABLE></TD>{'<TD></TD>' * 24}</TR></TABLE></TD></TR>"
-        if cells
-        else ""
-    )
-    body = "".join(
-        f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="11">{line}</FONT></TD></TR>' for line in lines
-    )
+        return f'<TD BORDER="0"><FONT POINT-SIZE="{pt}">( op ) {esc(text)}</FONT></TD>'
     return (
-        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
-        f"{head}{row}{body}</TABLE>>"
+        f'<TD BORDER="0"><FONT POINT-SIZE="{pt}" COLOR="{COLORS["const"]}">'
+        f"[ const ] {esc(text)}</FONT></TD>"
     )
+
+
+Part = tuple[str, str]
+"""One part of a legend line: its text and its colour ("" for the usual one)."""
+
+
+def _left(cells: str, cellborder: str = "0", spacing: str = "0", padding: str = "0") -> str:
+    """One row of cells, left-aligned, for a legend row.
+
+    graphviz stretches a nested table to fill its cell, spreading the extra width evenly over
+    the columns: empty columns beside the cells take almost all of it.
+    """
+    return (
+        '<TD ALIGN="LEFT"><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+        f'<TR><TD><TABLE BORDER="0" CELLBORDER="{cellborder}" CELLSPACING="{spacing}" '
+        f'CELLPADDING="{padding}"><TR>{cells}</TR></TABLE></TD>{"<TD></TD>" * 24}</TR></TABLE></TD>'
+    )
+
+
+def _rows(items: list[tuple[str, int]], wrap: int | None) -> list[list[str]]:
+    """Items (HTML, length in characters) in rows of at most ``wrap`` characters (None: one)."""
+    rows: list[list[str]] = [[]]
+    used = 0
+    for item, n in items:
+        if wrap is not None and rows[-1] and used + n > wrap:
+            rows.append([])
+            used = 0
+        rows[-1].append(item)
+        used += n + 1
+    return rows if rows[-1] else []
+
+
+def _legend(
+    title: str,
+    subtitle: str,
+    swatches: list[tuple[str, str]],
+    lines: list[list[Part]],
+    size: Callable[[float], str],
+    wrap: int | None = None,
+) -> str:
+    """A graph label: the view's title, colour swatches, one line per explanation.
+
+    Each line is a list of parts, each with its own colour; a line of several parts draws each
+    in a cell of its own (graphviz misjudges the gaps between runs of text in one cell). With
+    ``wrap``, lines break after about that many characters (a one-part line between words,
+    a line of several parts between parts), and so do the title and the row of swatches,
+    counted in characters of their larger fonts.
+
+    Args:
+        title: The view's name, in bold.
+        subtitle: A line under it ("" for none).
+        swatches: (kind, text) per colour swatch.
+        lines: The explanations.
+        size: A font size in the picture's scale (``size(11)``: 11 pt at the default size).
+        wrap: Break lines after about this many characters (None: never).
+    """
+
+    def font(text: str, pt: float, color: str = "", bold: bool = False) -> str:
+        inner = f"<B>{esc(text)}</B>" if bold else esc(text)
+        colour = f' COLOR="{color}"' if color else ""
+        return f'<FONT POINT-SIZE="{size(pt)}"{colour}>{inner}</FONT>'
+
+    def chars(pt: float) -> int | None:
+        return None if wrap is None else max(12, round(wrap * 11 / pt))
+
+    out: list[str] = []
+    for part in textwrap.wrap(title, chars(15) or len(title) + 1) or [title]:
+        out.append(f'<TD ALIGN="LEFT">{font(part, 15, bold=True)}</TD>')
+    if subtitle:
+        for part in textwrap.wrap(subtitle, chars(11) or len(subtitle) + 1):
+            out.append(f'<TD ALIGN="LEFT">{font(part, 11)}</TD>')
+    cells = [
+        (_swatch(k, t, size(12)), len(t) + (7 if k in ("op", "const") else 2)) for k, t in swatches
+    ]
+    for row in _rows(cells, chars(12)):
+        out.append(_left("".join(row), cellborder="1", spacing="3", padding="2"))
+    for line in lines:
+        if len(line) == 1:
+            text, color = line[0]
+            for part in textwrap.wrap(text, chars(11) or len(text) + 1) or [text]:
+                out.append(f'<TD ALIGN="LEFT">{font(part, 11, color)}</TD>')
+            continue
+        parts = [(f'<TD ALIGN="LEFT">{font(t, 11, c)}</TD>', len(t)) for t, c in line]
+        for row in _rows(parts, chars(11)):
+            out.append(_left("".join(row), padding="1"))
+    body = "".join(f"<TR>{row}</TR>" for row in out)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{body}</TABLE>>'
 
 
 def _colored(text: str, color: str) -> str:
@@ -363,6 +444,7 @@ class _Builder:
         self.hl = highlight or Highlight()
         self.p = opts.id_prefix
         self.backward = opts.view == "backward"
+        self.scale = opts.fontsize / BASE_FONTSIZE
         self.slots: list[Slot] = []
         self.texts: dict[str, list[str]] = {}
         self.present: set[str] = set(explain)
@@ -420,6 +502,13 @@ class _Builder:
 
     def _hidden(self, i: int) -> bool:
         return self.collapsed and self.groups[i] is not None
+
+    def pt(self, size: float) -> str:
+        """A font size given for the default scale, in this picture's scale (``fontsize``).
+
+        Whole points: graphviz reads an HTML label's ``POINT-SIZE`` as a whole number.
+        """
+        return str(max(1, round(size * self.scale)))
 
     def _attrs(self, name: str, cls: str, **extra: str) -> dict[str, str]:
         attrs = {"id": self.p + name, "class": cls}
@@ -507,15 +596,22 @@ class _Builder:
             if self.backward and has_sum_cell(a, i, st):
                 s = self._slot(el, texts, f"v{i}sum", "sum", (i,))
                 self.present.add("seed" if i == a.root else "sum")
-                cells.append(f'<TD><FONT POINT-SIZE="11">{esc(s)}</FONT></TD>')
+                cells.append(f'<TD><FONT POINT-SIZE="{self.pt(11)}">{esc(s)}</FONT></TD>')
         border = "2" if kind == "output" else "1"
         color = ' COLOR="' + HIGHLIGHT + '"' if i in self.hl.nodes else ""
         if i in self.hl.nodes:
             border = "3"
             self.present.add("highlight")
+        if o.is_narrow:
+            # Narrow: the name on top, data and grad under it (two thirds of the width).
+            cells[0] = cells[0].replace("<TD ", f'<TD COLSPAN="{len(cells) - 1}" ', 1)
+            rows = [f"<TR>{cells[0]}</TR>", f"<TR>{''.join(cells[1:])}</TR>"]
+        else:
+            rows = [f"<TR>{''.join(cells)}</TR>"]
+        pad = "3" if o.is_narrow else "4"
         label = (
-            f'<<TABLE BORDER="{border}"{color} CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
-            f"<TR>{''.join(cells)}</TR></TABLE>>"
+            f'<<TABLE BORDER="{border}"{color} CELLBORDER="1" CELLSPACING="0" CELLPADDING="{pad}">'
+            f"{''.join(rows)}</TABLE>>"
         )
         self.texts[el] = texts
         return label, texts
@@ -570,13 +666,14 @@ class _Builder:
         g.attr(
             rankdir=o.rankdir,
             fontname=FONT,
+            fontsize=self.pt(14),
             nodesep="0.45" if vertical else "0.25",
             ranksep=_RANKSEP[(vertical, self.collapsed)],
             newrank="true",
             ordering="out",
         )
-        g.attr("node", fontname=FONT, fontsize="12")
-        g.attr("edge", fontname=FONT, fontsize="10", color="#495057", arrowsize="0.7")
+        g.attr("node", fontname=FONT, fontsize=self.pt(12))
+        g.attr("edge", fontname=FONT, fontsize=self.pt(10), color="#495057", arrowsize="0.7")
         if self.backward:
             g.attr("edge", dir="back")
         clusters = self._make_clusters(g)
@@ -642,82 +739,71 @@ class _Builder:
             swatches.append(("op", "operation"))
         if "const" in p:
             swatches.append(("const", "a plain number"))
-        lines = []
+        lines: list[list[Part]] = []
+
+        def say(text: str, color: str = "") -> None:
+            lines.append([(text, color)])
+
         if "edge" in p:
             if self.backward:
-                lines.append(
-                    esc(
-                        "each labelled edge: local ∂out/∂in, then grad(out) × local = the amount "
-                        "added to the input's grad"
-                    )
+                say(
+                    "each labelled edge: local ∂out/∂in, then grad(out) × local = the amount "
+                    "added to the input's grad"
                 )
             else:
-                lines.append(
-                    esc("each labelled edge: the local derivative ∂out/∂in, from the op table")
-                )
+                say("each labelled edge: the local derivative ∂out/∂in, from the op table")
         if "weight_rows" in p:
             if self.backward:
                 arrow = {"LR": "←", "RL": "→", "TB": "↑", "BT": "↓"}[self.o.rankdir]
-                lines.append(
-                    esc(
-                        f"w0 0.7 {arrow} 0.1: an input arrives at its weight w; z.grad × w is "
-                        "what goes back along that edge"
-                    )
+                say(
+                    f"w0 0.7 {arrow} 0.1: an input arrives at its weight w; z.grad × w is "
+                    "what goes back along that edge"
                 )
             else:
-                lines.append(esc("w0 0.7: an input arrives at its weight w (∂z/∂in = w)"))
+                say("w0 0.7: an input arrives at its weight w (∂z/∂in = w)")
         if "weight_edge" in p:
-            lines.append(
-                esc(
-                    "unlabelled edge into a neuron: one input, through one weight (the box's "
-                    "tooltip lists its weights)"
-                )
+            say(
+                "unlabelled edge into a neuron: one input, through one weight (the box's "
+                "tooltip lists its weights)"
             )
         if "weights" in p:
-            lines.append(esc("'N weights': N connections drawn as one edge, one weight each"))
+            say("'N weights': N connections drawn as one edge, one weight each")
         if "values" in p:
-            lines.append(esc("'N values': N values passed along one edge"))
+            say("'N values': N values passed along one edge")
         if "const_edge" in p and self.backward:
-            lines.append(esc("dashed edge: a plain number, which gets no gradient"))
+            say("dashed edge: a plain number, which gets no gradient")
         if "neuron" in p or "layer" in p:
             what = f"out.grad = ∂{root}/∂out"
             if "zgrad" in p:
                 what += f", z.grad = ∂{root}/∂z"
-            lines.append(esc(what))
+            say(what)
         if "uses" in p:
             order = "left to right" if self.o.rankdir in ("TB", "BT") else "top to bottom"
-            lines.append(
-                esc(f"'out.grad = a + b + …': what each of its edges brought back, {order}")
-            )
+            say(f"'out.grad = a + b + …': what each of its edges brought back, {order}")
         if "wmean" in p:
-            lines.append(esc("mean |w.grad|: the average size of the layer's weight gradients"))
+            say("mean |w.grad|: the average size of the layer's weight gradients")
         if "sum" in p:
-            lines.append(
-                esc("'= 3 + 3': a value used more than once adds up what each use passed back")
-            )
+            say("'= 3 + 3': a value used more than once adds up what each use passed back")
         if "seed" in p:
-            lines.append(esc(f"'= seed': backward() starts with {a.names[a.root]}.grad = 1"))
+            say(f"'= seed': backward() starts with {a.names[a.root]}.grad = 1")
         if "amount" in p:
             lines.append(
-                "amounts: "
-                + _colored("blue: positive", POSITIVE)
-                + ", "
-                + _colored("red: negative", NEGATIVE)
-                + ", "
-                + _colored("grey: zero, or … not passed back yet", ZERO)
+                [
+                    ("amounts:", ""),
+                    ("blue: positive,", POSITIVE),
+                    ("red: negative,", NEGATIVE),
+                    ("grey: zero, or … not passed back yet", ZERO),
+                ]
             )
         if "pending" in p:
-            lines.append(
-                _colored("grey grad: not final yet (a use has still to pass back)", PENDING)
-            )
+            say("grey grad: not final yet (a use has still to pass back)", PENDING)
         if "highlight" in p or "changed" in p:
-            lines.append(
-                _colored("orange: the step that just ran and the grads it changed", HIGHLIGHT)
-            )
+            say("orange: the step that just ran and the grads it changed", HIGHLIGHT)
         note = grad_note(a, self.state)
         if note:
-            lines.append(_colored(note, NEGATIVE))
-        return _legend(title, subtitle, swatches, lines)
+            say(note, NEGATIVE)
+        wrap = NARROW_WRAP if self.o.is_narrow else None
+        return _legend(title, subtitle, swatches, lines, self.pt, wrap)
 
     # -- values, ops, constants ---------------------------------------------------------------
 
@@ -795,7 +881,7 @@ class _Builder:
                     style="rounded,dashed",
                     color=COLORS["const"],
                     fontcolor=COLORS["const"],
-                    fontsize="10",
+                    fontsize=self.pt(10),
                     margin="0.04,0.02",
                     height="0.2",
                     width="0.3",
@@ -812,9 +898,9 @@ class _Builder:
         the padding keeps a clear gap before the next edge and its label.
         """
         pad = "5" if self.o.rankdir in ("TB", "BT") else "1"
-        rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in lines)
         return (
-            f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{pad}">{rows}</TABLE>>'
+            f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{pad}">'
+            f"<TR><TD>{'<BR/>'.join(lines)}</TD></TR></TABLE>>"
         )
 
     def _edge_label(self, j: int, k: int, name: str) -> tuple[str | None, list[str]]:
@@ -824,13 +910,14 @@ class _Builder:
             return None, []
         self.present.add("edge")
         local = edge_local_text(a, j, k, o.fmt, o.local_text)
-        texts = [local]
+        texts = _local_lines(local) if o.is_narrow else [local]
+        lines = [esc(t) for t in texts]
         if not self.backward:
-            return self._edge_table([esc(local)]), texts
+            return self._edge_table(lines), texts
         self.present.add("amount")
         prod = self._slot(name, texts, f"e{j}_{k}prod", "prod", (j, k))
         color = edge_color(a, j, k, self.state)
-        return self._edge_table([esc(local), _colored(prod, color)]), texts
+        return self._edge_table([*lines, _colored(prod, color)]), texts
 
     def _emit_edges(self, g: GraphPicture, boxes: set[str]) -> None:
         a, o = self.a, self.o
@@ -1105,7 +1192,7 @@ class _Builder:
                 self.present.add("uses")
                 ref = (outs[0], *(x for use in uses for x in use))
                 t = self._slot(key, texts, f"v{outs[0]}uses", "uses", ref)
-                rows.append(f'<FONT POINT-SIZE="10">{esc(t)}</FONT>')
+                rows.append(f'<FONT POINT-SIZE="{self.pt(10)}">{esc(t)}</FONT>')
         zs = [z for z, out in calls if z is not None and z != out]
         if self.backward and main and o.cluster == "neuron" and zs:
             self.present.add("zgrad")
@@ -1273,6 +1360,24 @@ class _Builder:
             g.subgraph(sub)
 
 
+NARROW_EDGE_TEXT = 16
+"""In a narrow picture, a local-derivative text longer than this goes on two lines."""
+
+
+def _local_lines(text: str) -> list[str]:
+    """A local derivative's text as lines: ``∂o/∂n`` above ``= 1 - o² = 0.5`` when it is long.
+
+    >>> _local_lines("∂(x1*w1)/∂x1 = w1 = -3")
+    ['∂(x1*w1)/∂x1', '= w1 = -3']
+    >>> _local_lines("∂n/∂b = 1")
+    ['∂n/∂b = 1']
+    """
+    head, sep, rest = text.partition(" = ")
+    if not sep or len(text) <= NARROW_EDGE_TEXT:
+        return [text]
+    return [head, f"= {rest}"]
+
+
 _ELEMENT = re.compile(r"(?:n|L)(\d+)(?:x(\d+))?|in\d+_(\d+)|v(\d+)")
 
 
@@ -1306,6 +1411,8 @@ def draw_dot(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     id_prefix: str = "",
     format: str = "svg",
+    fontsize: float = BASE_FONTSIZE,
+    narrow: bool | None = None,
 ) -> GraphPicture:
     """Draw the computation graph that produced ``root``.
 
@@ -1316,6 +1423,8 @@ def draw_dot(
             used more than once how its contributions sum to its grad). Call
             ``root.backward()`` before drawing the backward view.
         rankdir: ``"LR"`` (left to right), ``"TB"`` (top to bottom), ``"RL"`` or ``"BT"``.
+            Left to right suits a notebook on a wide screen and reads like the lecture; top
+            to bottom makes a narrow picture (see ``narrow``) for a page column or a phone.
         fmt: Format spec for numbers, e.g. ``".4g"`` or ``".3f"``.
         hide_constants: Fold plain-number inputs into their op node (``* 2``) instead of
             drawing each as a small box.
@@ -1339,6 +1448,17 @@ def draw_dot(
             pictures share one HTML page.
         format: The graph's default output format for graphviz's ``.render()`` (``"svg"``,
             ``"png"``, ``"pdf"``), as in micrograd's ``draw_dot(root, format="svg")``.
+        fontsize: The size in points of the smallest texts, the edge labels (default 10);
+            every other text scales with it (values 12, the legend 11 to 15). A picture
+            shown smaller than its size shrinks its texts with it: in a column of width C
+            pixels, a picture W points wide shows a 10 pt text at 10 × 4/3 × C / (W × 4/3)
+            pixels, so raise this, or narrow the picture, until that is 11 or more.
+        narrow: Lay the picture out for a narrow column: each Value box stacks its name,
+            data and grad as rows, a long local derivative takes two lines (``∂o/∂n`` above
+            ``= 1 - o² = 0.5``) and the legend wraps. ``None`` (default): narrow when
+            ``rankdir`` is ``"TB"`` or ``"BT"``, where width is what runs out, and one row
+            per box left to right, where height does. Neuron and layer boxes keep their
+            own layout either way.
 
     Returns:
         A :class:`GraphPicture` (a ``graphviz.Digraph``): shows inline in Jupyter; use
@@ -1355,7 +1475,7 @@ def draw_dot(
     >>> print(draw_dot(c, "backward", legend=False).source)  # doctest: +ELLIPSIS
     digraph microgradnn {
     ...
-        v0 -> v2op [label=<<TABLE ...><TD>∂c/∂a = b = -3</TD>...<FONT ...>1 × -3 = -3</FONT>...
+        v0 -> v2op [label=<<TABLE ...><TD>∂c/∂a = b = -3<BR/><FONT ...>1 × -3 = -3</FONT>...
     ...
     """
     root = check_root(root)
@@ -1373,6 +1493,8 @@ def draw_dot(
         max_nodes=max_nodes,
         id_prefix=id_prefix,
         format=format,
+        fontsize=fontsize,
+        narrow=narrow,
     )
     if cluster is not None and model is None:
         raise ValueError(

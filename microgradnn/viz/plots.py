@@ -274,7 +274,8 @@ def plot_loss(
     tacc, vacc = _series(history, "train_acc"), _series(history, "val_acc")
     has_acc = any(not math.isnan(a) for a in tacc + vacc)
     if ax is None:
-        fig = _figure(1, 2 if has_acc else 1, (10.0 if has_acc else 6.0, 4.0))
+        # 8.3 in: at 100 dpi the 830 px of a README column, so its 10 pt texts show at 14 px
+        fig = _figure(1, 2 if has_acc else 1, (8.3 if has_acc else 6.0, 3.8))
         ax_loss = fig.axes[0]
         ax_acc = fig.axes[1] if has_acc else None
     else:
@@ -369,7 +370,13 @@ def plot_decision_boundary(
     score crosses the decision threshold: ``threshold`` if given, else the one the ``loss``
     the model was trained with declares (0.5 for ``"bce"``, 0 for ``"hinge"`` or
     ``"bce_logits"``), else 0.5 when the output is a probability (a sigmoid's) and 0 otherwise.
-    Several outputs: each region is coloured by the argmax class.
+    The colour scale is linear and symmetric about that threshold (a
+    ``matplotlib.colors.CenteredNorm``), so equal colours on either side mean equal distances
+    from the boundary: red below, blue above, white on it. A probability spans 0 to 1; a score
+    spans ± the largest distance of a data point's score from the threshold, and is drawn at
+    its darkest beyond (the colour bar's arrows), where no data are. Several outputs: each
+    region is coloured by the argmax class. A legend names each class of points, the boundary
+    and (``neuron_lines``) the first layer's zero lines.
 
     Args:
         model: A model with 2 inputs (e.g. ``MLP(2, [16, 16, 1])``).
@@ -386,7 +393,8 @@ def plot_decision_boundary(
         title: Axes title.
 
     Returns:
-        The Figure. ``ax.lines`` holds one line per first-layer neuron when ``neuron_lines``.
+        The Figure. ``ax.lines`` holds one line per first-layer neuron when ``neuron_lines``;
+        ``ax.get_legend()`` names the classes, the boundary and the zero lines.
     """
     _check_ax(ax)
     Xa = _as_matrix(X)
@@ -395,6 +403,7 @@ def plot_decision_boundary(
             f"X: expected shape (N, 2) (plot_decision_boundary draws 2-D inputs), got {Xa.shape}"
         )
     labels = _labels(y, Xa.shape[0])
+    names = _class_names(y, labels)
     resolution = integer("resolution", resolution, low=2)
     neuron_lines = flag("neuron_lines", neuron_lines)
     margin = number("margin", margin, low=0.0)
@@ -408,41 +417,53 @@ def plot_decision_boundary(
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     scores = batch_forward(model, grid)
     if ax is None:
-        fig = _figure(size=(6.0, 5.0))
+        fig = _figure(size=(6.0, 5.2))
         ax = fig.axes[0]
     fig = ax.figure
-    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
 
+    handles: list[Any] = []
+    boundary = None
     if scores.shape[1] == 1:
         thr = _decision_threshold(model, grid[0], threshold, loss)
         s = scores[:, 0].reshape(gx.shape)
-        finite = s[np.isfinite(s)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (thr - 1, thr + 1)
-        norm = TwoSlopeNorm(vcenter=thr, vmin=min(lo, thr - 1e-9), vmax=max(hi, thr + 1e-9))
+        # the scores where the data are: at each point's nearest grid node
+        col = np.rint((Xa[:, 0] - x0) / (x1 - x0 or 1.0) * (resolution - 1)).astype(int)
+        row = np.rint((Xa[:, 1] - y0) / (y1 - y0 or 1.0) * (resolution - 1)).astype(int)
+        norm, extend = _centered_norm(s, s[row, col], thr)
         mesh = ax.pcolormesh(gx, gy, s, cmap="RdBu", norm=norm, alpha=0.55, shading="auto")
-        if lo < thr < hi:
+        finite = s[np.isfinite(s)]
+        if finite.size and finite.min() < thr < finite.max():
             ax.contour(gx, gy, s, levels=[thr], colors="k", linewidths=1.5)
-        fig.colorbar(mesh, ax=ax, label="model output")
-        cmap = "RdBu"
-        point_colors: Any = labels
+            boundary = Line2D([], [], color="k", lw=1.5, label=f"boundary: output = {thr:g}")
+        bar = fig.colorbar(mesh, ax=ax, extend=extend)
+        bar.set_label(f"model output (red < {thr:g} < blue)")
+        cmap = colormaps["RdBu"]
+        colors = [cmap(0.1), cmap(0.9)] + [cmap(0.9)] * (len(names) - 2)
     else:
         cls = np.argmax(scores, axis=1).reshape(gx.shape)
         ax.pcolormesh(gx, gy, cls, cmap="tab10", vmin=0, vmax=9, alpha=0.35, shading="auto")
-        cmap = "tab10"
-        point_colors = labels
+        cmap = colormaps["tab10"]
+        colors = [cmap(k % 10) for k in range(len(names))]
     ax.scatter(
         Xa[:, 0],
         Xa[:, 1],
-        c=point_colors,
-        cmap=cmap,
-        vmin=0 if cmap == "tab10" else labels.min() - 0.5,
-        vmax=9 if cmap == "tab10" else labels.max() + 0.5,
+        c=[colors[k] for k in labels],
         edgecolors="k",
         linewidths=0.6,
         s=28,
         zorder=3,
     )
+    for k, name in enumerate(names):
+        if np.any(labels == k):
+            handles.append(
+                Line2D([], [], ls="", marker="o", mfc=colors[k], mec="k", mew=0.6, label=name)
+            )
+    if boundary is not None:
+        handles.append(boundary)
     if neuron_lines:
+        drawn = 0
         for n in (n for n in model_info(model).neurons if n.layer == 0):
             if len(n.w) != 2:
                 continue
@@ -457,12 +478,62 @@ def plot_decision_boundary(
                 ys = np.array([y0, y1])
                 xs = -(w1 * ys + b) / w0
             ax.plot(xs, ys, "--", lw=1.0, color="0.25", alpha=0.8, label=f"{n.short} zero line")
+            drawn += 1
+        if drawn:
+            handles.append(
+                Line2D(
+                    [], [], ls="--", lw=1.0, color="0.25", label="a layer-0 neuron's w·x + b = 0"
+                )
+            )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("x0")
     ax.set_ylabel("x1")
     ax.set_title(title or "decision boundary")
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncols=2,
+        frameon=False,
+        fontsize=9,
+    )
     return fig
+
+
+def _class_names(y: Any, labels: np.ndarray) -> list[str]:
+    """The legend's name of each class in ``labels``: ``y = -1`` and ``y = +1`` for -1/+1."""
+    arr = np.asarray(y)
+    k = max(2, int(labels.max()) + 1)
+    if arr.ndim == 1 and arr.size and float(np.min(arr.astype(float))) < 0:
+        return ["y = -1", "y = +1"]
+    return [f"y = {c}" if arr.ndim == 1 else f"class {c}" for c in range(k)]
+
+
+def _centered_norm(grid: np.ndarray, data: np.ndarray, thr: float) -> tuple[Any, str]:
+    """A linear colour scale symmetric about ``thr``, and which ends the grid runs past.
+
+    Probabilities (every value in [0, 1] with the threshold 0.5) span 0 to 1; other scores
+    span ± the distance from the threshold that three in four data points' scores stay within
+    (the grid's largest, if the data all sit on it), so that the colours near the data differ;
+    scores beyond it take the end colours (the colour bar's arrows).
+    """
+    from matplotlib.colors import CenteredNorm
+
+    finite = grid[np.isfinite(grid)]
+    near = np.abs(data[np.isfinite(data)] - thr)
+    if thr == 0.5 and finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
+        half = 0.5
+    elif near.size and np.percentile(near, 75) > 0:
+        half = float(np.percentile(near, 75))
+    elif finite.size and np.abs(finite - thr).max() > 0:
+        half = float(np.abs(finite - thr).max())
+    else:
+        half = 1.0
+    low = bool(finite.size and finite.min() < thr - half)
+    high = bool(finite.size and finite.max() > thr + half)
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}
+    return CenteredNorm(vcenter=thr, halfrange=half), extend.get((low, high), "both")
 
 
 # -- regression as a sum of units -----------------------------------------------------------------
@@ -554,9 +625,9 @@ def plot_regression_fit(
     ax.set_ylabel("y")
     ax.set_title(title or ("regression fit: a sum of units" if units else "regression fit"))
     if units and len(ax.lines) > 12:
-        ax.legend(handles=ax.lines[:1] + ax.lines[-1:], fontsize=8)
+        ax.legend(handles=ax.lines[:1] + ax.lines[-1:], fontsize=9)
     else:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     ax.grid(alpha=0.3)
     return fig
 
@@ -665,7 +736,8 @@ def plot_grad_magnitudes(
         axes = [ax]
         fig = ax.figure
     else:
-        fig = _figure(1, len(runs), (5.5 * len(runs), 4.0))
+        # two runs side by side in 8.3 in: at 100 dpi the 830 px of a README column
+        fig = _figure(1, len(runs), (5.5 if len(runs) == 1 else 4.15 * len(runs), 4.0))
         axes = list(fig.axes)
         for other in axes[1:]:
             other.sharey(axes[0])
@@ -686,7 +758,7 @@ def plot_grad_magnitudes(
         a.set_ylabel("mean |∂L/∂w|")
         a.set_title(f"{name}: gradient per layer" if name else "gradient per layer")
         a.grid(alpha=0.3)
-        a.legend(fontsize=8)
+        a.legend(fontsize=9)
     return fig
 
 

@@ -1,7 +1,10 @@
 /* The backward stepper (microgradnn.viz.stepper): prev/next, slider, play, keyboard and
-   #step=N for one .mg-stepper element. The page embeds this function expression in a script
-   element and calls it with the element's id, ("mg..._stepper"). It reads the frames from
-   the element's JSON data script (class mg-data) and fetches nothing. */
+   #step=N for one .mg-stepper element. The picture fits the width it is given, shrinking to no
+   less than MIN_FIT of its size (its 10 pt edge labels stay 10 px tall; a wider picture
+   scrolls); the zoom button, z or ctrl + wheel show it at 100%; every frame scrolls the node
+   that runs into view. The page embeds this function expression in a script element and
+   calls it with the element's id, ("mg..._stepper"). It reads the frames from the element's
+   JSON data script (class mg-data) and fetches nothing. */
 (function (cid) {
   var me = document.currentScript;
   var root = (me && me.parentNode && me.parentNode.classList &&
@@ -15,6 +18,8 @@
   var counter = root.querySelector('.mg-counter');
   var slider = root.querySelector('input[type=range]');
   var note = root.querySelector('.mg-note');
+  var box = root.querySelector('.mg-svg');
+  var zoom = root.querySelector('[data-act=zoom]');
   if (note) { note.style.display = 'none'; }
   function byId(id) { return svg.querySelector('[id="' + id + '"]'); }
   var slots = {};
@@ -26,7 +31,58 @@
     var e = byId(id);
     if (e) { e.classList.add(cls); marked.push([e, cls]); }
   }
-  function show(f) {
+  function where(all) {
+    var r = all[0].getBoundingClientRect();
+    var u = {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+    Array.prototype.forEach.call(all, function (e) {
+      var q = e.getBoundingClientRect();
+      u.left = Math.min(u.left, q.left); u.top = Math.min(u.top, q.top);
+      u.right = Math.max(u.right, q.right); u.bottom = Math.max(u.bottom, q.bottom);
+    });
+    return u;
+  }
+  function shift(lo, hi, blo, bhi, pad) {
+    if (lo < blo + pad) { return lo - blo - pad; }
+    if (hi > bhi - pad) { return Math.min(hi - bhi + pad, lo - blo - pad); }
+    return 0;
+  }
+  /* Scroll the picture's box, and with `page` the page too, so that the node that runs (the
+     union of this frame's marked nodes, or the first when they do not fit) is in view. */
+  function keep(page) {
+    var marks = root.querySelectorAll('.mg-cur');
+    if (!marks.length) { return; }
+    var b = box.getBoundingClientRect(), pad = 16;
+    var u = where(marks);
+    if (u.right - u.left > b.width - 2 * pad || u.bottom - u.top > b.height - 2 * pad) {
+      marks = [marks[0]];
+      u = where(marks);
+    }
+    box.scrollLeft += shift(u.left, u.right, b.left, b.right, pad);
+    box.scrollTop += shift(u.top, u.bottom, b.top, b.bottom, pad);
+    if (!page) { return; }
+    /* Then whatever scrolls around the stepper (the page, JupyterLab's notebook panel): the
+       last of the marked nodes into view, then the first, which wins where both do not fit. */
+    var opts = {block: 'nearest', inline: 'nearest'};
+    var last = marks[marks.length - 1];
+    if (last.scrollIntoView) { last.scrollIntoView(opts); }
+    if (marks[0].scrollIntoView) { marks[0].scrollIntoView(opts); }
+  }
+  var MIN_FIT = 0.75;
+  function setZoom(on) {
+    var natural = svg.width && svg.width.baseVal ? svg.width.baseVal.value : 0;
+    var room = box.clientWidth;
+    root.classList.toggle('mg-zoomed', on);
+    if (natural && room) {
+      var w = on ? natural : Math.min(natural, Math.max(room, natural * MIN_FIT));
+      svg.style.width = w + 'px';
+      svg.style.maxWidth = 'none';
+    }
+    if (zoom) {
+      zoom.textContent = on ? 'fit width' : 'zoom 100%';
+      zoom.disabled = !on && (!natural || natural <= room + 1);
+    }
+  }
+  function show(f, page) {
     f = Math.max(0, Math.min(data.n - 1, f | 0));
     cur = f;
     marked.forEach(function (m) { m[0].classList.remove(m[1]); });
@@ -55,40 +111,67 @@
     if (standalone && window.history && history.replaceState) {
       try { history.replaceState(null, '', '#step=' + f); } catch (err) { /* file: URLs */ }
     }
+    keep(page);
   }
   function stop() {
     if (timer) { clearInterval(timer); timer = null; }
     root.querySelector('[data-act=play]').textContent = 'play';
   }
   function act(a) {
+    if (a === 'zoom') { setZoom(!root.classList.contains('mg-zoomed')); keep(true); return; }
     if (a !== 'play') { stop(); }
-    if (a === 'first') { show(0); }
-    if (a === 'prev') { show(cur - 1); }
-    if (a === 'next') { show(cur + 1); }
-    if (a === 'last') { show(data.n - 1); }
+    if (a === 'first') { show(0, true); }
+    if (a === 'prev') { show(cur - 1, true); }
+    if (a === 'next') { show(cur + 1, true); }
+    if (a === 'last') { show(data.n - 1, true); }
     if (a === 'play') {
       if (timer) { stop(); return; }
-      if (cur === data.n - 1) { show(0); }
+      if (cur === data.n - 1) { show(0, true); }
       root.querySelector('[data-act=play]').textContent = 'pause';
       timer = setInterval(function () {
-        if (cur >= data.n - 1) { stop(); } else { show(cur + 1); }
+        if (cur >= data.n - 1) { stop(); } else { show(cur + 1, true); }
       }, 1200);
     }
   }
   root.querySelectorAll('button[data-act]').forEach(function (b) {
     b.addEventListener('click', function () { act(b.getAttribute('data-act')); });
   });
-  slider.addEventListener('input', function () { stop(); show(parseInt(slider.value, 10)); });
+  slider.addEventListener('input', function () { stop(); show(parseInt(slider.value, 10), true); });
   function key(ev) {
     var t = ev.target && ev.target.tagName;
     if (t === 'INPUT' && ev.target !== slider) { return; }
     var m = {ArrowRight: 'next', ArrowDown: 'next', ArrowLeft: 'prev', ArrowUp: 'prev',
-             Home: 'first', End: 'last'}[ev.key];
+             Home: 'first', End: 'last', z: 'zoom'}[ev.key];
     if (m) { ev.preventDefault(); act(m); }
   }
   (standalone ? document : root).addEventListener('keydown', key);
+  box.addEventListener('wheel', function (ev) {
+    if (!ev.ctrlKey) { return; }
+    ev.preventDefault();
+    setZoom(ev.deltaY < 0);
+    keep(false);
+  }, {passive: false});
+  /* A notebook may run this before the stepper is on the page (no size yet): size the
+     picture whenever its box gets a new width, and bring the node back into view. */
+  var width = -1, height = -1;
+  function resized() {
+    if (box.clientWidth === width && box.clientHeight === height) { return; }
+    if (box.clientWidth !== width) {
+      width = box.clientWidth;
+      setZoom(root.classList.contains('mg-zoomed'));
+    }
+    height = box.clientHeight;
+    keep(false);
+  }
+  if (window.ResizeObserver) {
+    new ResizeObserver(resized).observe(box);
+  } else {
+    window.addEventListener('resize', resized);
+  }
+  resized();
   var start = 0;
   var hm = standalone && /step=(\d+)/.exec(window.location.hash || '');
   if (hm) { start = parseInt(hm[1], 10); }
-  show(start);
+  /* A notebook's stepper keeps the page where it is as it loads; a page of its own scrolls. */
+  show(start, standalone);
 })

@@ -8,8 +8,13 @@ Afterwards it puts every grad back as it was: your Values are not changed.
 :class:`BackwardStepper` (and :func:`backward_html` / :func:`save_backward_html`) turns the
 frames into one self-contained HTML page: the backward picture laid out once, with prev/next
 buttons, a slider, play, keyboard arrows (← → Home End) and a caption per frame such as
-``n.grad += 1 × 0.5 (∂o/∂n = 1 - o²) = 0.5``. The page fetches nothing from the network: its
-script and style are the package data files ``stepper.js`` and ``stepper.css``, embedded.
+``n.grad += 1 × 0.5 (∂o/∂n = 1 - o²) = 0.5``. The picture fits the width it is given,
+shrinking to no less than 3/4 of its size (its 10 pt edge labels stay 10 px tall; a wider
+picture scrolls sideways), and scrolls within a box at most 70% of the window's height; the
+*zoom 100%* button (or ``z``, or ctrl + mouse wheel) shows it at its own size. Every frame
+scrolls the node that runs into view, in its box and in the page (or notebook) around it. The
+page fetches nothing from the network: its script and style are the package data files
+``stepper.js`` and ``stepper.css``, embedded.
 In Jupyter the stepper shows inline. A notebook that is not trusted (one you were sent, or one
 on GitHub) has its ``<script>``, ``<style>`` and inline SVG stripped: the stepper then shows
 the last frame as a PNG and a note saying how to trust the notebook where you are (JupyterLab:
@@ -765,6 +770,8 @@ class _Page:
             '<button type="button" data-act="next" title="next (→)">next &gt;</button>'
             '<button type="button" data-act="last" title="last frame (End)">&gt;|</button>'
             '<button type="button" data-act="play">play</button>'
+            '<button type="button" data-act="zoom" title="the picture at its own size, or fitted '
+            'to the width (z, or ctrl + mouse wheel)">zoom 100%</button>'
             f'<span class="mg-counter">{html.escape(self.counter)}</span></div>\n'
             f'<div class="mg-caption">{html.escape(self.caption)}</div>\n'
             f'<div class="mg-note">{note}</div>\n'
