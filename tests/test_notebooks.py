@@ -151,8 +151,15 @@ def test_notebooks_are_small() -> None:
     assert total < MAX_TOTAL_BYTES, f"notebooks total {total:,} bytes, over {MAX_TOTAL_BYTES:,}"
 
 
+# A notebook with a lessons test (tests/test_lessons_NN.py) is executed there, once, with its
+# lessons checked in the same kernel; the others are executed here.
+WITHOUT_LESSONS = [
+    p for p in NOTEBOOKS if not (ROOT / "tests" / f"test_lessons_{p.stem[:2]}.py").exists()
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", WITHOUT_LESSONS, ids=lambda p: p.stem)
 def test_notebook_executes(path: Path, tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
     nbclient = pytest.importorskip("nbclient", reason="needs the 'notebooks' extra")

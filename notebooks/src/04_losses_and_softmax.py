@@ -3,6 +3,14 @@
 # %% [markdown]
 # # 4. Losses and softmax
 #
+# *Lectures: the losses of Introduction to deep learning (lecture 1: MSE, binary and
+# categorical cross-entropy) and of Neural network basics (lecture 2: square, hinge, logistic,
+# cross-entropy); softmax and the numerically stable softmax + cross-entropy of Shallow networks
+# (lecture 3).*
+#
+# **Goal:** compute each loss by hand, and see why cross-entropy must be computed from logits
+# in the fused log-sum-exp form.
+#
 # A **loss** turns "how wrong is the model?" into one number that gradient descent can push
 # down. Which loss fits depends on what the model predicts: a number (regression), a yes/no
 # (binary classification) or one of K classes. This notebook computes each loss by hand,
@@ -109,7 +117,9 @@ assert math.isclose(-math.log(probs[target].data), loss.data)
 
 # %% [markdown]
 # Its gradient with respect to the logits is remarkably simple, *probabilities minus one-hot
-# target*: `dCE/dz_i = p_i - t_i`. Check it with `backward()`:
+# target*: `dCE/dz_i = p_i - t_i`. Check it with `backward()`.
+#
+# **Predict:** which logit's gradient is negative (so that gradient descent raises it)?
 
 # %%
 loss.backward()
@@ -124,42 +134,70 @@ for z, p, t in zip(logits, probs, one_hot):
 # With two classes and logits `[x, 0]`, softmax gives `[e^x / (e^x + 1), 1 / (e^x + 1)]`, which
 # is exactly `[sigmoid(x), 1 - sigmoid(x)]`. So a sigmoid output is a two-class softmax with
 # one logit fixed at 0.
+#
+# **Predict:** computed in floating point, do the two agree to every digit, or only to a few?
+
 
 # %%
+def softmax_vs_sigmoid(xs):
+    """Largest |softmax([x, 0]) - [sigmoid(x), 1 - sigmoid(x)]| over the xs."""
+    worst = 0.0
+    for x in xs:
+        p = softmax([Value(x), Value(0.0)])
+        s = Value(x).sigmoid().data
+        worst = max(worst, abs(p[0].data - s), abs(p[1].data - (1 - s)))
+    return worst
+
+
 for x in (-3.0, -0.5, 0.0, 1.0, 4.0):
     p = softmax([Value(x), Value(0.0)])
     s = Value(x).sigmoid().data
     print(f"x = {x:+.1f}: softmax = [{p[0].data:.6f}, {p[1].data:.6f}]   "
           f"[sigmoid, 1 - sigmoid] = [{s:.6f}, {1 - s:.6f}]")
-    assert math.isclose(p[0].data, s) and math.isclose(p[1].data, 1 - s, abs_tol=1e-15)
+print(f"largest difference at these x: {softmax_vs_sigmoid([-3.0, -0.5, 0.0, 1.0, 4.0]):.1e}")
 
 # %% [markdown]
+# The largest difference is the rounding of a single floating-point operation (about 1e-16):
+# the identity is exact.
+#
 # ## Why the naive formula breaks, and the fused one does not
 #
 # Computers store numbers with a limited range (the first line below), so `e^x` overflows to
 # infinity for large `x`, and underflows to 0 for very negative `x`. Such logits appear easily
 # when a network is very sure of itself. Follow the naive recipe, *exponentiate, divide, take
-# the log*, on the logits `[1000, 0]` with the true class 1:
+# the log*, on the logits `[1000, 0]` with the true class 1. (The true loss is 1000: the
+# model gives the true class a probability of about `e^-1000`.)
+#
+# **Predict:** what will the naive loss and its gradients print?
 
 # %%
 import sys
 
+
+def naive_cross_entropy(logits, target):
+    """-log softmax(z)[target] the naive way: exponentiate, divide, take the log."""
+    z = values(logits)
+    exps = [v.exp() for v in z]
+    total = Value.sum(exps)
+    probs = [e / total for e in exps]
+    loss = -probs[target].log()
+    loss.backward()
+    return {"exps": [e.data for e in exps], "probs": [p.data for p in probs],
+            "loss": loss.data, "grads": [v.grad for v in z]}
+
+
 print(f"largest float: {sys.float_info.max:.4g}, so e^x = inf from x = "
       f"{math.log(sys.float_info.max):.2f} on")
-z = values([1000.0, 0.0])
-exps = [v.exp() for v in z]
-total = exps[0] + exps[1]
-naive_p = [e / total for e in exps]
-naive_loss = -naive_p[1].log()
-naive_loss.backward()
-print("exp(z):     ", [e.data for e in exps])
-print("naive p:    ", [p.data for p in naive_p])
-print("naive loss: ", naive_loss.data)
-print("naive grads:", [v.grad for v in z])
+naive = naive_cross_entropy([1000.0, 0.0], 1)
+print("exp(z):     ", naive["exps"])
+print("naive p:    ", naive["probs"])
+print("naive loss: ", naive["loss"])
+print("naive grads:", naive["grads"])
 
 # %% [markdown]
-# `e^1000` is `inf`, and `inf / inf` is `nan` ("not a number"): the probability, the loss and
-# every gradient are destroyed, and one `nan` spreads to every weight at the next update.
+# `e^1000` is `inf`, and `inf / inf` is `nan` ("not a number"): the first probability is
+# `nan`, the second, `1 / inf`, rounds to 0, so the loss is `-log 0 = inf` instead of 1000, and
+# both gradients are `nan`. One `nan` spreads to every weight at the next update.
 #
 # The cure is algebra. Subtracting the largest logit `m` changes nothing mathematically but
 # keeps every exponent at most 0, and taking the log *before* dividing avoids computing a
@@ -170,22 +208,38 @@ print("naive grads:", [v.grad for v in z])
 #
 # `cross_entropy_loss` works on logits in this fused form (as does `log_softmax`):
 
+
 # %%
-z = values([1000.0, 0.0])
-loss = cross_entropy_loss([z], [1])
-loss.backward()
-print("logsumexp:  ", logsumexp(z).data)
-print("log_softmax:", [v.data for v in log_softmax(z)])
-print("fused loss: ", loss.data)
-print("fused grads:", [v.grad for v in z])
+def fused_cross_entropy(logits, target):
+    """-log softmax(z)[target] from logits, by cross_entropy_loss (log-sum-exp inside)."""
+    z = values(logits)
+    loss = cross_entropy_loss([z], [target])
+    loss.backward()
+    return {"logsumexp": logsumexp(values(logits)).data, "loss": loss.data,
+            "grads": [v.grad for v in z]}
+
+
+fused = fused_cross_entropy([1000.0, 0.0], 1)
+print("logsumexp:  ", fused["logsumexp"])
+print("log_softmax:", [v.data for v in log_softmax(values([1000.0, 0.0]))])
+print("fused loss: ", fused["loss"])
+print("fused grads:", fused["grads"])
+small = [2.0, 1.0, 0.1]
+by_naive, by_fused = naive_cross_entropy(small, 0)["loss"], fused_cross_entropy(small, 0)["loss"]
+print(f"at the logits {small}: naive loss {by_naive:.12f}, fused loss {by_fused:.12f} "
+      f"(difference {abs(by_naive - by_fused):.0e})")
 
 # %% [markdown]
-# The loss is 1000 (very wrong, as it should be) and the gradients are finite: `p - t`.
+# The loss is 1000 (very wrong, as it should be) and the gradients are finite: `p - t`, here
+# `[1 - 0, 0 - 1]`. At ordinary logits (the last line) the two recipes give the same loss up to
+# rounding: the fused form is the same mathematics, computed in an order that cannot overflow.
 #
 # The binary case has the same trap: a sigmoid that rounds to exactly 1.0 makes `log(1 - p)`
 # infinite. `bce_loss` takes probabilities and clamps them away from 0 and 1, which keeps the
 # numbers finite but *cuts off* the gradient; `bce_with_logits_loss` takes the logit and uses
 # the stable `softplus` form `log(1 + e^z)`, which stays exact.
+#
+# **Predict:** at the logit 40 with the label 0 (very wrong), what gradient does each give?
 
 # %%
 for logit in (5.0, 40.0):
@@ -208,8 +262,11 @@ for logit in (5.0, 40.0):
 #
 # ## Exercises
 #
+# Put your answer in place of `None` and run the cell; each check computes the expected answer
+# afresh, so running it again gives the same verdict. Solutions are behind *Solution*.
+#
 # **1.** The logits are `[0, 0, 0, 0]` (a model that knows nothing) over 4 classes. What is
-# the cross-entropy for any target? Check below.
+# the cross-entropy for any target? (Three decimals are enough.)
 #
 # <details><summary>Solution</summary>
 #
@@ -219,20 +276,99 @@ for logit in (5.0, 40.0):
 
 # %%
 my_answer = None
+
 if my_answer is None:
-    print("Fill in my_answer, then run this cell again.")
+    print("Replace None by your answer, then run this cell again.")
 else:
-    expected = cross_entropy_loss([values([0, 0, 0, 0])], [2]).data
-    assert math.isclose(my_answer, expected, rel_tol=1e-3), "softmax of equal logits is uniform"
+    for target in range(4):
+        expected = cross_entropy_loss([values([0, 0, 0, 0])], [target]).data
+        assert math.isclose(my_answer, expected, rel_tol=1e-3), (
+            "not yet: what probabilities does softmax give 4 equal logits?"
+        )
     print("Correct!")
 
 # %% [markdown]
 # **2.** For the hinge loss with label `y = +1`, what is the gradient `d loss / d f` at
-# `f = 0.5` and at `f = 2`? Predict, then check with `hinge_loss(Value(f), 1)` and
-# `backward()`.
+# `f = 0.5` and at `f = 2`? Predict both; the check computes them with
+# `hinge_loss(Value(f), 1)` and `backward()`.
 #
 # <details><summary>Solution</summary>
 #
 # `max(0, 1 - f)`: at `f = 0.5` the loss is `1 - f`, slope -1; at `f = 2` the loss is 0, flat,
 # slope 0. Examples beyond the margin stop contributing to learning.
 # </details>
+
+# %%
+my_slope_at_half = None
+my_slope_at_two = None
+
+if my_slope_at_half is None or my_slope_at_two is None:
+    print("Replace both None by your answers, then run this cell again.")
+else:
+    for f, mine in ((0.5, my_slope_at_half), (2.0, my_slope_at_two)):
+        score = Value(f)  # a fresh Value each run: its grad starts at 0
+        hinge_loss(score, 1).backward()
+        assert math.isclose(mine, score.grad, abs_tol=1e-9), f"not yet at f = {f}"
+    print("Correct!")
+
+# %% [markdown]
+# **3.** Write the stable log-sum-exp yourself, on plain floats: `my_logsumexp(zs)` should
+# return `log(e^z_1 + ... + e^z_K)` without overflowing, using the identity above (subtract the
+# largest `z` first). The check compares it with `logsumexp` on small, huge and very negative
+# logits. (Python's `math.exp(1000)` raises `OverflowError` rather than returning `inf`, and
+# `math.log(0)` raises `ValueError`.)
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# def my_logsumexp(zs):
+#     m = max(zs)
+#     return m + math.log(sum(math.exp(z - m) for z in zs))
+# ```
+#
+# Every `z - m` is at most 0, so each `e^(z - m)` lies in (0, 1] and the sum is between 1 and
+# K: nothing overflows, and the log of the sum is never `log 0` (the naive
+# `math.log(sum(math.exp(z) for z in zs))` fails both ways: `e^1000` overflows, and
+# `e^-1000 + e^-1001` rounds to 0).
+# </details>
+
+
+# %%
+def my_logsumexp(zs):
+    """log(sum_j e^z_j) for a list of floats, without overflow."""
+    return None  # your code here
+
+
+def logsumexp_errors(fn):
+    """|fn(zs) - logsumexp(zs)| on a few test cases (None: fn raised a math error)."""
+    cases = ([1.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0], [1000.0, 0.0], [-1000.0, -1001.0])
+    errors = []
+    for zs in cases:
+        try:
+            errors.append(abs(fn(zs) - logsumexp(values(zs)).data))
+        except (OverflowError, ValueError):  # e^1000, or the log of a sum that rounded to 0
+            errors.append(None)
+    return errors
+
+
+if my_logsumexp([0.0]) is None:
+    print("Replace None by your code, then run this cell again.")
+else:
+    errors = logsumexp_errors(my_logsumexp)
+    assert None not in errors, "not yet: e^z over- or underflowed; subtract the largest z first"
+    assert max(errors) < 1e-9, f"not yet: your values are off by up to {max(errors):.3g}"
+    print("Correct!")
+
+# %% [markdown]
+# ## Summary
+#
+# - Regression uses the mean squared error; binary classification the binary cross-entropy of
+#   a probability; with ±1 labels the hinge, logistic and square losses are functions of the
+#   margin `y f(x)`.
+# - Softmax turns K logits into probabilities; categorical cross-entropy is `-log` of the true
+#   class's probability, and its gradient with respect to the logits is `p - t`.
+# - Softmax of `[x, 0]` is `[sigmoid(x), 1 - sigmoid(x)]`: the sigmoid is two-class softmax.
+# - Computed naively, the cross-entropy of the logits `[1000, 0]` is `inf` with `nan`
+#   gradients; the fused log-sum-exp form gives the true loss, 1000, and the gradients `p - t`.
+#   Clamping probabilities keeps the loss finite but can kill its gradient: feed logits to a
+#   loss that takes logits.

@@ -1,0 +1,167 @@
+"""Notebook 08 teaches what its text says: the numbers come from its own cells and functions.
+
+One execution of the committed notebook (a temporary copy) serves every test here. After its
+last cell, the same kernel trains the softmax classifier and the MLP again with seeds 1 and 2
+through the notebook's own ``train_digits`` (seed 0 is the notebook's run, read from its
+cells), and runs each exercise's check cell with the solution filled in (three times where
+that is cheap) and once with a wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.notebook_harness import cell_output, notebook_path, run_notebook
+
+pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
+
+EXTRA_SEEDS = (1, 2)
+
+VERDICTS = """
+def _verdicts(src, times=3):
+    out = []
+    for _ in range(times):
+        try:
+            exec(src, globals())
+            out.append("pass")
+        except AssertionError:
+            out.append("fail")
+    return out
+"""
+
+PAIR = (
+    "mistakes = confusion.copy()\nnp.fill_diagonal(mistakes, 0)\n"
+    "my_pair = tuple(int(i) for i in np.unravel_index(mistakes.argmax(), mistakes.shape))"
+)
+# (the line of the check cell to replace, the right answer, a wrong answer, runs when right)
+EXERCISES = {
+    "ex1": ("my_count = None", "my_count = 2410", "my_count = 2400", 3),
+    "ex2": (
+        "my_inputs = None\nmy_params = None",
+        "my_inputs = 256\nmy_params = 8554",
+        "my_inputs = 256\nmy_params = 8544",
+        3,
+    ),
+    "ex3": ("my_pair = None", PAIR, "my_pair = (0, 0)", 3),
+    "ex4": (
+        "my_wider_is_better = None",
+        "my_wider_is_better = True",
+        "my_wider_is_better = False",
+        1,
+    ),
+}
+
+
+def _cell(nb: Any, marker: str) -> Any:
+    return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
+    committed = nbformat.read(notebook_path("08"), as_version=4)
+    lessons = {"helper": f"exec({VERDICTS!r}, globals()) or 'ok'"}
+    for seed in EXTRA_SEEDS:
+        lessons[f"seed_{seed}"] = (
+            f"{{name: [h.train_acc[-1], h.val_acc[-1]] for name, h in"
+            f" (('softmax', train_digits([10], seed={seed})[1]),"
+            f" ('mlp', train_digits([32, 10], seed={seed})[1]))}}"
+        )
+    for name, (marker, right, wrong, times) in EXERCISES.items():
+        src = _cell(committed, marker).source
+        lessons[f"{name}_right"] = f"_verdicts({src.replace(marker, right, 1)!r}, times={times})"
+        if name == "ex4":  # what the check trained, for the solution's words
+            lessons["wider"] = "[wider_hist.train_acc[-1], wider_hist.val_acc[-1], mlp_test_acc]"
+        lessons[f"{name}_wrong"] = f"_verdicts({src.replace(marker, wrong, 1)!r}, times=1)"
+    return run_notebook("08", Path(tmp_path_factory.mktemp("nb08")), lessons)
+
+
+def _accuracies(text: str) -> tuple[float, float]:
+    train, test = re.findall(r"train accuracy (\d\.\d+), test accuracy (\d\.\d+)", text)[0]
+    return float(train), float(test)
+
+
+def test_the_mlp_beats_the_softmax_classifier_on_test_accuracy(
+    run: tuple[Any, dict[str, Any]],
+) -> None:
+    nb, results = run
+    softmax = _accuracies(cell_output(nb, "softmax_clf, softmax_hist = train_digits([10])"))
+    mlp_text = cell_output(nb, "mlp, hist = train_digits([32, 10])")
+    mlp = _accuracies(mlp_text)
+    assert mlp[1] > softmax[1], "seed 0, as printed"
+    gained = int(re.search(r"gets (\d+) more of the 450", mlp_text).group(1))  # type: ignore[union-attr]
+    assert gained == round((mlp[1] - softmax[1]) * 450)
+    assert gained >= 3
+    for seed in EXTRA_SEEDS:
+        r = results[f"seed_{seed}"]
+        assert r["mlp"][1] > r["softmax"][1], f"seed {seed}"
+        assert r["mlp"][0] > r["softmax"][0], f"seed {seed}: the MLP also fits the training set"
+
+
+def test_the_compiled_epoch_is_much_faster(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "for compiled in (False, True):")
+    eager, compiled = (float(t) for t in re.findall(r"one epoch took (\d+\.\d+) s", text))
+    assert eager > 3 * compiled, "loose on purpose: timings are noisy"
+    shown = int(re.search(r"compiled is (\d+) times faster", text).group(1))  # type: ignore[union-attr]
+    assert shown > 3
+
+
+def test_the_counts_the_notebook_prints(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    assert "train (1347, 64), test (450, 64)" in cell_output(nb, "train_test_split(X, y")
+    assert cell_output(nb, "probe = MLP(64, [10], seed=0)\none_loss").startswith("650 parameters")
+    text = cell_output(nb, "y_pred = logits.argmax(axis=1)")
+    accuracy, wrong = re.search(r"test accuracy (\d\.\d+): (\d+) of 450 wrong", text).groups()  # type: ignore[union-attr]
+    assert abs(float(accuracy) - (450 - int(wrong)) / 450) < 1e-3
+    mlp = _accuracies(cell_output(nb, "mlp, hist = train_digits([32, 10])"))
+    assert float(accuracy) == mlp[1], "the confusion matrix is of the model trained above"
+
+
+def test_pytorch_gives_the_same_digits(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "seq = mlp.to_torch()")
+    if "PyTorch is not installed" in text:
+        pytest.skip("torch is not installed")
+    assert "same predicted digits: True" in text
+    difference = float(re.search(r"largest logit difference: (\S+)", text).group(1))  # type: ignore[union-attr]
+    assert 0 < difference < 1e-10, "the prose: the logits differ only by rounding"
+
+
+def test_the_wider_network_answer(run: tuple[Any, dict[str, Any]]) -> None:
+    _, results = run
+    train, test, mlp_test = results["wider"]
+    assert test > mlp_test, "the solution says True for seed 0"
+    assert (test - mlp_test) * 450 < 10, "... by a few test images"
+    assert train > 0.99, "... and both fit the training images almost perfectly"
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_exercise_check_gives_the_same_verdict_every_run(
+    run: tuple[Any, dict[str, Any]], name: str
+) -> None:
+    _, results = run
+    assert results[f"{name}_right"] == ["pass"] * EXERCISES[name][3]
+    assert results[f"{name}_wrong"] == ["fail"]
+
+
+def test_no_answer_is_printed_before_its_question(run: tuple[Any, dict[str, Any]]) -> None:
+    import nbformat
+
+    committed = nbformat.read(notebook_path("08"), as_version=4)
+    printed = "".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in committed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    for answer in ("2410", "2,410", "8554", "8,554"):
+        assert answer not in printed
+    for marker, *_ in EXERCISES.values():
+        cell = _cell(committed, marker)
+        assert [o.output_type for o in cell.outputs] == ["stream"]
+        assert cell_output(committed, marker).startswith("Replace")
