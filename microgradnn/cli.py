@@ -1,10 +1,13 @@
 r"""The ``microgradnn`` command: ``demo``, ``train`` and ``graph``.
 
 ``microgradnn demo`` trains micrograd's classic two-moons network in a few seconds and writes
-the model, its history and pictures into ``out/``; ``microgradnn train`` does the same for any
-toy data set with the network and optimizer you choose; ``microgradnn graph "EXPR"`` draws the
-computation graph of an expression (:func:`add_graph_arguments` and :func:`cli_graph` let
-another parser host it). ``python -m microgradnn`` is the same command.
+the model, its history and pictures into ``out/``, with the forward and backward graph of one
+trained neuron and a page that steps through its backward pass; ``microgradnn train`` does the
+same (without the neuron) for any toy data set, with defaults per data set
+(:data:`DATA_DEFAULTS`) that fit it and any network and optimizer you choose;
+``microgradnn graph "EXPR"`` draws the computation graph of an expression
+(:func:`add_graph_arguments` and :func:`cli_graph` let another parser host it).
+``python -m microgradnn`` is the same command.
 
 The choices come from the package's tables: losses from :data:`~microgradnn.losses.LOSS_INFO`,
 optimizers from :data:`~microgradnn.optim.OPTIMIZERS`, activations from
@@ -84,6 +87,33 @@ _TWO_CLASS_TARGETS = frozenset({"signs", "probabilities"})
 """Loss target kinds that hold two classes only (one output: -1/+1, or the probability of 1)."""
 _VIEWS = ("forward", "backward", "both")
 
+_TOY = {"layers": [16, 16], "activation": "relu", "optimizer": "adam", "batch_size": 32}
+_GATE = {
+    "layers": [4],
+    "activation": "tanh",
+    "optimizer": "adam",
+    "lr": 0.1,
+    "epochs": 200,
+    "batch_size": None,
+}
+DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "xor": _GATE,
+    "and": _GATE,
+    "or": _GATE,
+    "moons": {**_TOY, "lr": 0.05, "epochs": 50},
+    "circles": {**_TOY, "lr": 0.05, "epochs": 50},
+    "spirals": {**_TOY, "layers": [32, 32], "lr": 0.01, "epochs": 100},
+    "blobs": {**_TOY, "lr": 0.01, "epochs": 50},
+    "digits": {**_TOY, "lr": 0.01, "epochs": 10},
+}
+"""``train``'s defaults per data set, each chosen so that its default run fits its training set
+(100% on the gates, moons and circles at seed 0; see ``train --help``): a four-point gate needs a
+few tanh units and full-batch steps, a spiral a wider network."""
+
+_PER_DATA = tuple(next(iter(DATA_DEFAULTS.values())))
+"""The options whose default depends on ``--data``."""
+
+
 DEMO = {
     "data": "moons",
     "n": 100,
@@ -125,7 +155,18 @@ PICTURE_VALUES = 32_000_000
 """The most node values the decision-boundary picture holds at once (256 MB of floats): it
 replays the network's graph over a grid of points, so a larger network gets a coarser grid."""
 
-RUN_FILES = ("model.json", "summary.json", "history.json", "loss.png", "decision_boundary.png")
+NEURON_FILES = ("neuron_forward.svg", "neuron_backward.svg", "neuron_steps.html")
+"""What ``demo`` adds: one trained neuron's forward and backward graph, and its backward pass
+step by step."""
+
+RUN_FILES = (
+    "model.json",
+    "summary.json",
+    "history.json",
+    "loss.png",
+    "decision_boundary.png",
+    *NEURON_FILES,
+)
 """What a run writes into ``--out``; a folder holding anything else is not replaced."""
 
 
@@ -234,6 +275,20 @@ def _number_format_type(text: str) -> str:
 # -- the parser ---------------------------------------------------------------------------------
 
 
+def _defaults_epilog() -> str:
+    """``train --help``'s table of defaults per data set (data sets sharing them share a line)."""
+    rows: dict[str, list[str]] = {}
+    for name, d in DATA_DEFAULTS.items():
+        options = (
+            f"--layers {','.join(map(str, d['layers']))} --activation {d['activation']} "
+            f"--optimizer {d['optimizer']} --lr {d['lr']:g} --epochs {d['epochs']} "
+            f"--batch-size {'all' if d['batch_size'] is None else d['batch_size']}"
+        )
+        rows.setdefault(options, []).append(name)
+    lines = [f"  {', '.join(names)}:\n    {options}" for options, names in rows.items()]
+    return "defaults per data set:\n" + "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``microgradnn`` argument parser, with its ``demo``, ``train`` and ``graph`` commands."""
     from microgradnn import __version__
@@ -271,58 +326,72 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train an MLP on a toy data set",
         description="Train an MLP on a data set and write model, history and pictures.",
+        epilog=_defaults_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train.set_defaults(subparser=train)
+    per_data = "default: per data set, below"
     train.add_argument("--data", choices=DATASETS, default="moons", help="default: moons")
     train.add_argument(
         "--n",
         type=_count(4, MAX_POINTS),
         default=200,
-        help=f"points to generate (200; at most {MAX_POINTS})",
+        help=f"points to generate (default 200; at most {MAX_POINTS:,}; not for xor/and/or/digits)",
     )
     train.add_argument(
         "--noise",
         type=_checked(number, float, low=0.0),
         default=None,
-        help="data noise (per set)",
+        help="data noise (default: the data set's own)",
     )
     train.add_argument(
         "--layers",
         type=_layers,
-        default=[16, 16],
+        default=argparse.SUPPRESS,
         help=(
-            f"hidden sizes, e.g. 16,16 (default); at most {MAX_PARAMETERS:,} parameters and "
+            f"hidden sizes, e.g. 16,16 ({per_data}); at most {MAX_PARAMETERS:,} parameters and "
             f"{MAX_GRAPH_NODES:,} graph nodes per update (per example with --compiled)"
         ),
     )
-    train.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu")
+    train.add_argument(
+        "--activation", choices=tuple(ACTIVATIONS), default=argparse.SUPPRESS, help=per_data
+    )
     train.add_argument(
         "--loss",
         choices=tuple(LOSS_INFO),
         default=None,
         help="default: hinge for two classes, cross_entropy for more",
     )
-    train.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
+    train.add_argument(
+        "--optimizer", choices=tuple(OPTIMIZERS), default=argparse.SUPPRESS, help=per_data
+    )
     train.add_argument(
         "--lr",
         type=_checked(number, float, low=0.0, low_open=True),
-        default=0.01,
-        help="default: 0.01",
+        default=argparse.SUPPRESS,
+        help=f"learning rate ({per_data})",
     )
     train.add_argument(
-        "--epochs",
-        type=_count(1, MAX_EPOCHS),
-        default=None,
-        help="default: 50 (10 for digits)",
+        "--epochs", type=_count(1, MAX_EPOCHS), default=argparse.SUPPRESS, help=per_data
     )
     train.add_argument(
         "--batch-size",
         type=_batch_size,
-        default=32,
-        help="examples per update (default 32); 'all' for gradient descent, 1 for SGD",
+        default=argparse.SUPPRESS,
+        help=f"examples per update, 'all' for gradient descent, 1 for SGD ({per_data})",
     )
-    train.add_argument("--seed", type=_checked(integer, int, low=0), default=0)
-    train.add_argument("--l2", type=_checked(number, float, low=0.0), default=0.0)
+    train.add_argument(
+        "--seed",
+        type=_checked(integer, int, low=0),
+        default=0,
+        help="seeds the data, the split, the weights and the batches (default 0)",
+    )
+    train.add_argument(
+        "--l2",
+        type=_checked(number, float, low=0.0),
+        default=0.0,
+        help="weight of the L2 penalty on the weights (default 0)",
+    )
     train.add_argument(
         "--val-fraction",
         type=_checked(number, float, low=0.0, high=1.0, high_open=True),
@@ -467,7 +536,7 @@ def _expression_last(words: list[str]) -> list[str]:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    config = dict(DEMO, epochs=args.epochs, seed=args.seed, compiled=args.compiled)
+    config = dict(DEMO, epochs=args.epochs, seed=args.seed, compiled=args.compiled, neuron=True)
     epochs = config["epochs"]
     _say(
         f"two moons: {config['n']} points (noise {config['noise']}), MLP 2-16-16-1 relu, "
@@ -493,20 +562,20 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"--loss {loss} needs two classes; --data {args.data} has more "
             f"(use {' or '.join(others)})"
         )
-    epochs = args.epochs if args.epochs is not None else (10 if args.data == "digits" else 50)
+    given = {name: getattr(args, name, DATA_DEFAULTS[args.data][name]) for name in _PER_DATA}
     config: dict[str, Any] = {
         "data": args.data,
         "n": args.n,
         "noise": args.noise,
-        "layers": args.layers,
-        "activation": args.activation,
+        "layers": list(given["layers"]),
+        "activation": given["activation"],
         "loss": loss,
         "l2": args.l2,
-        "optimizer": args.optimizer,
-        "lr": args.lr,
+        "optimizer": given["optimizer"],
+        "lr": given["lr"],
         "lr_end_factor": None,
-        "epochs": epochs,
-        "batch_size": args.batch_size,
+        "epochs": given["epochs"],
+        "batch_size": given["batch_size"],
         "seed": args.seed,
         "val_fraction": 0.0 if args.data in _GATES else args.val_fraction,
         "compiled": args.compiled,
@@ -757,6 +826,9 @@ def _train_into(folder: _RunFolder, config: dict[str, Any], progress: bool, hint
     written = ["model.json", "summary.json", "history.json"]
     with np.errstate(all="ignore"):
         written += _write_plots(folder, history, model, X_train, y_train, config["loss"], nodes)
+    neuron_note = _write_neuron(folder, model, X_train) if config.get("neuron") else None
+    if neuron_note is not None:
+        written += list(NEURON_FILES)
     folder.commit()
 
     acc = fitted["acc"]
@@ -768,6 +840,11 @@ def _train_into(folder: _RunFolder, config: dict[str, Any], progress: bool, hint
     _say(f"{line} ({epochs}, {seconds:.1f} s)")
     where = _printable(f"{folder.shown}{os.sep}")
     _say(f"wrote {', '.join(written)} into {where}")
+    if neuron_note is not None:
+        _say(
+            f"drew {neuron_note} (neuron_forward.svg, neuron_backward.svg); "
+            f"open {where}neuron_steps.html in a browser to step through its backward()"
+        )
     if folder.replaced:
         _say(f"replaced the earlier run in {where}")
     return 0
@@ -819,6 +896,44 @@ def _write_plots(
         with folder.writing(filename) as path:
             figure.savefig(path, dpi=100, bbox_inches="tight")
     return [filename for filename, _ in figures]
+
+
+def _write_neuron(folder: _RunFolder, model: Any, X: np.ndarray) -> str | None:
+    """One trained first-layer neuron on one training point: forward and backward graph, stepper.
+
+    The neuron and point are the first pair whose weighted sum is positive, so that a ReLU lets
+    the gradient through and the backward picture has something to show.
+
+    Returns:
+        What was drawn (``neuron L0.N3 on training point 0``), or None with a note on stderr
+        when graphviz's ``dot`` is missing.
+    """
+    from microgradnn.engine import Value
+    from microgradnn.viz import draw_dot, render, save_backward_html
+    from microgradnn.viz.display import GraphvizNotFoundError
+
+    layer = model.layers[0]
+    W = np.array([[w.data for w in n.w] for n in layer.neurons])
+    b = np.array([0.0 if n.b is None else n.b.data for n in layer.neurons])
+    sums = X[:50] @ W.T + b
+    point, index = next(((int(i), int(k)) for i, k in np.argwhere(sums > 0)), (0, 0))
+    model.zero_grad()  # the last training step's grads would show as earlier contributions
+    inputs = [Value(float(v), label=f"x{j}") for j, v in enumerate(X[point])]
+    out = layer.neurons[index](inputs)
+    out.label = f"L0.N{index}"
+    what = f"neuron L0.N{index} on training point {point}"
+    try:
+        with folder.writing("neuron_forward.svg") as path:
+            render(draw_dot(out, model=model, rankdir="TB"), path)
+        out.backward()
+        with folder.writing("neuron_backward.svg") as path:
+            render(draw_dot(out, "backward", model=model, rankdir="TB"), path)
+        with folder.writing("neuron_steps.html") as path:
+            save_backward_html(out, path, model=model, rankdir="TB")
+    except GraphvizNotFoundError:
+        print("note: no neuron pictures (graphviz's dot program is not installed)", file=sys.stderr)
+        return None
+    return what
 
 
 @contextmanager

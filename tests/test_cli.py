@@ -69,6 +69,37 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "graph" in err
 
 
+def test_train_help_shows_every_default(capsys):
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    train = build_parser()._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
+    for action in train._actions:
+        if action.option_strings and action.nargs != 0:  # an option that takes a value
+            assert "default" in (action.help or ""), action.option_strings
+    table = text[text.index("defaults per data set:") :]
+    rows = {n: line for names, line in re.findall(r"^  (.+):\n    (.+)$", table, re.M)
+            for n in names.split(", ")}  # fmt: skip
+    assert set(rows) == set(cli.DATA_DEFAULTS)
+    for name, defaults in cli.DATA_DEFAULTS.items():
+        line = rows[name] + " "
+        assert f"--lr {defaults['lr']:g} " in line
+        assert f"--epochs {defaults['epochs']} " in line
+        assert f"--activation {defaults['activation']} " in line
+        assert f"--optimizer {defaults['optimizer']} " in line
+
+
+def test_options_given_override_the_data_sets_defaults(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", "xor", "--no-progress", "--out", str(out)]
+    assert main([*args, "--epochs", "3", "--lr", "0.5", "--batch-size", "2"]) == 0
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert (config["epochs"], config["lr"], config["batch_size"]) == (3, 0.5, 2)
+    assert (config["layers"], config["activation"], config["optimizer"]) == ([4], "tanh", "adam")
+    assert main([*args, "--batch-size", "all", "--epochs", "1"]) == 0
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert config["batch_size"] is None  # 'all' given, not the default
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -498,6 +529,28 @@ def test_demo_writes_its_files_and_reaches_97_percent(tmp_path):
     X, y = make_moons(n=100, noise=0.1, seed=0)
     scores = np.array([model(x).data for x in X.tolist()])
     assert np.mean((scores > 0) == (y == 1)) >= 0.97
+
+    # One trained neuron's backprop: the first (point, first-layer neuron) whose weighted sum is
+    # positive, found here with numpy from the saved weights; through ReLU, d out/d w_j = x_j.
+    neuron_files = set(cli.NEURON_FILES)
+    if shutil.which("dot") is None:
+        assert not neuron_files & names
+        assert "no neuron pictures" in stderr
+        return
+    assert neuron_files <= names
+    layer = model.layers[0]
+    W = np.array([[w.data for w in n.w] for n in layer.neurons])
+    b = np.array([n.b.data for n in layer.neurons])
+    point, k = np.argwhere(X[:50] @ W.T + b > 0)[0]
+    assert f"drew neuron L0.N{k} on training point {point}" in stdout
+    assert "neuron_steps.html" in stdout
+    backward = (out / "neuron_backward.svg").read_text(encoding="utf-8").replace("&#45;", "-")
+    for x_j, w_j in zip(X[point], W[k], strict=True):
+        assert f">grad {x_j:.4g}<" in backward  # the weight's grad is its input
+        assert f">grad {w_j:.4g}<" in backward  # the input's grad is its weight
+    assert "(earlier)" not in backward  # the last training step's grads were cleared first
+    assert f"L0.N{k}.w0" in (out / "neuron_forward.svg").read_text(encoding="utf-8")
+    assert "<script" in (out / "neuron_steps.html").read_text(encoding="utf-8")
 
 
 # -- failures end in one line, never a traceback ------------------------------------------------

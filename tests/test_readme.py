@@ -286,3 +286,46 @@ def test_stepper_screenshot_is_legible_and_current(readme_run: ReadmeRun, tmp_pa
         driver.quit()
     assert len(heights) > 20
     assert min(heights) >= SMALLEST_PX, sorted(heights)[:5]
+
+
+def _command_lines() -> list[tuple[list[str], int]]:
+    """The README's ``microgradnn`` commands that state a result, with the percent stated."""
+    section = README[README.index("## Command line") :]
+    start = section.index("```bash\n") + len("```bash\n")
+    block = section[start : section.index("```", start)]
+    found = []
+    for line in block.splitlines():
+        command, _, comment = line.partition("#")
+        stated = re.search(r"(\d+)% on the training set", comment)
+        if command.startswith("microgradnn ") and stated:
+            found.append((command.split()[1:], int(stated.group(1))))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("words", "percent"), _command_lines(), ids=lambda v: str(v))
+def test_command_line_examples_reach_the_result_they_state(
+    words: list[str], percent: int, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import sys
+
+    if "digits" in words:
+        pytest.importorskip("sklearn", reason="the digits data set needs the 'digits' extra")
+    proc = subprocess.run(
+        [sys.executable, "-m", "microgradnn", *words, "--no-progress", "--out", "run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert round(100 * summary["final_train_acc"]) >= percent, proc.stdout
+
+
+def test_the_readme_states_a_result_for_each_training_command() -> None:
+    assert {words[0] for words, _ in _command_lines()} == {"demo", "train"}
+    assert len(_command_lines()) >= 4
