@@ -43,17 +43,15 @@ file keeps its permission bits, and a new one gets the default mode (the umask a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import re
-import secrets
-import stat
 from typing import Any
 
 import numpy as np
 
+from microgradnn._files import atomic_write
 from microgradnn.module import Module
 from microgradnn.nn import MLP, describe_config, mlp_num_parameters
 
@@ -135,77 +133,14 @@ def _encode(x: float) -> float | str:
 
 
 def _atomic_write_json(where: str, data: object) -> None:
-    target = os.path.realpath(where)  # through symlinks to the file, so a link stays a link
-    folder, name = os.path.split(target)
-    _remove_abandoned_temp_files(folder, name)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-            json.dump(data, f, indent=1, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise ValueError(
-                    f"{where}: the model file would be {size:,} bytes, larger than the "
-                    f"{_size(MAX_FILE_BYTES)} a model file may be"
-                )
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-
-
-_TEMP_TAIL = re.compile(r"(\d{1,10})\.[0-9a-f]{8}")
-
-
-def _remove_abandoned_temp_files(folder: str, name: str) -> None:
-    """Delete ``.{name}.{pid}.{random}.tmp`` files whose writing process no longer exists.
-
-    A save killed mid-write (SIGKILL, out of memory) cannot remove its temporary file, so the
-    next save of the same file does. Files of live processes, of this process (another thread
-    may be writing) and of other files are left alone. POSIX only: on Windows ``os.kill(pid,
-    0)`` would end the process instead of asking about it.
-    """
-    if os.name != "posix":
-        return
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return
-    prefix = f".{name}."
-    for entry in entries:
-        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-            continue
-        tail = _TEMP_TAIL.fullmatch(entry[len(prefix) : -len(".tmp")])
-        if tail is None:
-            continue
-        pid = int(tail[1])
-        if pid != os.getpid() and not _process_exists(pid):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, entry))
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):  # PermissionError: it exists, run by another user
-        return True
-    return True
+    text = json.dumps(data, indent=1, allow_nan=False) + "\n"
+    size = len(text)  # json.dumps writes ASCII: one byte per character
+    if size > MAX_FILE_BYTES:
+        raise ValueError(
+            f"{where}: the model file would be {size:,} bytes, larger than the "
+            f"{_size(MAX_FILE_BYTES)} a model file may be"
+        )
+    atomic_write(where, text)
 
 
 class _RefusedNumberError(ValueError):

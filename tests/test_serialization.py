@@ -453,16 +453,14 @@ def test_threads_saving_the_same_file_do_not_collide(tmp_path):
 
 SLOW_SAVE = textwrap.dedent(
     """
-    import json, sys, time
+    import os, sys, time
     from microgradnn.nn import MLP
 
-    def slow_dump(obj, f, **kwargs):
-        f.write('{"format": "microgradnn", "version": 1, "model": {"ty')
-        f.flush()
+    def slow_fsync(fd):  # the temporary file is written, not yet renamed over the target
         print("writing", flush=True)
         time.sleep(60)
 
-    json.dump = slow_dump
+    os.fsync = slow_fsync
     MLP(2, [3, 1], seed=1).save(sys.argv[1])
     """
 )

@@ -26,6 +26,7 @@ from typing import Any
 import graphviz
 
 from microgradnn._checks import choice, describe
+from microgradnn._files import atomic_write
 
 __all__ = [
     "FIT_WIDTH",
@@ -298,6 +299,8 @@ class GraphPicture(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no
 def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:
     """Write ``graph`` to exactly ``path`` (graphviz's own ``.render`` also writes the DOT file).
 
+    The file is replaced in one step: an earlier picture stays whole if rendering fails.
+
     Args:
         graph: A picture from :func:`draw_dot` (or any graphviz graph).
         path: Output file; its suffix picks the format unless ``format`` is given: ``.svg``,
@@ -317,9 +320,7 @@ def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None)
     path = Path(path)
     fmt = choice("format", (format or path.suffix.lstrip(".") or "svg").lower(), RENDER_FORMATS)
     if fmt in ("dot", "gv"):
-        path.write_text(graph.source, encoding="utf-8")
-        return path
+        return atomic_write(path, graph.source)
     with dot_errors():
         data = graph.pipe(format=fmt)
-    path.write_bytes(data)
-    return path
+    return atomic_write(path, data)

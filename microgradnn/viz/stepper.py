@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from microgradnn._checks import choice, number
+from microgradnn._files import atomic_write
 from microgradnn.engine import Value
 from microgradnn.viz.analysis import (
     Analysis,
@@ -966,10 +967,8 @@ class BackwardStepper:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write the standalone page to ``path`` (UTF-8); returns the path."""
-        path = Path(path)
-        path.write_text(self.page(), encoding="utf-8")
-        return path
+        """Write the standalone page to ``path`` (UTF-8, replaced in one step); returns the path."""
+        return atomic_write(path, self.page())
 
 
 def backward_html(root: Value, **kwargs: Any) -> str:
