@@ -49,6 +49,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, suppress
@@ -1100,7 +1101,8 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
         dest="out",
         default=None,
         help="picture file (.svg, .png, .pdf, or .dot for the DOT source); "
-        "with --view both, NAME-forward.EXT and NAME-backward.EXT",
+        "with --view both, NAME-forward.EXT and NAME-backward.EXT; '-' writes the picture to "
+        "stdout (the numbers then go to stderr)",
     )
     parser.add_argument(
         "--view",
@@ -1158,6 +1160,28 @@ def _outputs(out: str, view: str, fmt: str | None) -> list[tuple[str, Path, str]
 _DOT_HINT = "draw a smaller expression, or write the DOT source with -o NAME.dot"
 
 
+def _render_bytes(render: Callable[..., Path], graph: Any, fmt: str) -> bytes:
+    """The picture as ``fmt`` bytes, made as :func:`_render` makes a file (same errors)."""
+    with tempfile.TemporaryDirectory() as folder:
+        return _render(render, graph, Path(folder) / f"picture.{fmt}", fmt).read_bytes()
+
+
+def _picture_to(stream: TextIO, data: bytes, fmt: str) -> None:
+    """Write a picture to ``stream`` (``-o -``): bytes to its buffer, or text for svg and dot."""
+    binary = getattr(stream, "buffer", None)
+    try:
+        if binary is not None:
+            stream.flush()
+            binary.write(data)
+            binary.flush()
+        elif fmt in ("svg", "dot"):
+            stream.write(data.decode("utf-8"))
+        else:
+            raise CliError(f"-o -: cannot write {fmt} bytes to this text stream; use -o FILE")
+    except BrokenPipeError:
+        raise _OutputClosedError from None
+
+
 def _render(render: Callable[..., Path], graph: Any, path: Path, fmt: str) -> Path:
     """``render(graph, path, fmt)``, with graphviz's own failures as a :class:`CliError`.
 
@@ -1209,17 +1233,33 @@ def cli_graph(args: Any, stdout: TextIO | None = None, stderr: TextIO | None = N
         values = parse_assignments(getattr(args, "set", None))
         root, variables = parse_expression(args.expr, values)
         root.backward()
-        _say(f"{root.label} = {format(root.data, fmt_spec)}", out_stream)
+        out = getattr(args, "out", None) or getattr(args, "output", None)
+        piped = out == "-"  # the picture itself goes to stdout, so the numbers go to stderr
+        if piped and view == "both":
+            raise ValueError(
+                "-o -: writes one picture to stdout; choose --view forward or backward"
+            )
+        info_stream = err_stream if piped else out_stream
+        _say(f"{root.label} = {format(root.data, fmt_spec)}", info_stream)
         width = max(len(n) for n in variables)
         for name, v in variables.items():
             _say(
                 f"  {name:<{width}} = {format(v.data, fmt_spec):<10}  "
                 f"d{root.label}/d{name} = {format(v.grad, fmt_spec)}",
-                out_stream,
+                info_stream,
             )
-        out = getattr(args, "out", None) or getattr(args, "output", None)
         written: list[Path] = []
-        if out:
+        if piped:
+            fmt = (getattr(args, "format", None) or "svg").lower()
+            graph = draw_dot(
+                root,
+                view,
+                rankdir=getattr(args, "rankdir", None) or "LR",
+                fmt=fmt_spec,
+                hide_constants=bool(getattr(args, "hide_constants", False)),
+            )
+            _picture_to(out_stream, _render_bytes(render, graph, fmt), fmt)
+        elif out:
             for v_name, path, fmt in _outputs(str(out), view, getattr(args, "format", None)):
                 graph = draw_dot(
                     root,
@@ -1237,7 +1277,7 @@ def cli_graph(args: Any, stdout: TextIO | None = None, stderr: TextIO | None = N
             with _writing(html_path):
                 written.append(save_backward_html(root, html_path, fmt=fmt_spec))
         for path in written:
-            _say(f"wrote {_printable(str(path))}", out_stream)
+            _say(f"wrote {_printable(str(path))}", info_stream)
         if not out and not html_path:
             _say(
                 "(pass -o graph.svg to draw it, --html steps.html to step through backward)",

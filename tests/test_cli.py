@@ -637,10 +637,10 @@ def test_graph_output_in_a_read_only_folder_is_one_line(tmp_path, capsys):
 )
 @pytest.mark.parametrize("option", ["-o", "--html"])
 def test_graph_write_errors_name_the_path(tmp_path, capsys, monkeypatch, error, reason, option):
-    def write_text(self, *args, **kwargs):
+    def replace(src, dst):  # every file is written beside its target, then renamed over it
         raise error
 
-    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(os, "replace", replace)
     target = tmp_path / "g.dot"
     assert main(["graph", "x*2", "--set", "x=1", option, str(target)]) == 1
     one_line_error(capsys.readouterr().err, "microgradnn graph", f"cannot write {target}: {reason}")
@@ -1246,3 +1246,39 @@ def test_a_closed_stdout_pipe_ends_quietly(argv):
         os.close(write_end)
     assert proc.stderr == ""
     assert proc.returncode in (0, 1)
+
+
+@needs_dot
+def test_graph_to_stdout_writes_only_the_picture_there(tmp_path):
+    code, out, err = run_module(
+        "graph", "x*w", "--set", "x=3", "w=2", "-o", "-", "--format", "dot", cwd=tmp_path
+    )
+    assert code == 0, err
+    assert out.startswith("digraph")
+    assert "dout/dx = 2" in err  # the numbers moved to stderr
+    assert list(tmp_path.iterdir()) == []  # no file named '-' or '-.svg'
+    proc = subprocess.run(
+        [sys.executable, "-m", "microgradnn", "graph", "x*w", "--set", "x=3", "w=2", "-o", "-",
+         "--format", "png"], capture_output=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(b"\x89PNG\r\n\x1a\n")
+    code, out, err = run_module("graph", "x*w", "--set", "x=3", "w=2", "-o", "-", "--view", "both")
+    assert code == 2
+    assert out == ""
+    assert err.strip() == (
+        "microgradnn graph: error: -o -: writes one picture to stdout; "
+        "choose --view forward or backward"
+    )
+
+
+@needs_dot
+def test_graph_to_a_closed_pipe_ends_quietly():
+    proc = subprocess.run(
+        f'"{sys.executable}" -m microgradnn graph "tanh(x*w + b)" --set x=2 w=-3 b=1 -o - '
+        "--format dot | head -c 10",
+        shell=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.stdout == "digraph mi"
+    assert "Traceback" not in proc.stderr
+    assert "BrokenPipe" not in proc.stderr
