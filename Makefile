@@ -66,10 +66,10 @@ learn: $(LEARN_STAMP) dot
 setup: $(STAMP) dot
 
 test: setup torch browser fonts
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -n 2 -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
 
 demo: learn
 	$(PY) -m microgradnn demo
