@@ -1249,27 +1249,23 @@ def cli_graph(args: Any, stdout: TextIO | None = None, stderr: TextIO | None = N
                 info_stream,
             )
         written: list[Path] = []
-        if piped:
-            fmt = (getattr(args, "format", None) or "svg").lower()
-            graph = draw_dot(
+
+        def picture(view_name: str) -> Any:
+            return draw_dot(
                 root,
-                view,
+                view_name,
                 rankdir=getattr(args, "rankdir", None) or "LR",
                 fmt=fmt_spec,
                 hide_constants=bool(getattr(args, "hide_constants", False)),
             )
-            _picture_to(out_stream, _render_bytes(render, graph, fmt), fmt)
+
+        if piped:
+            fmt = (getattr(args, "format", None) or "svg").lower()
+            _picture_to(out_stream, _render_bytes(render, picture(view), fmt), fmt)
         elif out:
             for v_name, path, fmt in _outputs(str(out), view, getattr(args, "format", None)):
-                graph = draw_dot(
-                    root,
-                    v_name,
-                    rankdir=getattr(args, "rankdir", None) or "LR",
-                    fmt=fmt_spec,
-                    hide_constants=bool(getattr(args, "hide_constants", False)),
-                )
                 with _writing(path):
-                    written.append(_render(render, graph, path, fmt))
+                    written.append(_render(render, picture(v_name), path, fmt))
         html_path = getattr(args, "html", None)
         if html_path:
             if "\x00" in str(html_path):
