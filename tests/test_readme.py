@@ -329,3 +329,19 @@ def test_command_line_examples_reach_the_result_they_state(
 def test_the_readme_states_a_result_for_each_training_command() -> None:
     assert {words[0] for words, _ in _command_lines()} == {"demo", "train"}
     assert len(_command_lines()) >= 4
+
+
+def test_the_notebook_table_is_the_same_in_both_readmes() -> None:
+    """README.md and notebooks/README.md describe each notebook in the same words."""
+
+    def rows(text: str, prefix: str) -> dict[str, str]:
+        found = re.findall(
+            r"^\| \[(\d\d_\w+)\]\(" + prefix + r"\1\.ipynb\) \| (.+) \|$", text, re.M
+        )
+        return dict(found)
+
+    here = rows(README, "notebooks/")
+    there = rows((ROOT / "notebooks" / "README.md").read_text(encoding="utf-8"), "")
+    committed = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(here) == committed
+    assert here == there
