@@ -65,11 +65,13 @@ learn: $(LEARN_STAMP) dot
 
 setup: $(STAMP) dot
 
+# --dist loadscope: each test module runs on one worker, so a module-scoped fixture (a notebook
+# executed once, a JupyterLab server) is built once, not once per worker.
 test: setup torch browser fonts
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadscope -m "not slow and not notebooks and not browser" $(PYTEST_ARGS)
 
 demo: learn
 	$(PY) -m microgradnn demo

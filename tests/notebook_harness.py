@@ -23,6 +23,25 @@ NB_DIR = ROOT / "notebooks"
 NEEDS = {"08": ("sklearn",)}  # beyond matplotlib; torch is optional (the cell skips itself)
 MARK = "__lesson__"
 
+SEEDS = (0, 1, 2)
+"""The seeds every lesson must hold for, not only the one a notebook shows."""
+
+VERDICTS = """
+def _verdicts(src, times=3):
+    out = []
+    for _ in range(times):
+        try:
+            exec(src, globals())
+            out.append("pass")
+        except AssertionError:
+            out.append("fail")
+    return out
+"""
+"""Kernel code for ``_verdicts(src, times=3)``: runs an exercise's check cell ``times`` times in
+the notebook's namespace and returns each run's verdict, ``"pass"`` or ``"fail"``; a check
+that changes its verdict on a rerun shows as a mixed list. Define it with the lesson
+``f"exec({VERDICTS!r}, globals()) or 'ok'"``."""
+
 
 def notebook_path(stem: str) -> Path:
     """The committed notebook whose name starts with ``stem`` (e.g. ``"06"``)."""
@@ -94,6 +113,11 @@ def run_notebook(
         line = next(ln for ln in text.splitlines() if ln.startswith(MARK))
         results[name] = json.loads(line[len(MARK) + 1 :])
     return nb, results
+
+
+def code_cell(nb: Any, marker: str) -> Any:
+    """The first code cell of ``nb`` whose source contains ``marker``."""
+    return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
 
 
 def cell_output(nb: Any, marker: str) -> str:

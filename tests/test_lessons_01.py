@@ -16,25 +16,12 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import cell_output, notebook_path, run_notebook
+from tests.notebook_harness import SEEDS, VERDICTS, cell_output, notebook_path, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
-SEEDS = (0, 1, 2)
 HIDDEN = (4, 16, 64)
 
-# Runs a cell's source in the notebook's namespace a few times; the verdict of each run.
-VERDICTS = """
-def _verdicts(src, times=3):
-    out = []
-    for _ in range(times):
-        try:
-            exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-    return out
-"""
 
 # Exercise check cells (found by a line they contain) and how to fill in an answer.
 EXERCISES = {

@@ -16,25 +16,20 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import cell_output, notebook_path, run_notebook
+from tests.notebook_harness import (
+    SEEDS,
+    VERDICTS,
+    cell_output,
+    code_cell,
+    notebook_path,
+    run_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
-SEEDS = (0, 1, 2)
 LN2 = math.log(2)
 THREE_MERGED = (3 * math.log(3) - 2 * math.log(2)) / 4
 
-VERDICTS = """
-def _verdicts(src, times=3):
-    out = []
-    for _ in range(times):
-        try:
-            exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-    return out
-"""
 
 # (a line of the check cell, the answer that replaces it, a wrong answer); the loop exercise's
 # answer is the solution folded in the notebook's own markdown (see _loop_answers).
@@ -50,10 +45,6 @@ EXERCISES = {
 PROMPTS = {"nand": "Fill in", "xnor": "Fill in", "relus": "Fill in", "loop": "Write the loop"}
 
 
-def _cell(nb: Any, marker: str) -> Any:
-    return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-
-
 def _loop_answers(nb: Any) -> tuple[str, str]:
     """The loop check cell with the notebook's folded solution, and with zero_grad left out."""
     text = next(
@@ -63,7 +54,7 @@ def _loop_answers(nb: Any) -> tuple[str, str]:
     assert solution, "the loop exercise has no folded Python solution"
     body = solution.group(1)
     assert "zero_grad()" in body
-    cell = _cell(nb, "def train_by_hand(")
+    cell = code_cell(nb, "def train_by_hand(")
     loop = r" {4}for _ in range\(epochs\):\n {8}\.\.\.  # your code:.*"
     placeholder = re.search(loop, cell.source)
     assert placeholder, "the loop exercise lost its placeholder line"
@@ -85,7 +76,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
         lessons[f"equal_{seed}"] = f"equal_init({seed})"
         lessons[f"pieces_{seed}"] = f"deep_vs_fat({seed})"
     for name, (marker, right, wrong) in EXERCISES.items():
-        source = _cell(committed, marker).source
+        source = code_cell(committed, marker).source
         lessons[f"{name}_right"] = f"_verdicts({source.replace(marker, right, 1)!r})"
         lessons[f"{name}_wrong"] = f"_verdicts({source.replace(marker, wrong, 1)!r}, times=1)"
     right, wrong = _loop_answers(committed)
@@ -225,6 +216,6 @@ def test_no_answer_in_a_committed_exercise_output(name: str) -> None:
 
     committed = nbformat.read(notebook_path("03"), as_version=4)
     marker = "def train_by_hand(" if name == "loop" else EXERCISES[name][0]
-    cell = _cell(committed, marker)
+    cell = code_cell(committed, marker)
     assert [o.output_type for o in cell.outputs] == ["stream"]
     assert cell_output(committed, marker).startswith(PROMPTS[name])

@@ -15,23 +15,17 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import cell_output, notebook_path, run_notebook
+from tests.notebook_harness import (
+    SEEDS,
+    VERDICTS,
+    cell_output,
+    code_cell,
+    notebook_path,
+    run_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
-SEEDS = (0, 1, 2)
-
-VERDICTS = """
-def _verdicts(src, times=3):
-    out = []
-    for _ in range(times):
-        try:
-            exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-    return out
-"""
 
 SOLUTION_LSE = "m = max(zs)\n    return m + math.log(sum(math.exp(z - m) for z in zs))"
 NAIVE_LSE = "return math.log(sum(math.exp(z) for z in zs))"
@@ -47,13 +41,9 @@ EXERCISES = {
 }
 
 
-def _cell(nb: Any, marker: str) -> Any:
-    return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-
-
 def _filled(nb: Any, name: str, answer: str) -> str:
     marker = EXERCISES[name][0]
-    return str(_cell(nb, marker).source.replace(marker, answer, 1))
+    return str(code_cell(nb, marker).source.replace(marker, answer, 1))
 
 
 def _random_logits(seed: int, scale: float, k: int = 5) -> str:
@@ -179,6 +169,6 @@ def test_no_answer_in_a_committed_exercise_output(
     import nbformat
 
     committed = nbformat.read(notebook_path("04"), as_version=4)
-    cell = _cell(committed, EXERCISES[name][0])
+    cell = code_cell(committed, EXERCISES[name][0])
     assert [o.output_type for o in cell.outputs] == ["stream"]
     assert cell_output(committed, EXERCISES[name][0]).startswith("Replace")

@@ -16,24 +16,19 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import cell_output, notebook_path, run_notebook
+from tests.notebook_harness import (
+    SEEDS,
+    VERDICTS,
+    cell_output,
+    code_cell,
+    notebook_path,
+    run_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
-SEEDS = (0, 1, 2)
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
-VERDICTS = """
-def _verdicts(src, times=3):
-    out = []
-    for _ in range(times):
-        try:
-            exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-    return out
-"""
 
 SIGMOID_PRIME = "sig = 1 / (1 + np.exp(-s))\n    return sig * (1 - sig)"
 CLIP = (
@@ -60,13 +55,9 @@ SWEEPS = (
 )
 
 
-def _cell(nb: Any, marker: str) -> Any:
-    return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-
-
 def _filled(nb: Any, name: str, answer: str) -> str:
     marker = EXERCISES[name][0]
-    source = _cell(nb, marker).source
+    source = code_cell(nb, marker).source
     assert marker in source
     return str(source.replace(marker, answer, 1))
 
@@ -258,6 +249,6 @@ def test_no_answer_in_a_committed_exercise_output(
     import nbformat
 
     committed = nbformat.read(notebook_path("06"), as_version=4)
-    cell = _cell(committed, EXERCISES[name][0])
+    cell = code_cell(committed, EXERCISES[name][0])
     assert [o.output_type for o in cell.outputs] == ["stream"]
     assert cell_output(committed, EXERCISES[name][0]).startswith("Fill in")

@@ -15,23 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import cell_output, notebook_path, run_notebook
+from tests.notebook_harness import VERDICTS, cell_output, code_cell, notebook_path, run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
 EXTRA_SEEDS = (1, 2)
 
-VERDICTS = """
-def _verdicts(src, times=3):
-    out = []
-    for _ in range(times):
-        try:
-            exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-    return out
-"""
 
 PAIR = (
     "mistakes = confusion.copy()\nnp.fill_diagonal(mistakes, 0)\n"
@@ -56,10 +45,6 @@ EXERCISES = {
 }
 
 
-def _cell(nb: Any, marker: str) -> Any:
-    return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
     nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
@@ -72,7 +57,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
             f" ('mlp', train_digits([32, 10], seed={seed})[1]))}}"
         )
     for name, (marker, right, wrong, times) in EXERCISES.items():
-        src = _cell(committed, marker).source
+        src = code_cell(committed, marker).source
         lessons[f"{name}_right"] = f"_verdicts({src.replace(marker, right, 1)!r}, times={times})"
         if name == "ex4":  # what the check trained, for the solution's words
             lessons["wider"] = "[wider_hist.train_acc[-1], wider_hist.val_acc[-1], mlp_test_acc]"
@@ -162,6 +147,6 @@ def test_no_answer_is_printed_before_its_question(run: tuple[Any, dict[str, Any]
     for answer in ("2410", "2,410", "8554", "8,554"):
         assert answer not in printed
     for marker, *_ in EXERCISES.values():
-        cell = _cell(committed, marker)
+        cell = code_cell(committed, marker)
         assert [o.output_type for o in cell.outputs] == ["stream"]
         assert cell_output(committed, marker).startswith("Replace")

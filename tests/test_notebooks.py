@@ -1,7 +1,8 @@
 """The course notebooks: committed, up to date with their sources, small, and runnable.
 
-The slow test executes every committed notebook top to bottom with nbclient, from a temporary
-copy (the committed file is never touched); any cell that raises fails it. The fast tests read
+Each notebook is executed top to bottom by its lessons test (``tests/test_lessons_NN.py``, from a
+temporary copy: the committed file is never touched), where any cell that raises fails it; a
+test here checks that every notebook has one. The other tests read
 the committed JSON only: each notebook matches its source in ``notebooks/src`` as jupytext reads
 it (so nobody edited one without the other) with the ids ``notebooks/_build.py`` gives, was
 executed, shows at least one picture, holds no error or warning output, and the whole set stays
@@ -14,7 +15,6 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,7 +29,6 @@ NB_DIR = ROOT / "notebooks"
 SOURCES = sorted((NB_DIR / "src").glob("[0-9][0-9]_*.py"))
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
 MAX_TOTAL_BYTES = 2_500_000
-NEEDS = {"08": ("sklearn",)}  # beyond matplotlib; torch is optional (the cell skips itself)
 
 pytestmark = pytest.mark.notebooks
 
@@ -151,42 +150,13 @@ def test_notebooks_are_small() -> None:
     assert total < MAX_TOTAL_BYTES, f"notebooks total {total:,} bytes, over {MAX_TOTAL_BYTES:,}"
 
 
-# A notebook with a lessons test (tests/test_lessons_NN.py) is executed there, once, with its
-# lessons checked in the same kernel; the others are executed here.
-WITHOUT_LESSONS = [
-    p for p in NOTEBOOKS if not (ROOT / "tests" / f"test_lessons_{p.stem[:2]}.py").exists()
-]
+def test_every_notebook_is_executed_by_its_lessons_test() -> None:
+    """Each notebook runs top to bottom, without an error, in tests/test_lessons_NN.py.
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", WITHOUT_LESSONS, ids=lambda p: p.stem)
-def test_notebook_executes(path: Path, tmp_path: Path) -> None:
-    nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
-    nbclient = pytest.importorskip("nbclient", reason="needs the 'notebooks' extra")
-    pytest.importorskip("ipykernel", reason="needs the 'notebooks' extra")
-    pytest.importorskip("matplotlib", reason="the notebooks plot: needs the 'notebooks' extra")
-    for module in NEEDS.get(path.stem[:2], ()):
-        pytest.importorskip(module, reason=f"{path.name} needs {module}: the 'notebooks' extra")
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        KernelSpecManager().get_kernel_spec("python3")
-    except NoSuchKernel:
-        pytest.skip("no 'python3' Jupyter kernel (python -m ipykernel install --user)")
-    if shutil.which("dot") is None:
-        pytest.skip("graphviz's 'dot' program is not installed (the notebooks draw graphs)")
-
-    copy = tmp_path / path.name
-    shutil.copy(path, copy)
-    nb = nbformat.read(copy, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-    client = nbclient.NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()
-    errors = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
-    ]
-    assert not errors
+    There its lessons are asserted on the numbers its cells compute (for several seeds), in the
+    same kernel, so each notebook is executed once.
+    """
+    for path in NOTEBOOKS:
+        lessons = ROOT / "tests" / f"test_lessons_{path.stem[:2]}.py"
+        assert lessons.exists(), f"{path.name} has no lessons test ({lessons.name})"
+        assert "run_notebook(" in lessons.read_text(encoding="utf-8")

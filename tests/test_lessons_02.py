@@ -1,0 +1,182 @@
+"""Notebook 02 teaches what its text says: the numbers come from its own cells and functions.
+
+One execution of the committed notebook (a temporary copy) serves every test here. After its
+last cell, the same kernel calls the notebook's ReLU experiment for seeds 0, 1 and 2 (seed 0 is
+the run the notebook printed) and runs each exercise's check cell three times with the solution
+filled in (and once with a wrong answer), so a check that changes its verdict on a rerun, or a
+lesson that holds for one seed only, fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.notebook_harness import SEEDS, VERDICTS, cell_output, notebook_path, run_notebook
+
+pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
+
+
+# _verdicts (see the harness), and the seed runs of the lessons.
+HELPERS = VERDICTS + """
+
+def _relu_lesson(seed):
+    if seed == 0:  # the runs the notebook printed
+        zero, spread_out = at_zero, spread
+    else:
+        zero = relu_experiment(seed, epochs=1500)
+        spread_out = relu_experiment(seed, spread_kinks=True, epochs=500)
+    return {
+        "start_kinks": zero["start_kinks"],
+        "zero_100": zero["loss"][99],
+        "zero_500": zero["loss"][499],
+        "zero_1000": zero["loss"][999],
+        "zero_1500": zero["loss"][-1],
+        "spread_500": spread_out["loss"][-1],
+        "spread_epochs": len(spread_out["loss"]),
+    }
+"""
+
+# Exercise check cells (found by a line they contain): the solution's answer, a wrong one.
+EXERCISES = {
+    "ex1": (
+        "my_number_of_pieces = None\nmy_heights = None",
+        "my_number_of_pieces = 2\nmy_heights = [2, -3]",
+        "my_number_of_pieces = 3\nmy_heights = [2, 0, -3]",
+    ),
+    "ex2": ("a, p, q = None, None, None", "a, p, q = 1 / 2, 1, 3", "a, p, q = 1, 1, 3"),
+    "ex3": ("my_smallest_H = None", "my_smallest_H = 3", "my_smallest_H = 1"),
+}
+
+
+def _cell_source(marker: str) -> str:
+    import nbformat
+
+    nb = nbformat.read(notebook_path("02"), as_version=4)
+    return next(c.source for c in nb.cells if c.cell_type == "code" and marker in c.source)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
+    lessons = {
+        "helpers": f"exec({HELPERS!r}, globals()) or 'ok'",
+        "relu": f"[_relu_lesson(s) for s in {SEEDS}]",
+        "line_mse": "float(line_mse)",
+        "sig_mse": "float(sig_mse)",
+    }
+    for name, (marker, right, wrong) in EXERCISES.items():
+        src = _cell_source(marker)
+        lessons[f"{name}_right"] = f"_verdicts({src.replace(marker, right, 1)!r})"
+        lessons[f"{name}_wrong"] = f"_verdicts({src.replace(marker, wrong, 1)!r}, times=1)"
+    return run_notebook("02", Path(tmp_path_factory.mktemp("nb02")), lessons)
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"[-+]?\d+\.\d+", text)]
+
+
+def test_hard_sigmoids_rebuild_the_curve_exactly(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "pieces = []")
+    assert text.startswith("3 hard sigmoids"), "the Predict: three sloped pieces"
+    assert "largest difference from the curve: 0.00e+00" in text
+
+
+def test_bias_is_the_weight_of_an_always_on_input(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "z_always_on =")
+    lines = text.splitlines()
+    assert lines[0].startswith("w·x + b = ")
+    assert lines[1].startswith("[b, w]·[1, x] = ")
+    first, second = (_numbers(line)[-1] for line in lines)
+    assert first == second
+    assert abs(first) > 0.1, "a bias that is not 0, so the check means something"
+
+
+def test_every_bias_starts_at_zero(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    rows = cell_output(nb, "model.named_parameters()").splitlines()
+    biases = [float(r.split()[-1]) for r in rows if r.split()[0].endswith(".b")]
+    assert biases
+    assert all(b == 0.0 for b in biases)
+
+
+def test_four_sigmoids_beat_the_line(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, results = run
+    text = cell_output(nb, "sig_model, sig_mse = sigmoid_fit(H)")
+    assert f"{results['sig_mse']:.4f}" in text
+    assert f"{results['line_mse']:.4f}" in text
+    assert results["line_mse"] > 0.2, "the summary: about 0.26"
+    assert results["sig_mse"] < 0.01, "the Predict: below 0.01"
+    assert results["sig_mse"] < 2.5 * 0.05**2, "within about twice the noise's mean square"
+
+
+def test_relu_kinks_all_start_at_zero(run: tuple[Any, dict[str, Any]]) -> None:
+    _, results = run
+    for r in results["relu"]:
+        assert len(r["start_kinks"]) == 8
+        assert all(k == 0.0 for k in r["start_kinks"])
+
+
+def test_kinks_at_zero_are_slow_not_trapped(run: tuple[Any, dict[str, Any]]) -> None:
+    _, results = run
+    sigmoid = results["sig_mse"]
+    for r in results["relu"]:
+        # a plateau near 0.05, about ten times the sigmoids', from epoch 100 to 500 ...
+        for key in ("zero_100", "zero_500"):
+            assert 0.03 < r[key] < 0.08, (key, r)
+        assert r["zero_500"] > 6 * sigmoid
+        # ... and then it drops: to a third or less by epoch 1500
+        assert r["zero_1500"] < 0.4 * r["zero_500"], r
+    # the prose, about seed 0: the plateau lasts until epoch 1000
+    assert 0.03 < results["relu"][0]["zero_1000"] < 0.08
+
+
+def test_spread_kinks_learn_ten_times_faster(run: tuple[Any, dict[str, Any]]) -> None:
+    _, results = run
+    for r in results["relu"]:
+        assert r["spread_epochs"] == 500
+        assert r["spread_500"] < 0.012, r
+        assert r["zero_500"] > 5 * r["spread_500"], "about ten times lower, in 500 epochs"
+        assert r["spread_500"] > 0.05**2, "not below the noise"
+
+
+def test_printed_relu_numbers_are_the_seed_0_runs(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, results = run
+    seed0 = results["relu"][0]
+    text = cell_output(nb, "at_zero = relu_experiment(seed=0, epochs=1500)")
+    assert f"after  500 epochs: {seed0['zero_500']:.4f}" in text
+    assert f"after 1500 epochs: {seed0['zero_1500']:.4f}" in text
+    text = cell_output(nb, "spread = relu_experiment(seed=0, spread_kinks=True")
+    assert f"after  500 epochs: {seed0['spread_500']:.4f}" in text
+    end = _numbers(text.splitlines()[-1])
+    # the prose: most kinks reached the knots, none near 1.5 yet
+    after = _numbers(cell_output(nb, "at_zero = relu_experiment").splitlines()[-1])
+    near = [k for k in (-1.5, -0.5, 0.5) if min(abs(a - k) for a in after) < 0.15]
+    assert len(near) == 3
+    assert min(abs(a - 1.5) for a in after) > 0.3
+    assert len(end) == 8
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_exercise_check_gives_the_same_verdict_every_run(
+    run: tuple[Any, dict[str, Any]], name: str
+) -> None:
+    _, results = run
+    assert results[f"{name}_right"] == ["pass"] * 3
+    assert results[f"{name}_wrong"] == ["fail"]
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_no_answer_in_a_committed_exercise_output(name: str) -> None:
+    nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
+
+    marker = EXERCISES[name][0]
+    committed = nbformat.read(notebook_path("02"), as_version=4)
+    cell = next(c for c in committed.cells if c.cell_type == "code" and marker in c.source)
+    assert [o.output_type for o in cell.outputs] == ["stream"]
+    assert cell_output(committed, marker).startswith("Fill in")
