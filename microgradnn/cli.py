@@ -1,4 +1,4 @@
-r"""The ``microgradnn`` command: ``demo``, ``train`` and ``graph``.
+r"""The ``microgradnn`` command: ``demo``, ``train``, ``watch`` and ``graph``.
 
 ``microgradnn demo`` trains micrograd's classic two-moons network in a few seconds and writes
 the model, its history and pictures into ``out/``, with the forward and backward graph of one
@@ -6,7 +6,9 @@ trained neuron and a page that steps through its backward pass; ``microgradnn tr
 same (without the neuron) for any toy data set, with defaults per data set
 (:data:`DATA_DEFAULTS`) that fit it and any network and optimizer you choose;
 ``microgradnn graph "EXPR"`` draws the computation graph of an expression
-(:func:`add_graph_arguments` and :func:`cli_graph` let another parser host it).
+(:func:`add_graph_arguments` and :func:`cli_graph` let another parser host it);
+``microgradnn watch`` records training step by step into an offline page
+(:class:`~microgradnn.viz.watch.TrainingView`).
 ``python -m microgradnn`` is the same command.
 
 The choices come from the package's tables: losses from :data:`~microgradnn.losses.LOSS_INFO`,
@@ -151,6 +153,12 @@ a Python object of a few hundred bytes, so a larger graph needs gigabytes of mem
 MAX_COORDINATE = 1e150
 """The largest coordinate ``train --noise`` may make: a square of a number beyond it (in a loss,
 in the L2 penalty) overflows to inf."""
+
+MAX_WATCH_STEPS = 5_000
+"""The most steps ``watch --steps`` records (each is a frame of the page)."""
+
+MAX_WATCH_PARAMETERS = 2_000
+"""The most parameters a network of ``watch`` may have: the page tabulates each one per step."""
 
 PICTURE_VALUES = 32_000_000
 """The most node values the decision-boundary picture holds at once (256 MB of floats): it
@@ -407,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--compiled", action="store_true", help="replay the traced graph with numpy (faster)"
     )
 
+    _add_watch(sub)
+
     graph = sub.add_parser(
         "graph",
         help="draw the computation graph of an expression",
@@ -444,6 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = _demo(args)
         elif args.command == "train":
             status = _train(args, args.subparser)
+        elif args.command == "watch":
+            status = _watch(args, args.subparser)
         else:
             status = _graph(args)
         _flush()  # here, not at exit, where a closed pipe would print a traceback-like warning
@@ -468,6 +480,173 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _report(prog, f"error: internal error: {type(err).__name__}: {err}; please report it")
         return 1
+
+
+def _add_watch(sub: Any) -> None:
+    """The ``watch`` command's arguments: ``train``'s data and network options, plus steps."""
+    rows: dict[str, list[str]] = {}
+    for name, d in DATA_DEFAULTS.items():
+        options = (
+            f"--layers {','.join(map(str, d['layers']))} --activation {d['activation']} "
+            f"--optimizer {d['optimizer']} --lr {d['lr']:g} "
+            f"--batch-size {'all' if d['batch_size'] is None else d['batch_size']}"
+        )
+        rows.setdefault(options, []).append(name)
+    epilog = "defaults per data set:\n" + "\n".join(
+        f"  {', '.join(names)}:\n    {options}" for options, names in rows.items()
+    )
+    watch = sub.add_parser(
+        "watch",
+        help="record training step by step into an offline HTML page",
+        description=(
+            "Train an MLP step by step and write a self-contained page that replays every step: "
+            "forward, loss, backward, update, the decision boundary and one example's graph."
+        ),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch.set_defaults(subparser=watch)
+    per_data = "default: per data set, below"
+    watch.add_argument("--data", choices=DATASETS, default="moons", help="default: moons")
+    watch.add_argument(
+        "--n",
+        type=_count(4, MAX_POINTS),
+        default=100,
+        help="points to generate (default 100; not for xor/and/or/digits)",
+    )
+    watch.add_argument(
+        "--noise",
+        type=_checked(number, float, low=0.0),
+        default=None,
+        help="data noise (default: the data set's own)",
+    )
+    watch.add_argument(
+        "--layers",
+        type=_layers,
+        default=argparse.SUPPRESS,
+        help=f"hidden sizes, e.g. 8,8 ({per_data}); at most {MAX_WATCH_PARAMETERS:,} parameters",
+    )
+    watch.add_argument(
+        "--activation", choices=tuple(ACTIVATIONS), default=argparse.SUPPRESS, help=per_data
+    )
+    watch.add_argument(
+        "--loss",
+        choices=tuple(LOSS_INFO),
+        default=None,
+        help="default: hinge for two classes, cross_entropy for more",
+    )
+    watch.add_argument(
+        "--optimizer", choices=tuple(OPTIMIZERS), default=argparse.SUPPRESS, help=per_data
+    )
+    watch.add_argument(
+        "--lr",
+        type=_checked(number, float, low=0.0, low_open=True),
+        default=argparse.SUPPRESS,
+        help=f"learning rate ({per_data})",
+    )
+    watch.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=argparse.SUPPRESS,
+        help=f"examples per step, 'all' for gradient descent, 1 for SGD ({per_data})",
+    )
+    watch.add_argument(
+        "--steps",
+        type=_count(1, MAX_WATCH_STEPS),
+        default=200,
+        help=f"optimizer steps to record (default 200; at most {MAX_WATCH_STEPS:,})",
+    )
+    watch.add_argument(
+        "--seed",
+        type=_checked(integer, int, low=0),
+        default=0,
+        help="seeds the data, the weights and the batches (default 0)",
+    )
+    watch.add_argument(
+        "--l2",
+        type=_checked(number, float, low=0.0),
+        default=0.0,
+        help="weight of the L2 penalty on the weights (default 0)",
+    )
+    watch.add_argument(
+        "--example",
+        type=_checked(integer, int, low=0),
+        default=0,
+        help="the point whose graph the page shows first (default 0)",
+    )
+    watch.add_argument(
+        "-o", "--out", default="watch.html", help="the page to write (default: watch.html)"
+    )
+
+
+def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from microgradnn.nn import MLP
+    from microgradnn.viz.watch import TrainingView
+
+    multiclass = args.data not in _BINARY
+    loss = args.loss or ("cross_entropy" if multiclass else "hinge")
+    if multiclass and _loss_row(loss).targets in _TWO_CLASS_TARGETS:
+        parser.error(f"--loss {loss} needs two classes; --data {args.data} has more")
+    given = {name: getattr(args, name, DATA_DEFAULTS[args.data][name]) for name in _PER_DATA}
+    out = str(args.out)
+    if not out or "\x00" in out or os.path.isdir(out):
+        parser.error(f"--out: expected a file name, got {_shown(out)}")
+    X, labels = _load_data(args.data, args.n, args.noise, args.seed)
+    if args.example >= len(X):
+        parser.error(f"--example {args.example}: the data has {len(X)} points (0..{len(X) - 1})")
+    row = _loss_row(loss)
+    y, nout = row.targets_for(labels, int(labels.max()) + 1)
+    sizes = [X.shape[1], *given["layers"], nout]
+    parameters = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    if parameters > MAX_WATCH_PARAMETERS:
+        raise CliError(
+            f"--layers: the network would have {parameters:,} parameters, more than the "
+            f"{MAX_WATCH_PARAMETERS:,} a watch page tabulates; use smaller layers"
+        )
+    batch = len(X) if given["batch_size"] is None else min(given["batch_size"], len(X))
+    _check_network(sizes, batch, compiled=False)
+    model = MLP(
+        X.shape[1],
+        sizes[1:],
+        activation=given["activation"],
+        output_activation=row.output_activation,
+        seed=args.seed,
+    )
+    shape = "-".join(map(str, sizes))
+    _say(
+        f"{args.data}: {len(X)} points, MLP {shape} {given['activation']}, {loss} loss, "
+        f"{given['optimizer']} lr {given['lr']:g}, batch {given['batch_size'] or 'all'}: "
+        f"recording {args.steps} steps"
+    )
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):
+        try:
+            view = TrainingView(
+                model,
+                X,
+                y,
+                loss=loss,
+                optimizer=given["optimizer"],
+                lr=given["lr"],
+                batch_size=given["batch_size"],
+                l2=args.l2,
+                seed=args.seed,
+                example=args.example,
+            )
+            view.train(args.steps)
+        except (ValueError, ArithmeticError) as err:
+            raise CliError(f"training failed: {err}") from None
+    seconds = time.perf_counter() - start
+    with _writing(out):
+        path = view.save_html(out)
+    last = view.frames[-1]
+    _say(
+        f"training loss {view.initial_loss:.4g} -> {last.train_loss:.4g} after {args.steps} "
+        f"steps ({seconds:.1f} s)"
+    )
+    size = os.path.getsize(path) / 1e6
+    _say(f"wrote {_printable(out)} ({size:.1f} MB); open it in a browser (it works offline)")
+    return 0
 
 
 def _status(exit_: SystemExit) -> int:

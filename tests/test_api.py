@@ -29,6 +29,19 @@ def test_all_lists_the_public_names_once_and_they_exist():
         assert not missing, f"{group}: {missing}"
 
 
+def test_viz_exports_the_training_view_without_heavy_imports():
+    code = (
+        "import sys, microgradnn.viz\n"
+        "assert microgradnn.viz.TrainingView.__name__ == 'TrainingView'\n"
+        "heavy = {'matplotlib', 'anywidget', 'selenium', 'torch'} & set(sys.modules)\n"
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
 def test_version_is_a_string():
     assert isinstance(microgradnn.__version__, str)
     assert microgradnn.__version__.count(".") == 2

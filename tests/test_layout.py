@@ -41,6 +41,7 @@ LAYERS = [
     "viz.graph",
     "viz.stepper",
     "viz.plots",
+    "viz.watch",
     "viz.expr",
     "viz",
     "cli",

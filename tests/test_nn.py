@@ -274,16 +274,15 @@ def test_save_load_nan_and_inf(tmp_path):
     assert loaded.layers[0].neurons[0].b.data == -math.inf
 
 
-def test_save_is_atomic_when_serialization_fails(tmp_path, monkeypatch):
+def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
     path = tmp_path / "model.json"
     MLP(2, [3, 1], seed=0).save(path)
     before = path.read_bytes()
 
-    def half_then_fail(obj, f, **kwargs):
-        f.write('{"format": "microgradnn", "state": {')
+    def disk_full(fd):  # the temporary file holds the new model, not yet renamed over the old
         raise OSError("disk full")
 
-    monkeypatch.setattr(nn.json, "dump", half_then_fail)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError, match="disk full"):
         MLP(2, [3, 1], seed=1).save(path)
     assert path.read_bytes() == before

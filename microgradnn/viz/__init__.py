@@ -7,6 +7,8 @@
   ``_backward()`` at a time, as frames or as an interactive offline HTML page.
 - :func:`parse_expression`: build a graph from text such as ``"tanh(x*w + b)"`` (the
   ``microgradnn graph`` command, in :mod:`microgradnn.cli`, draws one from the command line).
+- :class:`TrainingView`: record whole training steps (forward, loss, backward, update) and
+  replay them in an offline page, ``view.save_html("watch.html")``.
 - :mod:`microgradnn.viz.plots`: loss curves, decision boundaries, regression fits as sums of
   units, gradient magnitudes per layer, dead ReLUs (needs matplotlib).
 
@@ -43,6 +45,7 @@ from microgradnn.viz.stepper import (
     backward_steps,
     save_backward_html,
 )
+from microgradnn.viz.watch import TrainingView
 
 __all__ = [
     "BackwardFrame",
@@ -51,6 +54,7 @@ __all__ = [
     "GradientMonitor",
     "GraphPicture",
     "GraphvizNotFoundError",
+    "TrainingView",
     "backward_html",
     "backward_steps",
     "count_dead_relus",
