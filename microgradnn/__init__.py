@@ -29,7 +29,15 @@ from microgradnn.data import (
 )
 from microgradnn.engine import Value, is_grad_enabled, no_grad
 from microgradnn.functional import log_softmax, logsumexp, softmax
-from microgradnn.gradcheck import GradcheckError, GradcheckResult, gradcheck, numerical_grad
+from microgradnn.gradcheck import (
+    BackwardCheck,
+    EdgeCheck,
+    GradcheckError,
+    GradcheckResult,
+    check_backward,
+    gradcheck,
+    numerical_grad,
+)
 from microgradnn.losses import (
     LOSSES,
     bce_loss,
@@ -50,7 +58,7 @@ from microgradnn.lr_scheduler import (
 )
 from microgradnn.module import Module
 from microgradnn.nn import MLP, Dropout, Layer, Neuron
-from microgradnn.ops import OPS, Op
+from microgradnn.ops import OPS, Op, define_op
 from microgradnn.optim import (
     OPTIMIZERS,
     SGD,
@@ -87,12 +95,14 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "BackwardCheck",
     "Callback",
     "CompileError",
     "CompiledGraph",
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
+    "EdgeCheck",
     "ExponentialLR",
     "GradcheckError",
     "GradcheckResult",
@@ -114,10 +124,12 @@ __all__ = [
     "batches",
     "bce_loss",
     "bce_with_logits_loss",
+    "check_backward",
     "clip_grad_norm_",
     "clip_grad_value_",
     "compile_model",
     "cross_entropy_loss",
+    "define_op",
     "draw_dot",
     "evaluate",
     "fit",

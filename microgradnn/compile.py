@@ -536,21 +536,51 @@ def _apply(op: Op, inputs: tuple[Array, ...]) -> Array:
 
 
 def _check_array_rules(op: Op) -> None:
-    """Refuse an op whose rules do not run on arrays, naming it, before anything is replayed."""
+    """Refuse an op whose rules do not run on arrays, naming it, before anything is replayed.
+
+    The rules run on a probe array and must give, element by element, what the float rules
+    give: a rule that runs on arrays but computes something else there (a custom op that
+    branches on ``isinstance(a, float)``, say) is refused too, so compiled and eager agree.
+    """
     arity = 3 if op.variadic else op.arity
-    probe = tuple(np.array([0.5, -0.25, 2.0]) for _ in range(arity))
+    points = (0.5, -0.25, 2.0)
+    probe = tuple(np.array(points) + 0.125 * i for i in range(arity))
     try:
         with np.errstate(all="ignore"):
             out = np.broadcast_to(_apply(op, probe), (3,))
             rule = op.array_local
             locals_ = rule(probe, out) if op.variadic else rule(*probe, out)
-            for d in locals_:
-                np.broadcast_to(d, (3,))
-    except (TypeError, ValueError) as err:
+            got = [out, *(np.broadcast_to(d, (3,)) for d in locals_)]
+    except Exception as err:
         raise CompileError(
             f"op {op.name!r}: its rules do not work on numpy arrays ({err}), so it cannot be "
             "compiled; give its row numpy twins (np_forward, np_local) or use compiled=False"
         ) from None
+    for e in range(3):
+        xs = tuple(float(p[e]) for p in probe)
+        try:
+            with np.errstate(all="ignore"):
+                value = op.forward(xs) if op.variadic else op.forward(*xs)
+                want = [value, *(op.local(xs, value) if op.variadic else op.local(*xs, value))]
+                want = [float(w) for w in want]
+        except Exception:  # outside the float rule's domain: nothing to compare there
+            continue
+        for what, a, w in zip(["forward", *["local"] * (len(want) - 1)], got, want, strict=False):
+            if not _agrees(float(a[e]), w):
+                at = ", ".join(f"{x:g}" for x in xs)
+                raise CompileError(
+                    f"op {op.name!r}: its {what} rule on numpy arrays gives {float(a[e])!r} "
+                    f"at ({at}), its float rule {w!r}, so it cannot be compiled "
+                    "faithfully; give its row numpy twins (np_forward, np_local) or use "
+                    "compiled=False"
+                )
+
+
+def _agrees(a: float, b: float) -> bool:
+    """Equal up to rounding (the numpy and math versions of a function may differ by an ulp)."""
+    if a != a or b != b:
+        return a != a and b != b
+    return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300)
 
 
 def _count(rows: Rows) -> int:

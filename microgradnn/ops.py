@@ -35,14 +35,27 @@ True
 from __future__ import annotations
 
 import inspect
+import keyword
 import math
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["OPS", "Op", "find", "get_op", "on_register", "register", "unregister"]
+from microgradnn._checks import describe, flag
+
+__all__ = [
+    "OPS",
+    "Op",
+    "define_op",
+    "find",
+    "get_op",
+    "on_register",
+    "register",
+    "unregister",
+]
 
 INF = math.inf
 NAN = math.nan
@@ -610,6 +623,216 @@ def find(*, infix: str | None = None, prefix: str | None = None, method: str | N
             return op
     wanted = infix or prefix or method
     raise KeyError(f"no op is written {wanted!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# define_op: the learner's front door to register, with the mistakes caught when the op is made.
+
+_PROBES = (0.5, 1.5, -0.75, 2.5, 0.1)
+"""Where :func:`define_op` tries a new op's rules: a few ordinary numbers, positive first."""
+
+
+def define_op(
+    name: str,
+    forward: Callable[..., Any],
+    local: Callable[..., Any],
+    *,
+    symbol: str | None = None,
+    derivative_text: str | Sequence[str] | None = None,
+    doc: str | None = None,
+    np_forward: Callable[..., Any] | None = None,
+    np_local: Callable[..., Any] | None = None,
+    torch: Callable[..., Any] | None = None,
+    method: str | None = None,
+    defaults: Sequence[float] = (),
+    variadic: bool = False,
+    replace: bool = False,
+) -> Op:
+    """Define an op of your own: its forward rule and its local derivatives; returns its row.
+
+    The row goes into the op table through :func:`register`, as every built-in op did, so the
+    op gets its Value method (``x.sin()``), back-propagates, shows in pictures with
+    ``derivative_text`` on its edges, passes ``gradcheck`` and ``check_backward``, and
+    compiles (its rules on numpy arrays where they work there, else ``np_forward`` and
+    ``np_local``). The rules are tried on a few numbers at once, so a ``local`` that returns
+    the wrong number of derivatives fails here, not in the middle of ``backward()``.
+
+    Args:
+        name: An identifier such as ``"sin"``; also the Value method's name.
+        forward: The op on floats: ``lambda a: math.sin(a)`` (two inputs: ``lambda a, b:``).
+        local: The local derivatives from the inputs and the output, one per input, as a
+            tuple: ``lambda a, out: (math.cos(a),)``.
+        symbol: What a picture writes in the op node (default: ``name``).
+        derivative_text: Per input, the derivative as a picture writes it on the edge, in the
+            names ``a``, ``b`` and ``out``: ``"cos(a)"`` (one input) or ``("b", "a")``.
+        doc: One line for ``help(Value.<name>)`` (default: made from the texts).
+        np_forward: The forward on numpy arrays, if ``forward`` does not work on them.
+        np_local: The local derivatives on numpy arrays, if ``local`` does not work on them.
+        torch: Its PyTorch twin, ``lambda torch, a: torch.sin(a)``.
+        method: The Value method's name, if not ``name``.
+        defaults: Default numbers for trailing inputs (``x.leaky(0.1)``, ``x.leaky()``).
+        variadic: Takes any number of inputs as one tuple: ``forward(xs)``, ``local(xs, out)``.
+        replace: Redefine an op this function defined before (re-running a notebook cell).
+
+    Raises:
+        TypeError: A rule that is not a function, ``local`` with the wrong inputs, or a rule
+            that returns something other than numbers.
+        ValueError: A bad or taken name, texts for the wrong number of inputs, or ``local``
+            returning the wrong number of derivatives.
+
+    >>> sin = define_op("sin", lambda a: math.sin(a), lambda a, out: (math.cos(a),),
+    ...                 derivative_text="cos(a)")
+    >>> sin.arity, sin.local_text
+    (1, ('cos(a)',))
+    >>> unregister("sin")
+    """
+    _check_name(name)
+    for field_name, fn in (("forward", forward), ("local", local)):
+        if not callable(fn):
+            example = (
+                "lambda a: math.sin(a)"
+                if field_name == "forward"
+                else ("lambda a, out: (math.cos(a),)")
+            )
+            raise TypeError(
+                f"{field_name}: expected a function such as {example}, got {describe(fn)}"
+            )
+    for field_name, rule in (("np_forward", np_forward), ("np_local", np_local), ("torch", torch)):
+        if rule is not None and not callable(rule):
+            raise TypeError(f"{field_name}: expected a function or None, got {describe(rule)}")
+    variadic = flag("variadic", variadic)
+    replace = flag("replace", replace)
+    old = OPS.get(name)
+    if old is not None and (name in BUILTINS or not replace):
+        if name in BUILTINS:
+            raise ValueError(f"name: {name!r} is a built-in op; choose another name")
+        raise ValueError(
+            f"name: an op {name!r} is already defined; pass replace=True to redefine it (as "
+            f"when re-running a notebook cell), or remove it first: ops.unregister({name!r})"
+        )
+    arity = -1 if variadic else _positional_count(forward, name)
+    _check_local_signature(name, local, arity)
+    texts = _texts(name, derivative_text, arity)
+    row = Op(
+        name,
+        forward=forward,
+        local=local,
+        symbol=symbol or "",
+        doc=doc or _doc(name, texts, arity),
+        local_text=texts,
+        variadic=variadic,
+        method=method,
+        defaults=tuple(float(d) for d in defaults),
+        np_forward=np_forward,
+        np_local=np_local,
+        torch=torch,
+    )
+    _probe(row)
+    if old is not None:
+        unregister(name)
+    try:
+        return register(row)
+    except BaseException:
+        if old is not None:
+            register(old)
+        raise
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a string such as 'sin', got {describe(name)}")
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        raise ValueError(
+            "name: expected a Python name that does not start with _ (it becomes a Value "
+            f"method, x.sin()), such as 'sin' or 'my_relu', got {name!r}"
+        )
+
+
+def _check_local_signature(name: str, local: Callable[..., Any], arity: int) -> None:
+    """``local`` takes the inputs then the output: one more than ``forward`` (variadic: 2)."""
+    try:
+        params = list(inspect.signature(local).parameters.values())
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    count = sum(1 for p in params if p.kind in kinds and p.default is p.empty)
+    wanted = 2 if arity == -1 else arity + 1
+    if count != wanted:
+        shape = "local(xs, out)" if arity == -1 else f"local({', '.join(_NAMES[:arity])}, out)"
+        raise TypeError(
+            f"local: expected {shape}, the inputs then the output ({wanted} arguments), got a "
+            f"function of {count}; e.g. lambda a, out: (math.cos(a),)"
+        )
+
+
+_NAMES = ("a", "b", "c", "d", "e", "f")
+
+
+def _texts(name: str, text: str | Sequence[str] | None, arity: int) -> tuple[str, ...]:
+    if text is None:
+        return ()
+    texts = (text,) if isinstance(text, str) else tuple(text)
+    if not all(isinstance(t, str) for t in texts):
+        raise TypeError(f"derivative_text: expected a string per input, got {describe(text)}")
+    wanted = 1 if arity == -1 else arity
+    if len(texts) != wanted:
+        raise ValueError(
+            f"derivative_text: {name} takes {wanted} input{'s' * (wanted != 1)}, so it needs "
+            f"{wanted} text{'s' * (wanted != 1)} (one per input), got {len(texts)}"
+        )
+    return texts
+
+
+def _doc(name: str, texts: tuple[str, ...], arity: int) -> str:
+    args = "xs" if arity == -1 else ", ".join(_NAMES[:arity])
+    parts = [f"d/d{x} = {t}" for x, t in zip(_NAMES, texts, strict=False)]
+    return f"{name}({args}), defined with define_op" + ("; " + ", ".join(parts) if parts else "")
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _probe(op: Op) -> None:
+    """Run ``op``'s rules at the first probe point where ``forward`` works: check what they give.
+
+    A point outside the op's domain is skipped (``forward`` may raise there); where ``forward``
+    gives a number, ``local`` must give one real number per input.
+    """
+    n = 3 if op.variadic else op.arity
+    for x in _PROBES:
+        xs = tuple(x + 0.25 * i for i in range(n))
+        try:
+            out = op.forward(xs) if op.variadic else op.forward(*xs)
+        except Exception:
+            continue
+        at = ", ".join(f"{t} = {v}" for t, v in zip(_NAMES, xs, strict=False))
+        if not _is_real(out):
+            raise TypeError(f"forward: expected a number, got {describe(out)} at {at}")
+        try:
+            got = op.local(xs, out) if op.variadic else op.local(*xs, out)
+        except Exception as err:
+            raise ValueError(
+                f"local: raised {type(err).__name__}: {err} at {at} (where forward gives {out!r})"
+            ) from err
+        one = "(math.cos(a),)" if n == 1 else "(d/da, d/db)"
+        if not isinstance(got, tuple | list):
+            raise TypeError(
+                f"local: expected a tuple of {n} derivative{'s' * (n != 1)}, one per input, "
+                f"such as {one}, got {describe(got)} at {at}"
+                + (" (a one-element tuple needs its comma)" if n == 1 else "")
+            )
+        if len(got) != n:
+            raise ValueError(
+                f"local: returned {len(got)} derivative{'s' * (len(got) != 1)} for an op of "
+                f"{n} input{'s' * (n != 1)} at {at}; return one per input, such as {one}"
+            )
+        bad = [d for d in got if not _is_real(d)]
+        if bad:
+            raise TypeError(f"local: expected numbers, got {describe(bad[0])} at {at}")
+        return
 
 
 for _op in _TABLE:

@@ -6,8 +6,9 @@ import sys
 import microgradnn
 
 PUBLIC = {
-    "engine": ["Value", "no_grad", "is_grad_enabled", "OPS", "Op"],
+    "engine": ["Value", "no_grad", "is_grad_enabled", "OPS", "Op", "define_op"],
     "gradcheck": ["gradcheck", "numerical_grad", "GradcheckError", "GradcheckResult"],
+    "check_backward": ["check_backward", "BackwardCheck", "EdgeCheck"],
     "nn": ["Module", "Neuron", "Layer", "MLP", "PReLU", "Dropout", "load_model", "softmax"],
     "losses": ["mse_loss", "bce_loss", "bce_with_logits_loss", "cross_entropy_loss"],
     "more losses": ["hinge_loss", "logistic_loss", "l2_regularization", "get_loss"],

@@ -60,6 +60,7 @@ import graphviz
 
 from microgradnn._checks import choice, describe, flag, integer, number
 from microgradnn.engine import Value
+from microgradnn.gradcheck import BackwardCheck, EdgeCheck, set_picture_maker
 from microgradnn.viz.analysis import (
     COLORS,
     HIGHLIGHT,
@@ -118,6 +119,10 @@ NARROW_WRAP = 72
 """A narrow picture's legend lines break after about this many characters."""
 PENDING = "#868e96"
 """The colour of a grad that is not final yet (a stepper frame before all its uses ran)."""
+BLAME = "#e03131"
+"""The colour of a wrong local derivative and of the grads it makes wrong (``blame=``)."""
+BLAME_FILL = "#ffe3e3"
+"""The fill of a grad cell that a wrong edge feeds."""
 
 # ---------------------------------------------------------------------------------------------
 # DOT building.
@@ -434,8 +439,13 @@ class _Builder:
         highlight: Highlight | None = None,
         analysis: Analysis | None = None,
         explain: Iterable[str] = (),
+        blame: BackwardCheck | None = None,
     ) -> None:
         self.o = opts
+        self.blame = blame
+        self.blamed: EdgeCheck | None = blame.first if blame is not None else None
+        self.also_wrong = {(e.node, e.input) for e in blame.wrong[1:]} if blame else set()
+        self.affected = blame.affected if blame is not None else frozenset()
         self.info = info
         if analysis is None:
             analysis = analyze(root, info.param_names if info is not None else None)
@@ -592,7 +602,11 @@ class _Builder:
         ]
         if o.show_grad or self.backward:
             gt = self._slot(el, texts, f"v{i}grad", "grad", (i,))
-            cells.append(f"<TD>{self._grad_font(gt, [i])}</TD>")
+            if i in self.affected:
+                self.present.add("affected")
+                cells.append(f'<TD BGCOLOR="{BLAME_FILL}"><B>{esc(gt)}</B></TD>')
+            else:
+                cells.append(f"<TD>{self._grad_font(gt, [i])}</TD>")
             if self.backward and has_sum_cell(a, i, st):
                 s = self._slot(el, texts, f"v{i}sum", "sum", (i,))
                 self.present.add("seed" if i == a.root else "sum")
@@ -802,6 +816,7 @@ class _Builder:
         note = grad_note(a, self.state)
         if note:
             say(note, NEGATIVE)
+        self._blame_lines(say)
         wrap = NARROW_WRAP if self.o.is_narrow else None
         return _legend(title, subtitle, swatches, lines, self.pt, wrap)
 
@@ -912,12 +927,62 @@ class _Builder:
         local = edge_local_text(a, j, k, o.fmt, o.local_text)
         texts = _local_lines(local) if o.is_narrow else [local]
         lines = [esc(t) for t in texts]
+        verdict = self._verdict(j, k)
+        if verdict:
+            texts.append(verdict)
+            lines.append(f"<B>{_colored(verdict, BLAME)}</B>")
         if not self.backward:
             return self._edge_table(lines), texts
         self.present.add("amount")
         prod = self._slot(name, texts, f"e{j}_{k}prod", "prod", (j, k))
         color = edge_color(a, j, k, self.state)
         return self._edge_table([*lines, _colored(prod, color)]), texts
+
+    def _verdict(self, j: int, k: int) -> str:
+        """``yours 0.75 ≠ numeric 0.7864``: what check_backward found on a wrong edge."""
+        blamed = self.blamed
+        if blamed is None or (
+            (j, k) != (blamed.node, blamed.input) and (j, k) not in self.also_wrong
+        ):
+            return ""
+        assert self.blame is not None
+        e = next(e for e in self.blame.wrong if (e.node, e.input) == (j, k))
+        fmt = self.o.fmt
+        if math.isnan(e.numeric):
+            lo, hi = (fmt_num(d, fmt) for d in e.one_sided)
+            return f"yours {fmt_num(e.yours, fmt)}, not in [{lo}, {hi}]"
+        return f"yours {fmt_num(e.yours, fmt)} ≠ numeric {fmt_num(e.numeric, fmt)}"
+
+    def _blame_attrs(self, j: int, k: int) -> dict[str, str]:
+        """A wrong edge's look: the first one red and thick, any other red and dashed."""
+        blamed = self.blamed
+        if blamed is not None and (j, k) == (blamed.node, blamed.input):
+            self.present.add("blamed")
+            return {"color": BLAME, "penwidth": "3.5", "fontcolor": BLAME}
+        if (j, k) in self.also_wrong:
+            self.present.add("also_wrong")
+            return {"color": BLAME, "penwidth": "2", "style": "dashed"}
+        return {}
+
+    def _blame_lines(self, say: Callable[[str, str], None]) -> None:
+        """The legend's account of ``blame=``: the verdict, then what the red marks mean."""
+        if self.blame is None:
+            return
+        width = NARROW_WRAP if self.o.is_narrow else 100
+        verdict = str(self.blame)
+        colour = BLAME if self.blamed is not None else "#2b8a3e"
+        for part in textwrap.wrap(f"check_backward: {verdict}", width):
+            say(part, colour)
+        if "blamed" in self.present:
+            say("thick red edge: the first wrong local derivative, in backward order", BLAME)
+        if "also_wrong" in self.present:
+            say("dashed red edge: another wrong local derivative, further back", BLAME)
+        if "affected" in self.present:
+            say(
+                "pink bold grad: fed by the wrong edge, so wrong too (the grads between that "
+                "edge and the output are still right)",
+                BLAME,
+            )
 
     def _emit_edges(self, g: GraphPicture, boxes: set[str]) -> None:
         a, o = self.a, self.o
@@ -965,6 +1030,7 @@ class _Builder:
                 attrs = self._attrs(name, "mg-edge")
                 if (j, k) in self.hl.edges:
                     attrs.update(color=HIGHLIGHT, penwidth="2.5")
+                attrs.update(self._blame_attrs(j, k))
                 if label is not None:
                     attrs["label"] = label
                     self.texts[name] = texts
@@ -1413,6 +1479,7 @@ def draw_dot(
     format: str = "svg",
     fontsize: float = BASE_FONTSIZE,
     narrow: bool | None = None,
+    blame: BackwardCheck | None = None,
 ) -> GraphPicture:
     """Draw the computation graph that produced ``root``.
 
@@ -1459,6 +1526,10 @@ def draw_dot(
             ``rankdir`` is ``"TB"`` or ``"BT"``, where width is what runs out, and one row
             per box left to right, where height does. Neuron and layer boxes keep their
             own layout either way.
+        blame: What :func:`~microgradnn.check_backward` found on this graph: the first wrong
+            edge is drawn thick and red with your derivative next to the numeric one, every
+            grad it feeds is marked red, and the legend says why (the same as
+            ``blame.picture()``).
 
     Returns:
         A :class:`GraphPicture` (a ``graphviz.Digraph``): shows inline in Jupyter; use
@@ -1502,7 +1573,26 @@ def draw_dot(
             "parameters tell which nodes belong to which neuron"
         )
     info = model_info(model) if model is not None else None
-    return _Builder(root, opts, info).build().graph
+    if blame is not None:
+        if not isinstance(blame, BackwardCheck):
+            raise TypeError(
+                f"blame: expected what check_backward(root) returns, got {describe(blame)}"
+            )
+        if blame.root is not root:
+            raise ValueError(
+                "blame: this check is of another graph; pass the root it checked "
+                "(blame.root), or draw it with blame.picture()"
+            )
+    return _Builder(root, opts, info, blame=blame).build().graph
+
+
+def _blame_picture(check: BackwardCheck, options: dict[str, object]) -> GraphPicture:
+    """``check.picture(**options)``: the checked graph, backward view unless told otherwise."""
+    kwargs = {"view": "backward", **options}
+    return draw_dot(check.root, blame=check, **kwargs)  # type: ignore[arg-type]
+
+
+set_picture_maker(_blame_picture)
 
 
 def build_picture(
