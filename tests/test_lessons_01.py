@@ -21,6 +21,7 @@ from tests.notebook_harness import SEEDS, VERDICTS, cell_output, notebook_path, 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
 HIDDEN = (4, 16, 64)
+S_NUM = 1 / (1 + math.exp(-(0.8 * 1.5 - 0.5)))  # the worked neuron's output
 
 
 # Exercise check cells (found by a line they contain) and how to fill in an answer.
@@ -96,14 +97,36 @@ def test_worked_sigmoid_gradient_matches_by_hand(run: tuple[Any, dict[str, Any]]
     assert numbers[0] == numbers[1]
 
 
+def test_the_walk_prints_grad_times_local(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "order = L.topological_order()")
+    # the prose and the pictures: the node's gradient × the local derivative, in that order
+    assert "L (pow): z - y.grad += 1 × -18" in text
+    assert "wx (mul): w.grad += -18 × 2, x.grad += -18 × -3" in text
+    assert text.rstrip().endswith("dL/dw = -36.0")
+
+
 def test_finite_differences_agree_to_about_ten_digits(run: tuple[Any, dict[str, Any]]) -> None:
     nb, _ = run
     text = cell_output(nb, "result = gradcheck(")
     rows = [re.findall(r"-?\d+\.\d+(?:e-?\d+)?", line) for line in text.splitlines()[:2]]
     assert "all match: True" in text
+    assert [len(r) for r in rows] == [1, 1], "dC/dw only"
     for analytic, numerical in zip(*rows, strict=True):
         rel = abs(float(analytic) - float(numerical)) / abs(float(analytic))
         assert 1e-13 < rel < 1e-8, "the prose says: about 10 digits, not all 16"
+
+
+def test_exercise_1_answer_is_not_printed_before_it(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    # dC/db at the worked point is the answer exercise 1 checks: no cell may print it
+    dc_db = 2 * (S_NUM - 1.0) * S_NUM * (1 - S_NUM)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        for digits in re.findall(r"-?\d+\.\d{4,}", text):
+            assert not math.isclose(float(digits), dc_db, rel_tol=1e-3), cell.source[:60]
 
 
 def test_finite_differences_need_2n_forward_passes(run: tuple[Any, dict[str, Any]]) -> None:
@@ -129,6 +152,7 @@ def test_the_printed_table_shows_the_counts(run: tuple[Any, dict[str, Any]]) -> 
         assert re.match(
             rf"\s*{hidden}\s+{n}\s+{2 * n} forward passes\s+1 forward \+ 1 backward", row
         )
+        assert row.rstrip().endswith("×"), "times as ×, not the letter x"
 
 
 def test_tanh_from_exp_matches_to_1e12(run: tuple[Any, dict[str, Any]]) -> None:

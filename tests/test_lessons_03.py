@@ -44,6 +44,32 @@ EXERCISES = {
 }
 PROMPTS = {"nand": "Fill in", "xnor": "Fill in", "relus": "Fill in", "loop": "Write the loop"}
 
+# Kernel code for _band(model): the shape of a trained XOR net's decision boundary in the input
+# plane, as the markdown under "Where did the trained hidden layer" describes it.
+BAND = """
+def _band(model):
+    t = np.linspace(-0.5, 1.5, 401)
+    def signs(points):
+        out = predict(model, points, compiled=True).ravel() > 0
+        return [bool(v) for v in out[np.r_[True, out[1:] != out[:-1]]]]
+    crossings = []
+    for c in np.linspace(-0.5, 1.5, 21):
+        xs = np.linspace(-3, 4, 7001)
+        out = predict(model, np.column_stack([xs, np.full_like(xs, c)]), compiled=True).ravel()
+        crossings.append(xs[1:][np.sign(out[1:]) != np.sign(out[:-1])].tolist())
+    lines = []
+    if all(len(cr) == 2 for cr in crossings):
+        c = np.linspace(-0.5, 1.5, 21)
+        for k in range(2):
+            x1 = np.array([cr[k] for cr in crossings])
+            fit = np.polyfit(c, x1, 1)
+            lines.append({"slope": float(fit[0]),
+                          "residual": float(np.abs(np.polyval(fit, c) - x1).max())})
+    return {"diagonal": signs(np.column_stack([t, t])),
+            "across": signs(np.column_stack([t, 1 - t])),
+            "crossings": [len(cr) for cr in crossings], "lines": lines}
+"""
+
 
 def _loop_answers(nb: Any) -> tuple[str, str]:
     """The loop check cell with the notebook's folded solution, and with zero_grad left out."""
@@ -68,7 +94,12 @@ def _loop_answers(nb: Any) -> tuple[str, str]:
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
     nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
     committed = nbformat.read(notebook_path("03"), as_version=4)
-    lessons = {"helper": f"exec({VERDICTS!r}, globals()) or 'ok'"}
+    lessons = {
+        "helper": f"exec({VERDICTS!r}, globals()) or 'ok'",
+        "band_helper": f"exec({BAND!r}, globals()) or 'ok'",
+        "band": "_band(runs[solved[0]][0])",
+        "band_seed": "solved[0]",
+    }
     for seed in SEEDS:
         lessons[f"matrix_{seed}"] = f"matrix_form({seed})"
         lessons[f"stuck_{seed}"] = f"stuck_analysis({seed})"
@@ -107,6 +138,23 @@ def test_a_layer_is_w_x_plus_b_in_both_lectures_notations(
         assert form["diff_WTx"] < 1e-12
         assert form["diff_batch"] < 1e-12
         assert any(b != 0 for b in form["b"]), "the biases take part in the comparison"
+
+
+def test_the_learned_boundary_is_two_nearly_parallel_lines_around_the_0s(
+    run: tuple[Any, dict[str, Any]],
+) -> None:
+    nb, results = run
+    seed = results["band_seed"]
+    assert f"seed {seed}: logits" in cell_output(nb, "runs = {seed: train_xor(seed)")
+    band = results["band"]
+    assert band["diagonal"] == [False], "the diagonal through (0,0) and (1,1): all class 0"
+    assert band["across"] == [True, False, True], "across the band: a 1, the band, a 1"
+    assert band["crossings"] == [2] * 21, "two boundary lines over the whole plot"
+    first, second = band["lines"]
+    assert max(first["residual"], second["residual"]) < 0.05, "straight"
+    # each line is x1 = slope × x2 + c: their directions differ by under 10 degrees
+    angles = [math.degrees(math.atan(line["slope"])) for line in (first, second)]
+    assert abs(angles[0] - angles[1]) < 10, f"nearly parallel: {angles}"
 
 
 def test_stuck_seeds_sit_at_the_floor_of_their_merged_points(
@@ -153,6 +201,13 @@ def test_wider_hidden_layers_get_stuck_less(run: tuple[Any, dict[str, Any]]) -> 
     text = cell_output(nb, "wider = [")
     wide, narrow = (int(v) for v in re.findall(r"(\d+) of 10", text))
     assert wide > narrow
+    _assert_predict_before(nb, "wider = [")
+
+
+def _assert_predict_before(nb: Any, marker: str) -> None:
+    """The markdown cell just before the experiment asks to predict it."""
+    index = nb.cells.index(code_cell(nb, marker))
+    assert "**Predict:**" in nb.cells[index - 1].source
 
 
 def test_linear_layers_collapse_and_stay_at_chance(run: tuple[Any, dict[str, Any]]) -> None:
@@ -192,6 +247,11 @@ def test_deep_multiplies_pieces_and_fat_adds_them(run: tuple[Any, dict[str, Any]
     text = cell_output(nb, "for row in deep_vs_fat(")
     rows = [[int(v) for v in re.findall(r"\d+", r)] for r in text.splitlines()[1:]]
     assert [r[2] for r in rows] == [2**k for k in range(1, 7)]
+    assert all(r[3] <= r[1] + 1 for r in rows), "as shown: one layer of H, at most H + 1"
+    _assert_predict_before(nb, "for row in deep_vs_fat(")
+    before = nb.cells[nb.cells.index(code_cell(nb, "for row in deep_vs_fat(")) - 1].source
+    for answer in ("2^k", "H + 1"):
+        assert answer not in before, "the answer comes after the Predict"
     for seed in SEEDS:
         for row in results[f"pieces_{seed}"]:
             k = row["k"]

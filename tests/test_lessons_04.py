@@ -33,9 +33,9 @@ NAIVE_LSE = "return math.log(sum(math.exp(z) for z in zs))"
 EXERCISES = {
     "ex1": ("my_answer = None", "my_answer = math.log(4)", "my_answer = 1.0"),
     "ex2": (
-        "my_slope_at_half = None\nmy_slope_at_two = None",
-        "my_slope_at_half = -1\nmy_slope_at_two = 0",
-        "my_slope_at_half = -1\nmy_slope_at_two = -1",
+        "my_slope_at_half = None\nmy_slope_at_minus_two = None",
+        "my_slope_at_half = 1\nmy_slope_at_minus_two = 0",
+        "my_slope_at_half = -1\nmy_slope_at_minus_two = 0",
     ),
     "ex3": ("return None  # your code here", SOLUTION_LSE, NAIVE_LSE),
 }

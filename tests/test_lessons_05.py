@@ -156,7 +156,10 @@ def test_sgd_is_ahead_after_one_epoch_but_noisy(run: tuple[Any, dict[str, Any]])
 def test_sgd_epoch_costs_most_and_gd_is_furthest_behind(
     run: tuple[Any, dict[str, Any]],
 ) -> None:
-    _, results = run
+    nb, results = run
+    text = cell_output(nb, "speed = speed_experiment(seed=0)")
+    mini_ms, sgd_ms = _numbers(text.splitlines()[-1])[-2:]
+    assert mini_ms < 2 * sgd_ms, "as shown: 8 mini-batch epochs about as long as SGD's first"
     for runs in _seeds(results, "speed"):
         gd, mini, sgd = (runs[k] for k in ("GD (B = N)", "mini-batch (B = 10)", "SGD (B = 1)"))
         assert (gd["updates"], mini["updates"], sgd["updates"]) == (8, 80, 800)
@@ -165,10 +168,29 @@ def test_sgd_epoch_costs_most_and_gd_is_furthest_behind(
         assert gd["loss"][-1] > max(mini["loss"][-1], sgd["loss"][-1]), "GD furthest behind"
 
 
-def test_shuffling_ends_lower(run: tuple[Any, dict[str, Any]]) -> None:
+def test_mini_batch_wins_per_second_too(run: tuple[Any, dict[str, Any]]) -> None:
     _, results = run
+    for runs in _seeds(results, "speed"):
+        gd, mini, sgd = (runs[k] for k in ("GD (B = N)", "mini-batch (B = 10)", "SGD (B = 1)"))
+        assert mini["time"][-1] < sgd["time"][1], "8 mini-batch epochs: under 2 of SGD's"
+        assert mini["loss"][-1] < sgd["loss"][0], "lower than SGD after its first epoch"
+        assert mini["loss"][-1] < gd["loss"][-1], "and lower than GD after its eighth"
+
+
+def test_shuffling_ends_lower(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, results = run
+    text = cell_output(nb, "shuffled = shuffle_experiment(seed=0)")
+    assert "shuffle=True" in text
+    assert "lower after every epoch: False" in text.splitlines()[0]
+    assert "lower after every epoch: True" in text.splitlines()[1]
     for runs in _seeds(results, "shuffle"):
-        assert runs["shuffle=True"][-1] < runs["shuffle=False"][-1] - 0.02
+        mixed, sorted_ = runs["shuffle=True"], runs["shuffle=False"]
+        assert mixed[-1] < sorted_[-1] - 0.02, "unshuffled ends higher"
+        assert all(b < a for a, b in itertools.pairwise(sorted_)), "smooth, still falling at 20"
+        assert mixed[4] < sorted_[-1], "by epoch 5 shuffled is below where unshuffled ends"
+        rises = [b - a for a, b in itertools.pairwise(mixed[4:])]
+        assert max(rises) > 0.005, "shuffled jitters up and down"
+        assert max(rises) < 0.1, "by a few hundredths"
 
 
 def test_schedule_fast_early_and_precise_late(run: tuple[Any, dict[str, Any]]) -> None:
@@ -194,8 +216,14 @@ def test_batch_noise_and_best_learning_rate(run: tuple[Any, dict[str, Any]]) -> 
         assert 0.45 < out["noise_ratio"] < 0.52
         spreads = list(out["spread"].values())
         assert spreads == sorted(spreads, reverse=True)
-        assert 1 <= out["updates"]["ratio"] < 2, "equal updates: below sqrt(K)"
-        assert 2 < out["epochs"]["ratio"] <= 4 + 1e-9, "equal epochs: between sqrt(K) and K"
+        for key in ("ratio", "centre_ratio"):
+            assert 1 <= out["updates"][key] < 2, "equal updates: below sqrt(K)"
+            assert 3 <= out["epochs"][key] <= 5, "equal epochs: about K = 4"
+        for budget in ("updates", "epochs"):
+            for size, (lo, hi) in out[budget]["near"].items():
+                best = out[budget]["best_lr"][size]
+                assert lo <= best <= hi
+                assert 2 <= hi / lo <= 8 + 1e-9, "a broad optimum: a factor of 2 to 8"
 
 
 def test_adam_and_momentum_beat_sgd_on_the_100_to_1_valley(
@@ -208,12 +236,19 @@ def test_adam_and_momentum_beat_sgd_on_the_100_to_1_valley(
     assert max(shown, key=shown.get) == "SGD", "the prose: SGD ends worst on the 100:1 valley"
     for name in ("momentum", "RMSProp", "Adam"):
         assert shown[name] < shown["SGD"] / 20, "here by more than an order of magnitude"
+    mild = text.split("100:1 valley")[0]
+    shown = {name: float(f) for name, f in re.findall(r"(\w+)\s+lr = \S+\s+f = (\S+)", mild)}
+    assert shown["SGD"] < min(shown["momentum"], shown["Adam"]), "10:1: SGD beats them"
+    assert min(shown, key=shown.get) == "RMSProp", "RMSProp wins on a valley along the axes"
     for i in range(len(VALLEY_STARTS)):
         steep, mild = results[f"valley_100_{i}"], results[f"valley_10_{i}"]
         sgd = steep["SGD"][1]
         for name in ("momentum", "RMSProp", "Adam"):
             assert steep[name][1] < sgd / 2, f"{name} beats SGD on the 100:1 valley"
-        assert mild["SGD"][1] < min(mild["momentum"][1], mild["Adam"][1]), "10:1: SGD best"
+        assert mild["SGD"][1] < min(mild["momentum"][1], mild["Adam"][1]), "10:1: SGD beats them"
+        for race in (mild, steep):
+            rms = race["RMSProp"][1]
+            assert all(rms < v[1] for n, v in race.items() if n != "RMSProp"), "RMSProp wins"
         turned = results[f"valley_turned_{i}"]
         for name in ("RMSProp", "Adam"):
             assert turned[name][1] >= turned["SGD"][1], f"turned, {name} loses its edge"

@@ -147,7 +147,7 @@ def test_cures_lift_the_sigmoid_ratio(run: tuple[Any, dict[str, Any]]) -> None:
     _, results = run
     for seed, c in _by_seed(results, "cures").items():
         plain = c["plain"]
-        wide, skip, norm = c["4x wider init"], c["skip connections"], c["normalisation"]
+        wide, skip, norm = c["4× wider init"], c["skip connections"], c["normalisation"]
         assert 1e-8 < plain < 1e-6, seed
         # "from about 1e-7 to a few thousandths: four to five orders of magnitude"
         assert 1e-3 < wide < 1e-2, seed
@@ -156,22 +156,32 @@ def test_cures_lift_the_sigmoid_ratio(run: tuple[Any, dict[str, Any]]) -> None:
         assert 10 < norm < 100, seed  # "some tens"
         distance = {
             name: abs(math.log10(c[name]))
-            for name in ("4x wider init", "skip connections", "normalisation")
+            for name in ("4× wider init", "skip connections", "normalisation")
         }
         assert min(distance, key=distance.get) == "skip connections", seed
         # "mean slope about 0.55 of the maximum, against 0.95 for tanh"
-        assert 0.45 < c["slope 4x"] < 0.65, seed
+        assert 0.45 < c["slope 4×"] < 0.65, seed
     assert results["tanh_prime"] > 0.9
 
 
 def test_one_clipped_step_lowers_the_loss_unclipped_raises_it(
     run: tuple[Any, dict[str, Any]],
 ) -> None:
-    _, results = run
+    nb, results = run
     clipping = _by_seed(results, "clipping")
     for seed, c in clipping.items():
-        assert c["ratio"] > 1, f"seed {seed}: the 1.5x ReLU net explodes"
+        assert c["ratio"] > 1, f"seed {seed}: the ReLU net at 1.5 × He's weights explodes"
         assert c["unclipped"] > c["before"] > c["clipped"], seed
+        # "the delta grows by a factor of about 1.1 to 1.4 per layer (less than the weights'
+        # 1.5)", "3 to 30 times larger at the first hidden layer"
+        assert 1.05 < c["ratio"] ** (1 / 11) < 1.45, seed
+        assert 2.5 < c["ratio"] < 35, seed
+    factors = [c["ratio"] ** (1 / 11) for c in clipping.values()]
+    assert len(set(round(f, 2) for f in factors)) == len(factors), "different for every seed"
+    rows = cell_output(nb, "clipping = {seed: clipping_experiment(seed)").splitlines()[2:]
+    shown = [float(row.split()[2]) for row in rows]
+    assert shown == [round(f, 2) for f in factors], "the table's per-layer column"
+    assert all(1.1 <= f <= 1.4 for f in shown), "about 1.1 to 1.4"
     ratio = clipping[0]["unclipped"] / clipping[0]["before"]
     assert 1e7 < ratio < 4e7, "seed 0: 'about twenty million times'"
 

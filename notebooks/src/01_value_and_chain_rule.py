@@ -117,7 +117,7 @@ for node in reversed(order):
         continue
     node._backward()
     sent = ", ".join(
-        f"{child.label or child._op.symbol}.grad += {d:g} * {node.grad:g}"
+        f"{child.label or child._op.symbol}.grad += {node.grad:g} × {d:g}"
         for child, d in zip(node._prev, node.local_grads())
         if isinstance(child, Value)
     )
@@ -198,8 +198,8 @@ draw_dot(C, view="backward", rankdir="TB", hide_constants=True)
 from microgradnn import gradcheck
 
 result = gradcheck(lambda w, b: ((w * x_in + b).sigmoid() - y_true) ** 2, [0.8, -0.5])
-print("backward():         ", result.analytic)
-print("finite differences: ", result.numerical)
+print("backward():          dC/dw =", result.analytic[0])
+print("finite differences:  dC/dw =", result.numerical[0])
 print("all match:", bool(result))
 
 # %% [markdown]
@@ -299,7 +299,7 @@ for hidden in (4, 16, 64):
     r = gradient_cost(hidden)
     print(f"{hidden:>2}  {r['parameters']:>12}   {r['fd_forward_passes']:>6} forward passes   "
           f"{r['bp_forward_passes']} forward + 1 backward   {r['largest_difference']:.0e}   "
-          f"{r['slower']:>6.0f}x")
+          f"{r['slower']:>6.0f}×")
 
 # %% [markdown]
 # The counts are exactly `2n` against one forward and one backward, and both methods find the

@@ -257,8 +257,9 @@ print(f"seed {solved[0]}: logits", predict(model, X).ravel().round(2), "targets:
 
 # %% [markdown]
 # Where did the trained hidden layer put the four points? The left plot shows the decision
-# regions in the input plane (curved: two lines glued together), the right one the points in
-# hidden space with the output neuron's line.
+# regions in the input plane, the right one the points in hidden space with the output
+# neuron's line. In the input plane the boundary is two nearly parallel straight lines: they
+# enclose a diagonal band holding the two 0s, with one 1 on each side of it.
 
 # %%
 from microgradnn.viz.plots import plot_decision_boundary
@@ -436,14 +437,19 @@ plt.show()
 
 # %% [markdown]
 # The dot at the bottom right is three points, two blue under one red: the output neuron cannot
-# tell them apart. More hidden units make such merging less likely:
+# tell them apart.
+#
+# **Predict:** with 4 hidden units instead of 2, trained the same way from seeds 0-9, do more
+# or fewer networks solve XOR?
 
 # %%
 wider = [train_xor(seed, hidden=(4,))[1].train_acc[-1] == 1.0 for seed in range(10)]
 print(f"2-4-1 networks, seeds 0-9: {sum(wider)} of 10 solve XOR (2-2-1: {len(solved)} of 10)")
 
 # %% [markdown]
-# (Notebook 5 comes back to random restarts and local minima.)
+# More hidden units make such merging less likely: to merge two points, every hidden unit has
+# to give them the same value, and with four units that is harder to get stuck in than with
+# two. (Notebook 5 comes back to random restarts and local minima.)
 #
 # ## Without a non-linearity, layers collapse
 #
@@ -542,12 +548,13 @@ for start in ("equal", "random"):
 # ## Why deep, not fat?
 #
 # Lecture 0 ends with a question: why many layers rather than one wide one? One answer counts
-# linear pieces. A ReLU unit `max(0, w x + b)` bends once, at `x = -b / w`, so one hidden layer
-# of `H` ReLUs draws a curve of at most `H + 1` straight pieces. Depth multiplies instead: the
-# **tent map** `t(x) = 2 max(0, x) - 4 max(0, x - 1/2)` rises from 0 to 1 on `[0, 1/2]` and
-# falls back on `[1/2, 1]`, made of 2 ReLUs. Feeding it its own output, `t(t(x))`, makes two
-# tents (4 pieces); `k` layers of 2 ReLUs make `2^k` pieces. Below, each layer's weights are set
-# by hand and the pieces are counted on a grid of 4,097 points.
+# the straight pieces of the curve a ReLU network draws for one input `x`. A ReLU unit
+# `max(0, w x + b)` bends once, at `x = -b / w`. The **tent map**
+# `t(x) = 2 max(0, x) - 4 max(0, x - 1/2)`, made of 2 ReLUs, rises from 0 to 1 on `[0, 1/2]`
+# and falls back on `[1/2, 1]`. A deep network of `k` layers of 2 ReLUs can apply it `k` times,
+# `t(t(...t(x)))`; a fat one puts all its ReLUs in one layer, here with random weights and its
+# bends spread over `(0, 1)`. Below, each layer's weights are set by hand and the pieces are
+# counted on a grid of 4,097 points.
 #
 # **Predict:** with 8 ReLUs, how many pieces do 4 layers of 2 make, and one layer of 8?
 
@@ -600,10 +607,10 @@ def deep_vs_fat(seed, ks=range(1, 7)):
              "fat": count_pieces(fat_network(2 * k, seed))} for k in ks]
 
 
-print("layers k | ReLUs | deep: pieces (2^k) | one layer of the same ReLUs: pieces (at most H + 1)")
+print("layers k | ReLUs | deep: pieces | one layer of the same ReLUs: pieces")
 for row in deep_vs_fat(seed=0):
-    print(f"    {row['k']}    |  {row['relus']:2d}   |   {row['deep']:3d}"
-          f"              |   {row['fat']:2d}")
+    print(f"    {row['k']}    |  {row['relus']:2d}   |     {row['deep']:3d}      |"
+          f"   {row['fat']:2d}")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3), layout="constrained")
 for ax, net, title in [(axes[0], tent_network(4), "4 layers of 2 ReLUs"),
@@ -618,9 +625,13 @@ axes[1].legend()
 plt.show()
 
 # %% [markdown]
-# Eight ReLUs: 16 pieces stacked four deep, 9 side by side. To draw the 64 pieces of six tent
-# layers (12 ReLUs), one layer would need at least one ReLU per bend: 63 or more. Depth reuses
-# what the layers below computed, which is one reason deep networks can be small.
+# Eight ReLUs: 16 pieces stacked four deep, 9 side by side. Side by side, each ReLU adds one
+# bend, so one hidden layer of `H` ReLUs draws at most `H + 1` pieces. Stacked, each tent layer
+# folds `[0, 1]` onto itself, so the next layer's tent appears once on every piece of the one
+# below: `t(t(x))` is two tents (4 pieces), and `k` layers of 2 ReLUs make `2^k` pieces. To draw
+# the 64 pieces of six tent layers (12 ReLUs), one layer would need at least one ReLU per bend:
+# 63 or more. Depth reuses what the layers below computed, which is one reason deep networks
+# can be small.
 #
 # ## Exercises
 #
@@ -684,11 +695,27 @@ else:
 
 # %%
 my_relus = None
+
+
+def check_relus(answer):
+    deep = tent_network(2)
+    ends = np.concatenate([[0.0], bends(deep), [1.0]])  # where the straight pieces start and end
+    mids, h = (ends[:-1] + ends[1:]) / 2, 1e-4
+    up, down = (predict(deep, (mids + d)[:, None]).ravel() for d in (h, -h))
+    slopes = (up - down) / (2 * h)
+    changes = np.diff(slopes)  # what a ReLU at each bend must add to the slope
+    # the first piece's slope comes from ReLUs facing left (w < 0) among those, or one more ReLU
+    made = any(math.isclose(slopes[0], -sum(c), abs_tol=1e-6)
+               for r in range(len(changes) + 1) for c in itertools.combinations(changes, r))
+    fewest = len(changes) + (0 if made else 1)
+    assert answer == fewest, "count the bends of t(t(x)) in (0, 1), then the first piece"
+    print("Correct!")
+
+
 if my_relus is None:
     print("Fill in my_relus, then run this cell again.")
 else:
-    assert my_relus == 4, "count the bends of t(t(x)) in (0, 1), then the first piece"
-    print("Correct!")
+    check_relus(my_relus)
 
 # %% [markdown]
 # ## Summary

@@ -196,7 +196,8 @@ print("naive grads:", naive["grads"])
 
 # %% [markdown]
 # `e^1000` is `inf`, and `inf / inf` is `nan` ("not a number"): the first probability is
-# `nan`, the second, `1 / inf`, rounds to 0, so the loss is `-log 0 = inf` instead of 1000, and
+# `nan`, the second, `1 / inf`, is exactly 0 (floating point defines it so), so the loss is
+# `-log 0 = inf` instead of 1000, and
 # both gradients are `nan`. One `nan` spreads to every weight at the next update.
 #
 # The cure is algebra. Subtracting the largest logit `m` changes nothing mathematically but
@@ -288,26 +289,28 @@ else:
     print("Correct!")
 
 # %% [markdown]
-# **2.** For the hinge loss with label `y = +1`, what is the gradient `d loss / d f` at
-# `f = 0.5` and at `f = 2`? Predict both; the check computes them with
-# `hinge_loss(Value(f), 1)` and `backward()`.
+# **2.** For the hinge loss with label `y = -1`, what is the gradient `d loss / d f` (with
+# respect to the score `f`, not the margin) at `f = 0.5` and at `f = -2`? Predict both; the
+# check computes them with `hinge_loss(Value(f), -1)` and `backward()`.
 #
 # <details><summary>Solution</summary>
 #
-# `max(0, 1 - f)`: at `f = 0.5` the loss is `1 - f`, slope -1; at `f = 2` the loss is 0, flat,
-# slope 0. Examples beyond the margin stop contributing to learning.
+# With `y = -1` the margin is `-f` and the loss `max(0, 1 + f)`: at `f = 0.5` it is `1 + f`,
+# slope +1 (gradient descent lowers `f`, towards the label's sign); at `f = -2` the margin is
+# 2, beyond 1, so the loss is 0, flat, slope 0. Examples beyond the margin stop contributing to
+# learning.
 # </details>
 
 # %%
 my_slope_at_half = None
-my_slope_at_two = None
+my_slope_at_minus_two = None
 
-if my_slope_at_half is None or my_slope_at_two is None:
+if my_slope_at_half is None or my_slope_at_minus_two is None:
     print("Replace both None by your answers, then run this cell again.")
 else:
-    for f, mine in ((0.5, my_slope_at_half), (2.0, my_slope_at_two)):
+    for f, mine in ((0.5, my_slope_at_half), (-2.0, my_slope_at_minus_two)):
         score = Value(f)  # a fresh Value each run: its grad starts at 0
-        hinge_loss(score, 1).backward()
+        hinge_loss(score, -1).backward()
         assert math.isclose(mine, score.grad, abs_tol=1e-9), f"not yet at f = {f}"
     print("Correct!")
 

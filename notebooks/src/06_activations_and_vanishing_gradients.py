@@ -348,7 +348,7 @@ plt.show()
 
 # %%
 def sigmoid_slope(s):
-    """Mean of 4 sigmoid'(s) over all signals: 1 when every unit sits at its steepest point."""
+    """Mean of 4 × sigmoid'(s) over all signals: 1 when every unit sits at its steepest point."""
     sig = 1 / (1 + np.exp(-s))
     return float(np.mean(4 * sig * (1 - sig)))
 
@@ -357,12 +357,12 @@ def cures_experiment(seed):
     """Delta ratio of the deep sigmoid network, plain and with each cure."""
     runs = {
         "plain": gradient_profile(deep_net("sigmoid", seed=seed)),
-        "4x wider init": gradient_profile(deep_net("sigmoid", 4.0, seed=seed)),
+        "4× wider init": gradient_profile(deep_net("sigmoid", 4.0, seed=seed)),
         "skip connections": gradient_profile(deep_net("sigmoid", seed=seed), residual=True),
         "normalisation": gradient_profile(deep_net("sigmoid", seed=seed), normalise=True),
     }
     summary = {name: p["ratio"] for name, p in runs.items()}
-    summary["slope 4x"] = sigmoid_slope(runs["4x wider init"]["s"])
+    summary["slope 4×"] = sigmoid_slope(runs["4× wider init"]["s"])
     return summary, runs
 
 
@@ -375,9 +375,9 @@ print("12 sigmoid layers, delta ratio first / last hidden layer")
 print(f"{'':17s}  {'seed 0':>8s}  {'seed 1':>8s}  {'seed 2':>8s}")
 for name in cure_runs:
     print(f"{name:17s}  " + "  ".join(f"{cures[seed][name]:8.2g}" for seed in cures))
-print("mean 4 sigmoid'(s) at the 4x init, seeds 0-2: "
-      + ", ".join(f"{cures[seed]['slope 4x']:.2f}" for seed in cures))
-print(f"mean tanh'(s) of the tanh network, seed 0:   "
+print("mean 4 × sigmoid'(s) at the 4× init, seeds 0-2: "
+      + ", ".join(f"{cures[seed]['slope 4×']:.2f}" for seed in cures))
+print(f"mean tanh'(s) of the tanh network, seed 0:       "
       f"{np.mean(1 - np.tanh(profiles['tanh']['s']) ** 2):.2f}")
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -408,8 +408,9 @@ plt.show()
 # before each step, if the gradient's total length (its norm over all parameters) is above
 # `max_norm`, scale it down to `max_norm`, keeping its direction. `clip_grad_norm_` does that
 # in place, as PyTorch's function of the same name. Its target is exploding gradients: here a
-# ReLU network whose weights start 1.5 times larger than He's (each layer then multiplies the
-# signal, and the delta, by about 1.5).
+# ReLU network whose weights start 1.5 times larger than He's, so that the delta grows on its
+# way back. The table gives its growth per layer as measured: the first / last ratio is the
+# product of 11 layer-to-layer factors, so their typical size is its 11th root.
 #
 # **Predict:** one step of gradient descent with `lr = 0.1` on its 8 points, as it is and
 # clipped to norm 1: which lowers the loss?
@@ -438,13 +439,18 @@ def clipping_experiment(seed, lr=0.1, max_norm=1.0):
 
 
 clipping = {seed: clipping_experiment(seed) for seed in (0, 1, 2)}
-print("ReLU x 1.5, one SGD step with lr 0.1 on the 8 points")
-print("seed  delta ratio  gradient norm  loss before  after: unclipped  clipped to 1")
+print("ReLU, He's weights × 1.5, one SGD step with lr 0.1 on the 8 points")
+print("seed  delta ratio  per layer  gradient norm  loss before  after: unclipped  clipped to 1")
 for seed, c in clipping.items():
-    print(f"{seed:4d}  {c['ratio']:11.3g}  {c['grad_norm']:13.3g}  {c['before']:11.4g}  "
-          f"{c['unclipped']:16.4g}  {c['clipped']:12.4g}")
+    per_layer = c["ratio"] ** (1 / (DEPTH - 1))
+    print(f"{seed:4d}  {c['ratio']:11.3g}  {per_layer:9.2f}  {c['grad_norm']:13.3g}  "
+          f"{c['before']:11.4g}  {c['unclipped']:16.4g}  {c['clipped']:12.4g}")
 
 # %% [markdown]
+# Going back, the delta grows by a factor of about 1.1 to 1.4 per layer (less than the
+# weights' 1.5, and different for every seed), which makes it 3 to 30 times larger at the
+# first hidden layer than at the last.
+#
 # The unclipped step is so long that it overshoots: the loss goes up, for seed 0 about twenty
 # million times. The clipped step goes the same way, only a bounded distance, and the loss goes
 # down for every seed. Clipping does not cure the cause (the initialisation does), but it keeps
@@ -578,14 +584,14 @@ for name, value in list(slopes.items())[:4]:
 # %% [markdown]
 # ## Exercises
 #
-# **1.** What is the largest value of the sigmoid's derivative? So how large, at most, is the
-# product of ten such factors (one per layer of a 10-layer sigmoid network)? Put that bound in
-# `my_product` (a rounded value will do: the check allows 5%).
+# **1.** The sigmoid's derivative is at most 1/4 (the first figure). How large, at most, is
+# the product of ten such factors (one per layer of a 10-layer sigmoid network)? Put that bound
+# in `my_product` (a rounded value will do: the check allows 5%).
 #
 # <details><summary>Solution</summary>
 #
-# `sigmoid'(0) = 1/4`, so the product is at most `(1/4)^10`, about 9.5e-7: less than a
-# millionth, before the weights are even counted.
+# Each factor is at most `sigmoid'(0) = 1/4`, so the product is at most `(1/4)^10`, about
+# 9.5e-7: less than a millionth, before the weights are even counted.
 #
 # ```python
 # my_product = 0.25**10  # or 9.5e-7

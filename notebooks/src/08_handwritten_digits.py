@@ -258,18 +258,26 @@ else:
     print("Correct!")
 
 # %% [markdown]
-# **3.** Which pair of digits does the MLP confuse most often? Find it with numpy from a
-# confusion matrix like the one above: set `my_pair = (true digit, predicted digit)` (hint: zero
-# the diagonal, then `np.unravel_index(matrix.argmax(), matrix.shape)`). When several pairs tie
-# for the most mistakes, any of them counts.
+# **3.** Which pair of digits does the same MLP trained with **seed 1** confuse most often?
+# Train it with `mlp_1, _ = train_digits([32, 10], seed=1)` (about as long as the MLP above
+# took), build its confusion matrix on the test images with numpy as above, and set
+# `my_pair = (true digit, predicted digit)` (hint: zero the diagonal, then
+# `np.unravel_index(matrix.argmax(), matrix.shape)`). Is it the pair seed 0 confused most? When
+# several pairs tie for the most mistakes, any of them counts. The check trains the seed-1
+# network itself.
 #
 # <details><summary>Solution</summary>
 #
 # ```python
-# mistakes = confusion.copy()
+# mlp_1, _ = train_digits([32, 10], seed=1)
+# mistakes = np.zeros((10, 10), dtype=int)
+# np.add.at(mistakes, (y_test, predict(mlp_1, X_test).argmax(axis=1)), 1)
 # np.fill_diagonal(mistakes, 0)
 # my_pair = tuple(int(i) for i in np.unravel_index(mistakes.argmax(), mistakes.shape))
 # ```
+#
+# For seed 1 it is `(9, 8)`, a 9 read as an 8 three times, not seed 0's 8 read as 1. With so
+# few mistakes per pair, which digits a network mixes up also depends on its seed.
 # </details>
 
 # %%
@@ -278,12 +286,13 @@ my_pair = None
 if my_pair is None:
     print("Replace None by your (true, predicted) pair, then run this cell again.")
 else:
-    # the confusion matrix again, from the model's predictions now
-    fresh = np.zeros((10, 10), dtype=int)
-    np.add.at(fresh, (y_test, predict(mlp, X_test).argmax(axis=1)), 1)
-    np.fill_diagonal(fresh, 0)
     true, predicted = my_pair
     assert true != predicted, "a mistake has a true digit different from the predicted one"
+    # the seed-1 network trained afresh: the same weights, and verdict, every run
+    seed_1_model, _ = train_digits([32, 10], seed=1)
+    fresh = np.zeros((10, 10), dtype=int)
+    np.add.at(fresh, (y_test, predict(seed_1_model, X_test).argmax(axis=1)), 1)
+    np.fill_diagonal(fresh, 0)
     assert fresh[true, predicted] == fresh.max(), (
         f"not yet: {true} -> {predicted} happens {fresh[true, predicted]} times, "
         f"the most is {fresh.max()}"
@@ -303,10 +312,11 @@ else:
 # my_wider_is_better = wider_hist.val_acc[-1] > mlp_test_acc
 # ```
 #
-# For seed 0 it is `True`, by a few test images. Both fit the training images almost
-# perfectly, so the test accuracy is where they differ. A difference of a few images out of
-# 450 is within what another seed can change: try `train_digits([64, 10], seed=1)` and
-# `train_digits([32, 10], seed=1)` before concluding that wider is better.
+# For seed 0 it is `True`, by 6 test images (test accuracy 0.973 against 0.960). Both fit
+# the training images almost perfectly, so the test accuracy is where they differ. But 6
+# images out of 450 is about what another seed changes: the 32-unit MLP itself gets 0.971 with
+# seed 2. Try `train_digits([64, 10], seed=1)` and `train_digits([32, 10], seed=1)` before
+# concluding that wider is better.
 # </details>
 
 # %%
