@@ -284,18 +284,88 @@ def _number_format_type(text: str) -> str:
 # -- the parser ---------------------------------------------------------------------------------
 
 
-def _defaults_epilog() -> str:
-    """``train --help``'s table of defaults per data set (data sets sharing them share a line)."""
+def _defaults_epilog(epochs: bool = True) -> str:
+    """``--help``'s table of defaults per data set (data sets sharing them share a line)."""
     rows: dict[str, list[str]] = {}
     for name, d in DATA_DEFAULTS.items():
         options = (
             f"--layers {','.join(map(str, d['layers']))} --activation {d['activation']} "
-            f"--optimizer {d['optimizer']} --lr {d['lr']:g} --epochs {d['epochs']} "
-            f"--batch-size {'all' if d['batch_size'] is None else d['batch_size']}"
+            f"--optimizer {d['optimizer']} --lr {d['lr']:g} "
+            + (f"--epochs {d['epochs']} " if epochs else "")
+            + f"--batch-size {'all' if d['batch_size'] is None else d['batch_size']}"
         )
         rows.setdefault(options, []).append(name)
     lines = [f"  {', '.join(names)}:\n    {options}" for options, names in rows.items()]
     return "defaults per data set:\n" + "\n".join(lines)
+
+
+_PER_DATA_HELP = "default: per data set, below"
+
+
+def _add_network_options(
+    parser: argparse.ArgumentParser, *, n: int, layers: str, batch: str, seed: str
+) -> None:
+    """The data, network, loss and optimizer options ``train`` and ``watch`` share.
+
+    ``n`` is the default number of points; ``layers`` adds to the ``--layers`` help (its size
+    limit), ``batch`` names what one batch makes (an update, a step), ``seed`` what it seeds.
+    """
+    per_data = _PER_DATA_HELP
+    parser.add_argument("--data", choices=DATASETS, default="moons", help="default: moons")
+    parser.add_argument(
+        "--n",
+        type=_count(4, MAX_POINTS),
+        default=n,
+        help=f"points to generate (default {n}; at most {MAX_POINTS:,}; not for xor/and/or/digits)",
+    )
+    parser.add_argument(
+        "--noise",
+        type=_checked(number, float, low=0.0),
+        default=None,
+        help="data noise (default: the data set's own)",
+    )
+    parser.add_argument(
+        "--layers",
+        type=_layers,
+        default=argparse.SUPPRESS,
+        help=f"hidden sizes, e.g. 16,16 ({per_data}); {layers}",
+    )
+    parser.add_argument(
+        "--activation", choices=tuple(ACTIVATIONS), default=argparse.SUPPRESS, help=per_data
+    )
+    parser.add_argument(
+        "--loss",
+        choices=tuple(LOSS_INFO),
+        default=None,
+        help="default: hinge for two classes, cross_entropy for more",
+    )
+    parser.add_argument(
+        "--optimizer", choices=tuple(OPTIMIZERS), default=argparse.SUPPRESS, help=per_data
+    )
+    parser.add_argument(
+        "--lr",
+        type=_checked(number, float, low=0.0, low_open=True),
+        default=argparse.SUPPRESS,
+        help=f"learning rate ({per_data})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=argparse.SUPPRESS,
+        help=f"examples per {batch}, 'all' for gradient descent, 1 for SGD ({per_data})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_checked(integer, int, low=0),
+        default=0,
+        help=f"seeds {seed} (default 0)",
+    )
+    parser.add_argument(
+        "--l2",
+        type=_checked(number, float, low=0.0),
+        default=0.0,
+        help="weight of the L2 penalty on the weights (default 0)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,67 +409,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train.set_defaults(subparser=train)
-    per_data = "default: per data set, below"
-    train.add_argument("--data", choices=DATASETS, default="moons", help="default: moons")
-    train.add_argument(
-        "--n",
-        type=_count(4, MAX_POINTS),
-        default=200,
-        help=f"points to generate (default 200; at most {MAX_POINTS:,}; not for xor/and/or/digits)",
-    )
-    train.add_argument(
-        "--noise",
-        type=_checked(number, float, low=0.0),
-        default=None,
-        help="data noise (default: the data set's own)",
-    )
-    train.add_argument(
-        "--layers",
-        type=_layers,
-        default=argparse.SUPPRESS,
-        help=(
-            f"hidden sizes, e.g. 16,16 ({per_data}); at most {MAX_PARAMETERS:,} parameters and "
-            f"{MAX_GRAPH_NODES:,} graph nodes per update (per example with --compiled)"
+    _add_network_options(
+        train,
+        n=200,
+        layers=(
+            f"at most {MAX_PARAMETERS:,} parameters and {MAX_GRAPH_NODES:,} graph nodes per "
+            "update (per example with --compiled)"
         ),
+        batch="update",
+        seed="the data, the split, the weights and the batches",
     )
     train.add_argument(
-        "--activation", choices=tuple(ACTIVATIONS), default=argparse.SUPPRESS, help=per_data
-    )
-    train.add_argument(
-        "--loss",
-        choices=tuple(LOSS_INFO),
-        default=None,
-        help="default: hinge for two classes, cross_entropy for more",
-    )
-    train.add_argument(
-        "--optimizer", choices=tuple(OPTIMIZERS), default=argparse.SUPPRESS, help=per_data
-    )
-    train.add_argument(
-        "--lr",
-        type=_checked(number, float, low=0.0, low_open=True),
-        default=argparse.SUPPRESS,
-        help=f"learning rate ({per_data})",
-    )
-    train.add_argument(
-        "--epochs", type=_count(1, MAX_EPOCHS), default=argparse.SUPPRESS, help=per_data
-    )
-    train.add_argument(
-        "--batch-size",
-        type=_batch_size,
-        default=argparse.SUPPRESS,
-        help=f"examples per update, 'all' for gradient descent, 1 for SGD ({per_data})",
-    )
-    train.add_argument(
-        "--seed",
-        type=_checked(integer, int, low=0),
-        default=0,
-        help="seeds the data, the split, the weights and the batches (default 0)",
-    )
-    train.add_argument(
-        "--l2",
-        type=_checked(number, float, low=0.0),
-        default=0.0,
-        help="weight of the L2 penalty on the weights (default 0)",
+        "--epochs", type=_count(1, MAX_EPOCHS), default=argparse.SUPPRESS, help=_PER_DATA_HELP
     )
     train.add_argument(
         "--val-fraction",
@@ -484,17 +505,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _add_watch(sub: Any) -> None:
     """The ``watch`` command's arguments: ``train``'s data and network options, plus steps."""
-    rows: dict[str, list[str]] = {}
-    for name, d in DATA_DEFAULTS.items():
-        options = (
-            f"--layers {','.join(map(str, d['layers']))} --activation {d['activation']} "
-            f"--optimizer {d['optimizer']} --lr {d['lr']:g} "
-            f"--batch-size {'all' if d['batch_size'] is None else d['batch_size']}"
-        )
-        rows.setdefault(options, []).append(name)
-    epilog = "defaults per data set:\n" + "\n".join(
-        f"  {', '.join(names)}:\n    {options}" for options, names in rows.items()
-    )
     watch = sub.add_parser(
         "watch",
         help="record training step by step into an offline HTML page",
@@ -502,71 +512,22 @@ def _add_watch(sub: Any) -> None:
             "Train an MLP step by step and write a self-contained page that replays every step: "
             "forward, loss, backward, update, the decision boundary and one example's graph."
         ),
-        epilog=epilog,
+        epilog=_defaults_epilog(epochs=False),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     watch.set_defaults(subparser=watch)
-    per_data = "default: per data set, below"
-    watch.add_argument("--data", choices=DATASETS, default="moons", help="default: moons")
-    watch.add_argument(
-        "--n",
-        type=_count(4, MAX_POINTS),
-        default=100,
-        help="points to generate (default 100; not for xor/and/or/digits)",
-    )
-    watch.add_argument(
-        "--noise",
-        type=_checked(number, float, low=0.0),
-        default=None,
-        help="data noise (default: the data set's own)",
-    )
-    watch.add_argument(
-        "--layers",
-        type=_layers,
-        default=argparse.SUPPRESS,
-        help=f"hidden sizes, e.g. 8,8 ({per_data}); at most {MAX_WATCH_PARAMETERS:,} parameters",
-    )
-    watch.add_argument(
-        "--activation", choices=tuple(ACTIVATIONS), default=argparse.SUPPRESS, help=per_data
-    )
-    watch.add_argument(
-        "--loss",
-        choices=tuple(LOSS_INFO),
-        default=None,
-        help="default: hinge for two classes, cross_entropy for more",
-    )
-    watch.add_argument(
-        "--optimizer", choices=tuple(OPTIMIZERS), default=argparse.SUPPRESS, help=per_data
-    )
-    watch.add_argument(
-        "--lr",
-        type=_checked(number, float, low=0.0, low_open=True),
-        default=argparse.SUPPRESS,
-        help=f"learning rate ({per_data})",
-    )
-    watch.add_argument(
-        "--batch-size",
-        type=_batch_size,
-        default=argparse.SUPPRESS,
-        help=f"examples per step, 'all' for gradient descent, 1 for SGD ({per_data})",
+    _add_network_options(
+        watch,
+        n=100,
+        layers=f"at most {MAX_WATCH_PARAMETERS:,} parameters",
+        batch="step",
+        seed="the data, the weights and the batches",
     )
     watch.add_argument(
         "--steps",
         type=_count(1, MAX_WATCH_STEPS),
         default=200,
         help=f"optimizer steps to record (default 200; at most {MAX_WATCH_STEPS:,})",
-    )
-    watch.add_argument(
-        "--seed",
-        type=_checked(integer, int, low=0),
-        default=0,
-        help="seeds the data, the weights and the batches (default 0)",
-    )
-    watch.add_argument(
-        "--l2",
-        type=_checked(number, float, low=0.0),
-        default=0.0,
-        help="weight of the L2 penalty on the weights (default 0)",
     )
     watch.add_argument(
         "--example",
@@ -583,10 +544,7 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from microgradnn.nn import MLP
     from microgradnn.viz.watch import TrainingView
 
-    multiclass = args.data not in _BINARY
-    loss = args.loss or ("cross_entropy" if multiclass else "hinge")
-    if multiclass and _loss_row(loss).targets in _TWO_CLASS_TARGETS:
-        parser.error(f"--loss {loss} needs two classes; --data {args.data} has more")
+    loss = _loss_for(args, parser)
     given = {name: getattr(args, name, DATA_DEFAULTS[args.data][name]) for name in _PER_DATA}
     out = str(args.out)
     if not out or "\x00" in out or os.path.isdir(out):
@@ -733,15 +691,21 @@ def _loss_row(name: str) -> Loss:
     return row
 
 
-def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _loss_for(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """``--loss``, or the default for the data set; a two-class loss on more classes is refused."""
     multiclass = args.data not in _BINARY
-    loss = args.loss or ("cross_entropy" if multiclass else "hinge")
+    loss = str(args.loss or ("cross_entropy" if multiclass else "hinge"))
     if multiclass and _loss_row(loss).targets in _TWO_CLASS_TARGETS:
         others = [r.name for r in LOSS_INFO.values() if r.targets not in _TWO_CLASS_TARGETS]
         parser.error(
             f"--loss {loss} needs two classes; --data {args.data} has more "
             f"(use {' or '.join(others)})"
         )
+    return loss
+
+
+def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    loss = _loss_for(args, parser)
     given = {name: getattr(args, name, DATA_DEFAULTS[args.data][name]) for name in _PER_DATA}
     config: dict[str, Any] = {
         "data": args.data,
