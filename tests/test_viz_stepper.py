@@ -12,11 +12,9 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -34,7 +32,7 @@ from microgradnn.viz import (
     save_backward_html,
 )
 from microgradnn.viz.stepper import page_asset
-from tools.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
+from tests.browser_harness import chromium
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 
@@ -283,18 +281,7 @@ def test_repr_html_for_jupyter_and_unique_ids() -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("headless Chromium and chromedriver are not installed")
-    pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    if shutil.which("dot") is None:
-        pytest.skip("graphviz `dot` not installed")
-    profile = tempfile.mkdtemp(prefix="mg-chromium-")
-    driver = headless_chromium(Path(profile), "1400,900")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium("1400,900")
 
 
 def _text(driver: Any, css: str) -> str:

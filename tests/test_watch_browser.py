@@ -8,12 +8,8 @@ chromedriver, selenium or graphviz's ``dot``.
 # ruff: noqa: N806  (X is the data matrix)
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +18,7 @@ import pytest
 from microgradnn.data import make_moons
 from microgradnn.nn import MLP
 from microgradnn.viz import TrainingView
-from tools.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
+from tests.browser_harness import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -55,18 +51,7 @@ def page(view: TrainingView, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("headless Chromium and chromedriver are not installed")
-    pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    if shutil.which("dot") is None:
-        pytest.skip("graphviz `dot` not installed")
-    profile = tempfile.mkdtemp(prefix="mw-chromium-")
-    driver = headless_chromium(Path(profile), "1280,900")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium("1280,900")
 
 
 @pytest.fixture

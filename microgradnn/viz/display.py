@@ -14,6 +14,7 @@ how to install it.
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import zlib
@@ -38,6 +39,7 @@ __all__ = [
     "fit_width",
     "mime_bundle",
     "render",
+    "standalone_page",
 ]
 
 RENDER_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "dot", "gv")
@@ -324,3 +326,19 @@ def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None)
     with dot_errors():
         data = graph.pipe(format=fmt)
     return atomic_write(path, data)
+
+
+def standalone_page(title: str, body: str, marker: str) -> str:
+    """``body`` as a complete HTML document: UTF-8, a viewport for phones, ``title`` as heading.
+
+    ``marker`` names a ``data-`` attribute set on ``<body>`` so the page's script knows it runs
+    standalone (not inside a notebook output).
+    """
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'</head>\n<body data-{marker}="1">\n'
+        f'<h3 style="font-family:Helvetica,Arial,sans-serif;margin:6px 0">'
+        f"{html.escape(title)}</h3>\n{body}\n</body>\n</html>\n"
+    )

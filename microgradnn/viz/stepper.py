@@ -78,7 +78,7 @@ from microgradnn.viz.analysis import (
     local_formula,
 )
 from microgradnn.viz.clusters import ModelInfo, assign_groups, model_info
-from microgradnn.viz.display import HTML, PNG, GraphvizNotFoundError, mime_bundle
+from microgradnn.viz.display import HTML, PNG, GraphvizNotFoundError, mime_bundle, standalone_page
 from microgradnn.viz.graph import (
     BuiltPicture,
     DrawOptions,
@@ -957,14 +957,7 @@ class BackwardStepper:
         It embeds no image: opened in a browser its script runs; where scripts are off
         (JupyterLab's HTML viewer until *Trust HTML*) the SVG still shows, with the note.
         """
-        return (
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(title)}</title>\n"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '</head>\n<body data-mg-standalone="1">\n'
-            f'<h3 style="font-family:Helvetica,Arial,sans-serif">{html.escape(title)}</h3>\n'
-            f"{self._fragment(still=False)}\n</body>\n</html>\n"
-        )
+        return standalone_page(title, self._fragment(still=False), "mg-standalone")
 
     def save(self, path: str | Path) -> Path:
         """Write the standalone page to ``path`` (UTF-8, replaced in one step); returns the path."""

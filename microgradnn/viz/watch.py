@@ -70,7 +70,7 @@ from microgradnn.optim import Optimizer, get_optimizer
 from microgradnn.train import Predictor
 from microgradnn.viz.analysis import analyze, short_name
 from microgradnn.viz.clusters import model_info
-from microgradnn.viz.display import HTML, PNG, GraphvizNotFoundError, mime_bundle
+from microgradnn.viz.display import HTML, PNG, GraphvizNotFoundError, mime_bundle, standalone_page
 from microgradnn.viz.graph import DrawOptions, build_picture
 from microgradnn.viz.stepper import json_for_script
 
@@ -562,14 +562,7 @@ class TrainingView:
 
     def page(self, title: str = "microgradnn: watch it learn") -> str:
         """The view as a complete standalone HTML document (no network needed)."""
-        return (
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(title)}</title>\n"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '</head>\n<body data-mw-standalone="1">\n'
-            f'<h3 style="font-family:Helvetica,Arial,sans-serif;margin:6px 0">'
-            f"{html.escape(title)}</h3>\n{self._fragment(still=False)}\n</body>\n</html>\n"
-        )
+        return standalone_page(title, self._fragment(still=False), "mw-standalone")
 
     def save_html(self, path: str | Path) -> Path:
         """Write the standalone page to ``path`` (replaced in one step); returns the path."""
