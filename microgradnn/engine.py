@@ -318,7 +318,7 @@ class Value(metaclass=_OpMethods):
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     # -- backpropagation ------------------------------------------------------------------------
 

@@ -173,6 +173,18 @@ class Dropout(Module):
 _MUL = Value.__mul__
 
 
+def _micrograd_nonlin(activation: str | Activation, nonlin: bool | None) -> str | Activation:
+    """The activation micrograd's ``nonlin`` flag names: ReLU when True, none when False."""
+    if nonlin is None:
+        return activation
+    nonlin = flag("nonlin", nonlin)
+    if activation != "linear":
+        raise ValueError(
+            f"give either activation ({describe(activation)}) or micrograd's nonlin, not both"
+        )
+    return "relu" if nonlin else "linear"
+
+
 class Neuron(Module):
     """One unit: z = w_1 x_1 + ... + w_n x_n + b, then a = activation(z).
 
@@ -183,6 +195,8 @@ class Neuron(Module):
         init: Weight initialization, a name from :data:`INITS`; None picks by activation.
         seed: An int, a ``random.Random``, or None for the global ``random`` module.
         fan_out: Width of the layer this neuron belongs to (only Xavier init uses it).
+        nonlin: micrograd's spelling: True for ReLU, False for none (instead of
+            ``activation``; micrograd's own default is ReLU, this class's is linear).
 
     Attributes:
         w: The weights, Values labelled ``w0`` .. ``w{n-1}``.
@@ -215,9 +229,11 @@ class Neuron(Module):
         seed: Seed = None,
         *,
         fan_out: int = 1,
+        nonlin: bool | None = None,
     ) -> None:
         nin = _width("nin", nin)
         bias = flag("bias", bias)
+        activation = _micrograd_nonlin(activation, nonlin)
         act = get_activation(activation)
         described = describe_activation(activation)
         if described.startswith("custom:"):
@@ -287,6 +303,8 @@ class Layer(Module):
         bias: Whether the neurons have biases.
         init: Weight initialization, a name from :data:`INITS`; None picks by activation.
         seed: An int, a ``random.Random``, or None for the global ``random`` module.
+        nonlin: micrograd's spelling: True for ReLU, False for none (instead of
+            ``activation``).
 
     >>> layer = Layer(3, 2, activation="relu", seed=0)
     >>> len(layer([1.0, 2.0, 3.0])), layer.num_parameters()
@@ -307,10 +325,13 @@ class Layer(Module):
         bias: bool = True,
         init: str | None = "uniform",
         seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
     ) -> None:
         nin = _width("nin", nin)
         nout = _width("nout", nout)
         bias = flag("bias", bias)
+        activation = _micrograd_nonlin(activation, nonlin)
         described = describe_activation(activation)
         chosen = init_name(init, described)
         source = random_source(seed)

@@ -658,12 +658,14 @@ def test_no_grad_restores_the_flag_after_an_exception() -> None:
 
 
 def test_repr_float_and_label() -> None:
-    assert repr(Value(2.0)) == "Value(data=2, grad=0)"
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
     b = Value(-1.5, label="b")
-    assert repr(b) == "Value(data=-1.5, grad=0, label='b')"
+    assert repr(b) == "Value(data=-1.5, grad=0.0, label='b')"
     (b * 3).backward()
-    assert repr(b) == "Value(data=-1.5, grad=3, label='b')"
-    assert repr(Value(1 / 3)) == "Value(data=0.333333, grad=0)"
+    assert repr(b) == "Value(data=-1.5, grad=3.0, label='b')"
+    # every digit, as micrograd prints it, so a learner can compare with the lecture's numbers
+    assert repr(Value(1 / 3)) == "Value(data=0.3333333333333333, grad=0.0)"
+    assert repr(Value(6.8813735870195432).tanh()).startswith("Value(data=0.9999978916418634")
     assert float(b) == -1.5
     assert type(float(b)) is float
     assert math.isclose(math.exp(Value(1.0)), math.e)  # accepted wherever a float is

@@ -956,3 +956,20 @@ def test_a_bad_activation_is_refused_at_once_even_where_no_layer_uses_it(sizes):
         MLP(2, sizes, activation=5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"activation: expected a name .* got float 3\.5"):
         MLP(2, sizes, output_activation=3.5)  # type: ignore[arg-type]
+
+
+def test_micrograd_nonlin_spelling_is_accepted():
+    """micrograd's Neuron(nin, nonlin=True) is a ReLU neuron, nonlin=False a linear one."""
+    x = [1.0, -2.0, 0.5]
+    relu = Neuron(3, nonlin=True, seed=0)
+    z = sum(w.data * xi for w, xi in zip(relu.w, x, strict=True)) + relu.b.data
+    assert relu.activation_name == "relu"
+    assert relu(x).data == max(z, 0.0)
+    assert Neuron(3, nonlin=False, seed=0).activation_name == "linear"
+    layer = Layer(3, 2, nonlin=True, seed=0)
+    assert [n.activation_name for n in layer.neurons] == ["relu", "relu"]
+    assert Layer(3, 2, nonlin=False, seed=0).neurons[0].activation_name == "linear"
+    with pytest.raises(ValueError, match=r"either activation .* or micrograd's nonlin"):
+        Neuron(3, activation="tanh", nonlin=True)
+    with pytest.raises(TypeError, match="nonlin"):
+        Layer(3, 2, nonlin="yes")
