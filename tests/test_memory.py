@@ -397,8 +397,12 @@ def test_every_op_of_the_table_is_checked() -> None:
 
 # -- flat memory over many steps, with the collector off ---------------------------------------
 
-RSS_BOUND = 1 << 20
-"""Resident memory may grow by less than 1 MB over a measured run (the old bug: 60 MB)."""
+RSS_BOUND = 8 << 20
+"""Resident memory may grow by less than 8 MB over a measured run (the old bug: 60 MB).
+
+A coarse second check: in a test worker that ran other modules first, the allocator's arenas
+and other threads move resident memory by a megabyte or so (1.3 MB seen once in CI-like runs).
+The exact checks are the counts of live blocks and tracked objects."""
 
 
 def _rss() -> int | None:
