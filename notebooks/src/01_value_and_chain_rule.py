@@ -461,18 +461,18 @@ picture
 # </details>
 #
 # **5.** An op of your own. Every op is one row of microgradnn's op table: a forward rule and
-# its local derivative side by side (see README, "The ops"):
+# its local derivative side by side (see README, "The ops"). `define_op` adds one:
 #
 # ```python
-# Op("cube", forward=lambda a: a**3, local=lambda a, out: (d_out_d_a,))
+# define_op("cube", forward=lambda a: a**3, local=lambda a, out: (d_out_d_a,))
 # ```
 #
 # Write the local derivative of `a³` by hand as a function `cube_derivative(a)`. The check
-# registers the op with your rule (`ops.register`), asks `gradcheck` to compare `backward()`
-# with central differences at a few points, and removes the op again.
+# defines the op with your rule, asks `gradcheck` to compare `backward()` with central
+# differences at a few points, and removes the op again.
 
 # %%
-from microgradnn import Op, ops
+from microgradnn import define_op, ops
 
 
 def cube_derivative(a):
@@ -481,10 +481,9 @@ def cube_derivative(a):
 
 
 def cube_gradcheck(derivative, points=(-1.5, 0.5, 2.0)):
-    """Register 'cube' with this local derivative, gradcheck it at each point, unregister it."""
-    if "cube" in ops.OPS:  # left over from an interrupted run
-        ops.unregister("cube")
-    ops.register(Op("cube", forward=lambda a: a**3, local=lambda a, out: (derivative(a),)))
+    """Define 'cube' with this local derivative, gradcheck it at each point, remove it again."""
+    # replace=True: a 'cube' left over from an interrupted run is redefined, not refused
+    define_op("cube", lambda a: a**3, lambda a, out: (derivative(a),), replace=True)
     try:
         return [gradcheck(lambda x: x.cube(), [p], raise_exception=False) for p in points]
     finally:
