@@ -120,6 +120,13 @@ def code_cell(nb: Any, marker: str) -> Any:
     return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
 
 
+def committed_cell_source(stem: str, marker: str) -> str:
+    """The source of the committed notebook ``stem``'s first code cell containing ``marker``."""
+    import nbformat
+
+    return str(code_cell(nbformat.read(notebook_path(stem), as_version=4), marker).source)
+
+
 def cell_output(nb: Any, marker: str) -> str:
     """The text a code cell printed, for the first cell whose source contains ``marker``."""
     for cell in nb.cells:

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import SEEDS, VERDICTS, cell_output, notebook_path, run_notebook
+from tests.notebook_harness import (
+    SEEDS,
+    VERDICTS,
+    cell_output,
+    committed_cell_source,
+    notebook_path,
+    run_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
@@ -43,10 +50,7 @@ FORMULA = re.compile(r"return None  # your formula here.*")
 
 
 def _cell_source(marker: str) -> str:
-    import nbformat
-
-    nb = nbformat.read(notebook_path("01"), as_version=4)
-    return next(c.source for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    return committed_cell_source("01", marker)
 
 
 def _filled(name: str, answer: str) -> str:

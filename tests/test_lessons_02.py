@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import SEEDS, VERDICTS, cell_output, notebook_path, run_notebook
+from tests.notebook_harness import (
+    SEEDS,
+    VERDICTS,
+    cell_output,
+    committed_cell_source,
+    notebook_path,
+    run_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
@@ -59,10 +66,7 @@ EXERCISES = {
 
 
 def _cell_source(marker: str) -> str:
-    import nbformat
-
-    nb = nbformat.read(notebook_path("02"), as_version=4)
-    return next(c.source for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    return committed_cell_source("02", marker)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.notebook_harness import SEEDS, cell_output, notebook_path, run_notebook
+from tests.notebook_harness import (
+    SEEDS,
+    cell_output,
+    committed_cell_source,
+    notebook_path,
+    run_notebook,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
@@ -105,10 +111,7 @@ NONE, L2, EARLY = "no regularisation", "L2 (l2=0.003)", "early stopping"
 
 
 def _cell_source(marker: str) -> str:
-    import nbformat
-
-    nb = nbformat.read(notebook_path("07"), as_version=4)
-    return next(c.source for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    return committed_cell_source("07", marker)
 
 
 @pytest.fixture(scope="module")
