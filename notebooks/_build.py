@@ -167,6 +167,22 @@ def shrink_images(nb: Any) -> None:
                 output["data"]["image/png"] = base64.b64encode(small).decode("ascii")
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_widgets(nb: Any) -> None:
+    """Keep a live widget's static pictures (PNG, HTML), not the widget itself.
+
+    A widget output points at a model that lives in the kernel; without the kernel, or without
+    the widget's whole state saved (for TrainingView: every recorded step again), JupyterLab
+    shows "Error displaying widget: model not found" instead of the PNG beside it.
+    """
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+
+
 def coalesce_streams(nb: Any) -> None:
     """Join consecutive stdout (or stderr) outputs of a cell into one.
 
@@ -249,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             total += took
             print(f"{target.name}: executed in {took:.1f} s", flush=True)
             coalesce_streams(nb)
+            drop_widgets(nb)
             shrink_images(nb)
         nbformat.validate(nb)
         nbformat.write(nb, target)

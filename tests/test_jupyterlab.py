@@ -19,17 +19,8 @@ selenium.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,35 +28,13 @@ from typing import Any
 
 import pytest
 
-from tools.browser import available, headless_chromium
+from tests import lab_harness
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_value_and_chain_rule.ipynb"
 PICTURE_MIMES = ("text/html", "image/svg+xml", "image/png")
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
-
-
-def _missing() -> str | None:
-    """Why the test cannot run here, or None."""
-    for module, what in (
-        ("jupyterlab", "JupyterLab 4 (pip install jupyterlab)"),
-        ("nbclient", "nbclient (the 'notebooks' extra)"),
-        ("ipykernel", "ipykernel (the 'notebooks' extra)"),
-    ):
-        if importlib.util.find_spec(module) is None:
-            return f"needs {what}"
-    if not available():
-        return "needs Chromium, chromedriver and selenium (apt install chromium chromium-driver)"
-    if shutil.which("dot") is None:
-        return "needs graphviz's `dot` program (the notebook draws graphs)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def picture_outputs(nb: dict[str, Any]) -> dict[int, list[str]]:
@@ -102,117 +71,42 @@ def _execute(target_dir: Path) -> dict[str, Any]:
 class Lab:
     """A running JupyterLab with the two copies, and a browser."""
 
-    url: str
-    token: str
-    driver: Any
+    server: lab_harness.Lab
     nb: dict[str, Any]
     shots: Path
     every_output: bool
     """Also screenshot each picture output on its own (when ``$MG_SCREENSHOTS`` is set)."""
 
+    @property
+    def driver(self) -> Any:
+        return self.server.driver
+
     def api(self, path: str) -> Any:
-        req = urllib.request.Request(
-            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-
-def _wait_for_server(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"JupyterLab exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            req = urllib.request.Request(
-                f"{url}/api/status", headers={"Authorization": f"token {token}"}
-            )
-            with urllib.request.urlopen(req, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    pytest.fail(f"JupyterLab did not answer within 60 s:\n{log.read_text()[-3000:]}")
+        return self.server.api(path)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    why = _missing()
+    why = lab_harness.missing()
     if why:
         pytest.skip(why)
-    from nbformat.sign import NotebookNotary
+    import nbformat
 
     base = tmp_path_factory.mktemp("jupyterlab")
     shots = Path(os.environ.get("MG_SCREENSHOTS") or base / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    home = {name: base / name for name in ("config", "data", "runtime", "settings", "work")}
-    for folder in home.values():
-        folder.mkdir()
-    # No news or update toasts over the outputs; every cell rendered, not only those in view.
-    for plugin, values in (
-        ("apputils-extension/notification", {"fetchNews": "false", "checkForUpdates": False}),
-        ("notebook-extension/tracker", {"windowingMode": "none"}),
-    ):
-        path = home["settings"] / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values), encoding="utf-8")
-
-    import nbformat
-
+    home = lab_harness.folders(base)
     nb = _execute(home["work"])
     # nbformat 4 keeps signatures in the notary's database, keyed by the notebook's content, so
     # the unsigned copy must differ from the signed one: by a marker in its metadata.
-    notary = NotebookNotary(data_dir=str(home["data"]))
     for name in ("trusted", "untrusted"):
         copy = nbformat.from_dict(json.loads(json.dumps(nb)))
         copy.metadata["microgradnn_test_copy"] = name
         if name == "trusted":
-            notary.sign(copy)
+            lab_harness.sign(home, copy)
         nbformat.write(copy, home["work"] / f"{name}.ipynb")
-    notary.store.close()
-
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(home["config"]),
-        JUPYTER_DATA_DIR=str(home["data"]),
-        JUPYTER_RUNTIME_DIR=str(home["runtime"]),
-        JUPYTERLAB_SETTINGS_DIR=str(home["settings"]),
-        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={home['work']}",
-        "--LabApp.news_url=",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # CI containers run as root
-    log = base / "jupyterlab.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    driver = None
-    try:
-        _wait_for_server(url, token, proc, log)
-        (base / "server-command.txt").write_text(" ".join(command), encoding="utf-8")
-        driver = headless_chromium(base / "chromium", "1280,900")
-        yield Lab(url, token, driver, nb, shots, every_output="MG_SCREENSHOTS" in os.environ)
-    finally:
-        if driver is not None:
-            driver.quit()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(base / "chromium", ignore_errors=True)
+    for server in lab_harness.jupyterlab(base, home):
+        yield Lab(server, nb, shots, every_output="MG_SCREENSHOTS" in os.environ)
 
 
 # Per picture output, in the page: which entry JupyterLab rendered, whether a loaded <img> or an
@@ -240,7 +134,7 @@ def _open(lab: Lab, name: str) -> list[list[dict[str, Any]]]:
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = lab.driver
-    driver.get(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    lab.server.open(name)
     expected = picture_outputs(lab.nb)
     n_cells = len(lab.nb["cells"])
 

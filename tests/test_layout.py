@@ -3,7 +3,8 @@
 The order below is the one in CONTRIBUTING.md and README's "Where is X": a module may import, at
 module level, only modules listed before it. An import inside a function that goes upwards is
 allowed only in the thin delegates listed in ``DELEGATES`` (``Module.save`` calls the model-file
-format, ``MLP.to_torch`` the PyTorch bridge, old import paths of the ``graph`` command). And no
+format, ``MLP.to_torch`` the PyTorch bridge, old import paths of the ``graph`` command,
+``TrainingView.widget`` the optional Jupyter widget). And no
 module imports a ``_private`` name from another, except the shared argument checks.
 """
 
@@ -42,6 +43,7 @@ LAYERS = [
     "viz.stepper",
     "viz.plots",
     "viz.watch",
+    "viz.widget",
     "viz.expr",
     "viz",
     "cli",
@@ -59,6 +61,7 @@ DELEGATES = {
     ("nn", "torch_bridge"),
     ("viz", "cli"),
     ("viz.expr", "cli"),
+    ("viz.watch", "viz.widget"),
 }
 
 

@@ -145,6 +145,40 @@ def test_committed_notebook_shows_a_png_picture(path: Path) -> None:
         assert base64.b64decode(png).startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_holds_no_widget_without_its_state(path: Path) -> None:
+    """A widget output whose model state is not saved shows "model not found", not its PNG."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    widgets = nb["metadata"].get("widgets")
+    state = (widgets or {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    assert widgets is None or state, "widget metadata without state: run `make notebooks`"
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            assert view is None or view["model_id"] in state, (
+                f"a widget output without its state in {path.name}: run `make notebooks`"
+            )
+
+
+def test_the_build_keeps_a_widgets_pictures_and_drops_the_widget(build: ModuleType) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("view")
+    data = {
+        "text/plain": "<TrainingWidget>",
+        "image/png": "iVBORw0KGgo=",
+        "text/html": "<div>still</div>",
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
+    }
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    build.drop_widgets(nb)
+    assert "widgets" not in nb.metadata
+    assert set(nb.cells[0].outputs[0]["data"]) == {"text/plain", "image/png", "text/html"}
+
+
 def test_notebooks_are_small() -> None:
     total = sum(p.stat().st_size for p in NOTEBOOKS)
     assert total < MAX_TOTAL_BYTES, f"notebooks total {total:,} bytes, over {MAX_TOTAL_BYTES:,}"

@@ -1,12 +1,15 @@
 /* Watch it learn (microgradnn.viz.watch): replays recorded training steps in one .mw-view
    element. Each step has four phases (forward, loss, backward, update); play, step, back and
-   the slider move through them, with no kernel and no network. The page embeds this function
-   expression in a script element and calls it with the element's id; it reads everything from
-   the element's JSON data script (class mw-data). */
-(function (cid) {
+   the slider move through them, with no kernel and no network. A page embeds this function
+   expression in a script element and calls it with the element's id; the Jupyter widget
+   (microgradnn.viz.widget) calls it with the element itself and a `kernel` object whose
+   train(steps, lr) asks Python for more steps. Everything shown is read from the element's
+   JSON data script (class mw-data). */
+(function (cid, kernel) {
   var me = document.currentScript;
-  var root = (me && me.parentNode && me.parentNode.classList &&
-              me.parentNode.classList.contains('mw-view')) ? me.parentNode
+  var root = (typeof cid === 'object') ? cid
+             : (me && me.parentNode && me.parentNode.classList &&
+                me.parentNode.classList.contains('mw-view')) ? me.parentNode
              : document.getElementById(cid);
   if (!root || root.getAttribute('data-ready')) { return; }
   root.setAttribute('data-ready', '1');
@@ -17,6 +20,9 @@
   var BLUE = '#1c7ed6', ORANGE = '#e8590c', RED = '#c92a2a', GREY = '#868e96';
   var LAYER_COLORS = ['#1c7ed6', '#2f9e44', '#ae3ec9', '#f08c00', '#0c8599', '#495057'];
   function q(sel) { return root.querySelector(sel); }
+  var ids = {};
+  root.querySelectorAll('[id]').forEach(function (e) { ids[e.id] = e; });
+  function byId(id) { return ids[id] || null; }
   function f32(b64) {
     var s = atob(b64), u = new Uint8Array(s.length);
     for (var i = 0; i < s.length; i++) { u[i] = s.charCodeAt(i); }
@@ -54,15 +60,15 @@
   /* -- the graph: every changing text by id, per watched example and frame -------------- */
   var G = D.graph, textEls = [], backward = {}, lossEls = [], fixed = [];
   if (G && G.ok) {
-    textEls = G.ids.map(function (id) { return document.getElementById(id); });
+    textEls = G.ids.map(function (id) { return byId(id); });
     G.backward.forEach(function (id) { backward[id] = true; });
     var changing = {};
     G.ids.forEach(function (id) { changing[id] = true; });
     fixed = G.backward.filter(function (id) { return !changing[id]; })
-      .map(function (id) { return document.getElementById(id); })
+      .map(function (id) { return byId(id); })
       .filter(function (e) { return e; })
       .map(function (e) { return [e, e.textContent]; });
-    lossEls = G.loss.map(function (id) { return document.getElementById(id); })
+    lossEls = G.loss.map(function (id) { return byId(id); })
       .filter(function (e) { return e; });
   }
   function textAt(series, f) {
@@ -400,7 +406,23 @@
     next();
     timer = setTimeout(tick, 1000 / parseInt(speed.value, 10));
   }
+  var status = q('.mw-status');
+  function say(text) { if (status) { status.textContent = text; } }
+  function train() {
+    var n = parseInt(q('.mw-more').value, 10), lr = parseFloat(q('.mw-lr').value);
+    if (!(n >= 1)) { say('steps: expected a whole number of at least 1'); return; }
+    if (!(lr >= 0)) { say('lr: expected a number of at least 0'); return; }
+    q('[data-act=train]').disabled = true;
+    say('training ' + n + ' more step' + (n === 1 ? '' : 's') + ' in the kernel…');
+    try {
+      kernel.train(n, lr);
+    } catch (err) {
+      q('[data-act=train]').disabled = false;
+      say('the kernel did not answer (' + err + '); the recorded steps still play');
+    }
+  }
   function act(a) {
+    if (a === 'train') { if (kernel) { stop(); train(); } return; }
     if (a === 'zoom') {
       var box = q('.mw-graph'), on = !box.classList.contains('mw-fit');
       box.classList.toggle('mw-fit', on);
@@ -449,4 +471,11 @@
     if (m) { ev.preventDefault(); act(m); }
   });
   render();
+  return {
+    say: function (text) {
+      var b = q('[data-act=train]');
+      if (b) { b.disabled = false; }
+      say(text);
+    }
+  };
 })

@@ -47,7 +47,9 @@ import json
 import math
 import re
 import subprocess
+import sys
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -333,6 +335,9 @@ class TrainingView:
         self._epoch = 0
         self._batches: Iterator[tuple[np.ndarray, np.ndarray]] | None = None
         self._html: str | None = None
+        self._clones: dict[int, tuple[Value, Any, Any]] = {}
+        self._widgets: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._texts: dict[int, list[dict[str, list[str]]]] = {}
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -361,7 +366,9 @@ class TrainingView:
                 self._step()
         finally:
             self.model.train(was_training)
-        self._html = None
+            self._html = None
+        for w in list(self._widgets):
+            w.refresh()
 
     def _step(self) -> None:
         model, params = self.model, self.params
@@ -516,6 +523,17 @@ class TrainingView:
         except (CompileError, TypeError, ValueError):
             return None
 
+    def _example_clone(self, i: int) -> tuple[Value, Any, Any]:
+        """A copy of the model and example ``i``'s graph on it, analysed once, for the pictures."""
+        if i not in self._clones:
+            clone = copy.deepcopy(self.model)
+            root = self.fn([clone(self.X[i].tolist())], [self.targets[i]])
+            root.label = "loss"
+            root.backward()
+            info = model_info(clone)
+            self._clones[i] = (root, info, analyze(root, info.param_names))
+        return self._clones[i]
+
     def _dead(self) -> tuple[int | None, ...]:
         if self._units is None:
             return tuple(None for _ in self.layers)
@@ -549,7 +567,7 @@ class TrainingView:
         """What the page's script shows, as JSON-ready data (see :mod:`microgradnn.viz.watch`)."""
         return _PageBuilder(self, "").data()
 
-    def _fragment(self, still: bool) -> str:
+    def _fragment(self, still: bool, kernel: bool = False) -> str:
         if not self.frames:
             raise ValueError("nothing recorded yet: call view.train(steps) first")
         digest = hashlib.sha1(self.summary.encode()).hexdigest()[:6]
@@ -558,7 +576,41 @@ class TrainingView:
         data = builder.data()
         svg = builder.svg()
         data["graph"] = builder.graph_data() if svg is not None else {"ok": False}
-        return _layout(prefix, data, svg, self._png() if still else None)
+        lr = self.optimizer.lr if kernel else None
+        return _layout(prefix, data, svg, self._png() if still else None, lr)
+
+    def live_html(self) -> str:
+        """The view for the Jupyter widget: with its "train more steps" controls, no script."""
+        return self._fragment(still=False, kernel=True)
+
+    def still(self) -> tuple[bytes, str] | None:
+        """The last frame as a PNG and as a small HTML picture, for where no script runs."""
+        png = self._png() if self.frames else None
+        if png is None:
+            return None
+        src = base64.b64encode(png).decode("ascii")
+        return png, (
+            f'<div class="mw-view"><img style="max-width:100%;height:auto" alt="decision '
+            f'boundary and loss after step {len(self.frames)}" src="data:image/png;base64,{src}">'
+            f"<br>\n<small>{LIVE_NOTE.format(n=len(self.frames))}</small></div>"
+        )
+
+    def widget(self) -> Any:
+        """This view as a live Jupyter widget (needs ``pip install 'microgradnn[widget]'``).
+
+        Its front-end plays, steps and scrubs without the kernel; its "train" button records
+        more steps in Python. ``view.train(n)`` updates every widget of the view.
+        """
+        try:
+            from microgradnn.viz.widget import TrainingWidget
+        except ImportError as err:
+            raise ImportError(
+                "the live view needs anywidget: pip install 'microgradnn[widget]' (or use "
+                "view.save_html('watch.html'), which needs nothing)"
+            ) from err
+        w = TrainingWidget(self)
+        self._widgets.add(w)
+        return w
 
     def page(self, title: str = "microgradnn: watch it learn") -> str:
         """The view as a complete standalone HTML document (no network needed)."""
@@ -592,13 +644,34 @@ class TrainingView:
         last = self.frames[-1] if self.frames else None
         grid = last.grid if last is not None else self.initial_grid
         if grid is not None and self.grid_axes is not None:
+            from matplotlib import colormaps
+
             ax = axes[0]
             thr = _threshold(self.row)
-            ax.contourf(*self.grid_axes, grid - thr, levels=20, cmap="RdBu", alpha=0.6)
-            ax.contour(*self.grid_axes, grid - thr, levels=[0.0], colors="k", linewidths=1.5)
+            gx, gy = self.grid_axes
+            ax.contourf(gx, gy, grid - thr, levels=20, cmap="RdBu", alpha=0.6)
+            ax.contour(gx, gy, grid - thr, levels=[0.0], colors="k", linewidths=1.5)
+            values = last.after if last is not None else self.initial
+            for row in self.first_layer:
+                if len(row) == 3:  # w0 x + w1 y + b = 0
+                    w0, w1, b = (float(values[i]) for i in row)
+                    if abs(w1) > 1e-12:
+                        ax.plot(gx, -(w0 * gx + b) / w1, "k--", lw=0.8, alpha=0.7)
+                    elif abs(w0) > 1e-12:
+                        ax.axvline(-b / w0, color="k", ls="--", lw=0.8, alpha=0.7)
+            ax.set_xlim(gx[0], gx[-1])
+            ax.set_ylim(gy[0], gy[-1])
+            cmap = colormaps["RdBu"]
+            colors = [cmap(0.1), cmap(0.9)]
             labels = labels_of(self.y)
-            ax.scatter(*self.X.T, c=labels, cmap="coolwarm", edgecolors="k", s=18)
-            ax.set_title(f"decision boundary after step {len(self.frames)}")
+            ax.scatter(
+                *self.X.T, c=[colors[min(k, 1)] for k in labels], edgecolors="k", s=18, zorder=3
+            )
+            ax.set_title(
+                f"after step {len(self.frames)}: red < {thr:g} < blue; dashed: first-layer "
+                "zero lines",
+                fontsize=9,
+            )
         else:
             axes[0].set_axis_off()
         ax = axes[1]
@@ -616,13 +689,28 @@ class TrainingView:
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **_: Any
-    ) -> dict[str, Any]:
+    ) -> Any:
+        if self.frames and _live_widgets():
+            return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
         renderers: dict[str, Any] = {}
         if self.frames:
             renderers[HTML] = lambda: self.html
             if self._png() is not None:
                 renderers[PNG] = self.png
         return mime_bundle(renderers, self.summary, include, exclude)
+
+
+def _live_widgets() -> bool:
+    """True inside a Jupyter kernel that has anywidget: a displayed view is then a live widget."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if getattr(shell, "kernel", None) is None:
+        return False
+    try:
+        import microgradnn.viz.widget  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _threshold(row: Loss | None) -> float:
@@ -645,6 +733,10 @@ _GROUP = re.compile(r'<g id="([^"]+)" class="(?:node|edge)[^"]*">')
 _TEXT = re.compile(r"<text([^>]*)>(.*?)</text>", re.DOTALL)
 
 
+_TEXT_OPTIONS = DrawOptions(view="backward", cluster="neuron", max_nodes=None, legend=False)
+"""How the frames' texts are built: the page's picture without its legend (texts only)."""
+
+
 class _PageBuilder:
     """Turns a view's frames into the page's data, and lays out the example graph once."""
 
@@ -653,9 +745,6 @@ class _PageBuilder:
         self.prefix = prefix
         self.opts = DrawOptions(
             view="backward", cluster="neuron", max_nodes=None, id_prefix=prefix, legend=True
-        )
-        self.fast = DrawOptions(
-            view="backward", cluster="neuron", max_nodes=None, id_prefix=prefix, legend=False
         )
         self._texts: dict[int, list[dict[str, list[str]]]] = {}
         self._pictures: dict[int, Any] = {}
@@ -734,35 +823,26 @@ class _PageBuilder:
 
     # -- the graph ---------------------------------------------------------------------------
 
-    def _clone_graph(self, i: int) -> tuple[Value, Any, Any]:
-        v = self.v
-        clone = copy.deepcopy(v.model)
-        root = v.fn([clone(v.X[i].tolist())], [v.targets[i]])
-        root.label = "loss"
-        root.backward()
-        info = model_info(clone)
-        return root, info, analyze(root, info.param_names)
-
     def _frame_texts(self) -> bool:
         """Per watched example and frame, every text the picture shows; False if none can."""
         v = self.v
         ref_len = None
         for i in v.watched:
-            root, info, a = self._clone_graph(i)
+            root, info, a = v._example_clone(i)
             order = a.order
             if ref_len is None:
                 ref_len = len(order)
                 self._root0 = (root, info, a)
             if len(order) != ref_len or any(len(f.examples[i].data) != ref_len for f in v.frames):
                 continue
-            texts = []
-            for f in v.frames:
+            texts = v._texts.setdefault(i, [])
+            for f in v.frames[len(texts) :]:
                 g = f.examples[i]
                 for node, d, gr in zip(order, g.data.tolist(), g.grad.tolist(), strict=True):
                     node._data = d
                     node.grad = gr
                 a.local_grads[:] = [node.local_grads() for node in order]
-                texts.append(build_picture(root, self.fast, info, None, None, a).texts)
+                texts.append(build_picture(root, _TEXT_OPTIONS, info, None, None, a).texts)
             self._texts[i] = texts
         return bool(self._texts)
 
@@ -899,8 +979,20 @@ TRUST_NOTE = (
 )
 
 
-def _layout(prefix: str, data: dict[str, Any], svg: str | None, png: bytes | None) -> str:
-    """The view's HTML: controls, panels, graph, the JSON data and the script."""
+LIVE_NOTE = (
+    "Shown: step {n}, the last one recorded when the cell ran. This view was live in its kernel: "
+    "run the cell again to play, step and scrub it, or open the page that "
+    "view.save_html('watch.html') writes."
+)
+
+
+def _layout(
+    prefix: str, data: dict[str, Any], svg: str | None, png: bytes | None, lr: float | None = None
+) -> str:
+    """The view's HTML: controls, panels, graph, the JSON data and the script.
+
+    ``lr`` (the widget's): add the "train more steps" controls, starting at that rate.
+    """
     cid = prefix + "view"
     hidden = ' hidden="hidden"' if png is not None else ""
     still = ""
@@ -938,7 +1030,17 @@ def _layout(prefix: str, data: dict[str, Any], svg: str | None, png: bytes | Non
         f'<input type="range" class="mw-scrub" min="0" max="{last}" value="{last}" '
         'aria-label="step">'
         '<span class="mw-counter"></span></div>\n'
-        '<div class="mw-phases">'
+        + (
+            ""
+            if lr is None
+            else '<div class="mw-controls mw-kernel">train <input type="number" '
+            'class="mw-more" min="1" max="1000" step="1" value="50" aria-label="steps"> more '
+            'steps with lr <input type="number" class="mw-lr" min="0" step="any" '
+            f'value="{lr:g}" aria-label="learning rate"> <button type="button" '
+            'data-act="train" title="record more steps in the kernel">train</button> '
+            '<span class="mw-status"></span></div>\n'
+        )
+        + '<div class="mw-phases">'
         + "".join(
             f'<span class="mw-phase" data-phase="{k}">{k + 1} {name}</span>'
             for k, name in enumerate(PHASES)
