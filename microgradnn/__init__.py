@@ -81,6 +81,7 @@ from microgradnn.train import (
     fit,
     predict,
 )
+from microgradnn.value_check import ValueClassCheck, check_value_class
 from microgradnn.viz import draw_dot
 
 __version__ = "0.2.0"
@@ -119,12 +120,14 @@ __all__ = [
     "RMSprop",
     "StepLR",
     "Value",
+    "ValueClassCheck",
     "__version__",
     "accuracy",
     "batches",
     "bce_loss",
     "bce_with_logits_loss",
     "check_backward",
+    "check_value_class",
     "clip_grad_norm_",
     "clip_grad_value_",
     "compile_model",

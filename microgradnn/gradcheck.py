@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from microgradnn import learner
 from microgradnn._checks import describe, flag, number
 from microgradnn.engine import Value, no_grad
 from microgradnn.ops import BUILTINS, Op
@@ -25,6 +26,7 @@ __all__ = [
     "GradcheckResult",
     "check_backward",
     "gradcheck",
+    "graph_names",
     "numerical_grad",
     "set_picture_maker",
 ]
@@ -258,11 +260,14 @@ class BackwardCheck:
         edges: Every edge that carries a gradient, in the order backward() uses them.
         affected: Positions (topological order) of the nodes whose grads the first wrong edge
             feeds: its input and everything that input was computed from.
+        source: For a check of your own micrograd-style Value, that root (``root`` is then
+            its mirror in microgradnn Values); None otherwise.
     """
 
     root: Value
     edges: tuple[EdgeCheck, ...]
     affected: frozenset[int] = field(default_factory=frozenset)
+    source: Any = None
 
     def __bool__(self) -> bool:
         return all(e.ok for e in self.edges)
@@ -305,7 +310,7 @@ class BackwardCheck:
         return _picture_maker[0](self, options)
 
 
-def check_backward(root: Value) -> BackwardCheck:
+def check_backward(root: Any) -> BackwardCheck:
     """Check every edge's local derivative against a central difference of its op alone.
 
     For each edge, in the order backward() uses them, the op's forward rule is differentiated
@@ -313,6 +318,12 @@ def check_backward(root: Value) -> BackwardCheck:
     the op row's ``local``. The step and the tolerance are chosen per edge (see
     :func:`check_edge`); at a corner (relu or abs at 0) any value between the one-sided
     differences is a correct sub-gradient and is never flagged.
+
+    ``root`` may also be your own micrograd-style Value (``data``, ``grad``, ``_prev``, ``_op``
+    and a ``_backward`` closure): then each edge's derivative is what *your closure* passes back
+    for an upstream grad of 1, and the op is the one your ``_op`` string names
+    (:func:`microgradnn.learner.mirror`). An input used twice by one op (``x * x``) is checked
+    once, as the sum of its edges.
 
     Args:
         root: The graph's output (``backward()`` need not have run).
@@ -327,8 +338,19 @@ def check_backward(root: Value) -> BackwardCheck:
     >>> bool(check), str(check)
     (True, 'all 2 edges agree with central differences')
     """
-    if type(root) is not Value:
-        raise TypeError(f"root: expected a Value, got {describe(root)}")
+    if type(root) is Value:
+        return _check_graph(root, None)
+    if learner.is_learner_value(root):
+        m = learner.mirror(root)
+        return _check_graph(m.root, m)
+    raise TypeError(
+        f"root: expected a Value, got {describe(root)} (or your own micrograd-style Value: "
+        "data, grad, _prev, _op and a _backward closure)"
+    )
+
+
+def _check_graph(root: Value, m: learner.Mirror | None) -> BackwardCheck:
+    """check_backward on microgradnn's graph; with ``m``, the learner's closures give ``yours``."""
     order = root.topological_order()
     index = {id(v): i for i, v in enumerate(order)}
     names = _names(order)
@@ -339,19 +361,33 @@ def check_backward(root: Value) -> BackwardCheck:
         if op is None:
             continue
         xs = tuple([p._data if type(p) is Value else float(p) for p in node._prev])
-        yours = _local(op, xs, node._data)
-        spread = _local_spread(op, xs, node._data, yours)
+        table = _local(op, xs, node._data)
+        spread = _local_spread(op, xs, node._data, table)
+        yours: tuple[float | None, ...] = table if m is None else learner.closure_locals(m, j)
         prev_names = [
             names[index[id(p)]] if type(p) is Value else _num(float(p)) for p in node._prev
         ]
         at = tuple((prev_names[k], xs[k]) for k, p in enumerate(node._prev) if type(p) is Value)
+        done: set[int] = set()  # a learner's closure gives one sum per input used twice
         for k, p in enumerate(node._prev):
-            if type(p) is not Value:
+            if type(p) is not Value or (m is not None and id(p) in done):
                 continue
-            status, numeric, sides, tol = check_edge(op, xs, k, yours[k], spread[k])
+            done.add(id(p))
+            mine = yours[k]
+            assert mine is not None
+            same = [q for q, r in enumerate(node._prev) if r is p] if m is not None else [k]
+            if len(same) > 1:
+                dup, ys, kk = _joined(op, xs, same)
+                error = sum(spread[q] for q in same)
+                status, numeric, sides, tol = check_edge(dup, ys, kk, mine, error)
+            else:
+                status, numeric, sides, tol = check_edge(op, xs, k, mine, spread[k])
             expected = ""
             if op.name in BUILTINS:
-                expected = _rule(op, k, prev_names, names[j])
+                if len(same) > 1:
+                    expected = " + ".join(_rule(op, q, prev_names, names[j]) for q in same)
+                else:
+                    expected = _rule(op, k, prev_names, names[j])
             edges.append(
                 EdgeCheck(
                     j,
@@ -360,7 +396,7 @@ def check_backward(root: Value) -> BackwardCheck:
                     names[j],
                     prev_names[k],
                     at,
-                    yours[k],
+                    mine,
                     numeric,
                     sides,
                     tol,
@@ -374,7 +410,24 @@ def check_backward(root: Value) -> BackwardCheck:
         start = order[first.node]._prev[first.input]
         assert type(start) is Value
         affected = frozenset(index[id(v)] for v in start.topological_order())
-    return BackwardCheck(root, tuple(edges), affected)
+    return BackwardCheck(root, tuple(edges), affected, None if m is None else m.source)
+
+
+def _joined(op: Op, xs: tuple[float, ...], same: list[int]) -> tuple[Op, tuple[float, ...], int]:
+    """The op as a function of one input that fills every position in ``same`` (``t * t``)."""
+    first = same[0]
+    keep = [q for q in range(len(xs)) if q not in same[1:]]
+
+    def forward(ys: tuple[float, ...]) -> float:
+        full = list(xs)
+        for q, y in zip(keep, ys, strict=True):
+            full[q] = y
+        for q in same[1:]:
+            full[q] = full[first]
+        return float(op.forward(*full))
+
+    joined = Op(op.name, forward=forward, local=lambda ys, out: (0.0,) * len(ys), variadic=True)
+    return joined, tuple(xs[q] for q in keep), keep.index(first)
 
 
 def check_edge(
@@ -586,6 +639,11 @@ def _expression(op: Op, parts: list[tuple[str, int]]) -> tuple[str, int]:
         a, pa = parts[0]
         return f"{op.prefix}{a if pa >= _ATOM else f'({a})'}", 3
     return op.expression([a for a, _ in parts]), _ATOM
+
+
+def graph_names(order: list[Value]) -> list[str]:
+    """Each node's name, as checks and pictures write it (see :func:`_names`)."""
+    return _names(order)
 
 
 def _names(order: list[Value]) -> list[str]:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Union
 
+from microgradnn import learner
 from microgradnn._checks import describe
 from microgradnn.engine import Value
 from microgradnn.ops import Op
@@ -110,13 +111,23 @@ _PARAM_LABEL = re.compile(r"^(w|b|W|B|bias|weight|theta|θ)(\d+|_\w*|\[[^\]]*\])
 
 
 def check_root(root: object) -> Value:
-    """``root`` if it is a :class:`~microgradnn.Value`; a TypeError naming what came instead."""
-    if type(root) is not Value:
-        hint = ""
-        if isinstance(root, (list, tuple)):
-            hint = " (for several outputs, draw their loss, or draw each Value separately)"
-        raise TypeError(f"root: expected a Value, got {describe(root)}{hint}")
-    return root
+    """``root`` if it is a :class:`~microgradnn.Value`; a TypeError naming what came instead.
+
+    A learner's own micrograd-style Value (``data``, ``grad``, ``_prev``, ``_op``,
+    ``_backward``) comes back as its mirror in microgradnn Values, with the learner's data and
+    grads (:func:`microgradnn.learner.mirror`).
+    """
+    if type(root) is Value:
+        return root
+    if learner.is_learner_value(root):
+        return learner.mirror(root).root
+    hint = ""
+    if isinstance(root, (list, tuple)):
+        hint = " (for several outputs, draw their loss, or draw each Value separately)"
+    raise TypeError(
+        f"root: expected a Value, got {describe(root)}{hint} (or your own micrograd-style "
+        "Value: data, grad, _prev, _op and a _backward closure)"
+    )
 
 
 # -- names ---------------------------------------------------------------------------------------

@@ -55,12 +55,15 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import graphviz
 
+from microgradnn import value_check
 from microgradnn._checks import choice, describe, flag, integer, number
 from microgradnn.engine import Value
 from microgradnn.gradcheck import BackwardCheck, EdgeCheck, set_picture_maker
+from microgradnn.value_check import ValueClassCheck
 from microgradnn.viz.analysis import (
     COLORS,
     HIGHLIGHT,
@@ -440,12 +443,20 @@ class _Builder:
         analysis: Analysis | None = None,
         explain: Iterable[str] = (),
         blame: BackwardCheck | None = None,
+        verdict: ValueClassCheck | None = None,
     ) -> None:
         self.o = opts
+        self.verdict = verdict
+        if verdict is not None:
+            blame = verdict.edge
         self.blame = blame
         self.blamed: EdgeCheck | None = blame.first if blame is not None else None
         self.also_wrong = {(e.node, e.input) for e in blame.wrong[1:]} if blame else set()
         self.affected = blame.affected if blame is not None else frozenset()
+        self.marked: int | None = None
+        if verdict is not None:
+            self.affected = verdict.differing
+            self.marked = verdict.node
         self.info = info
         if analysis is None:
             analysis = analyze(root, info.param_names if info is not None else None)
@@ -602,7 +613,16 @@ class _Builder:
         ]
         if o.show_grad or self.backward:
             gt = self._slot(el, texts, f"v{i}grad", "grad", (i,))
-            if i in self.affected:
+            expected = self.verdict.expected if self.verdict is not None else None
+            if i == self.marked and expected is not None:
+                self.present.add("marked")
+                texts.append(f"expected {fmt_num(expected, o.fmt)}")
+                cells.append(f'<TD BGCOLOR="{BLAME_FILL}"><B>{esc(gt)}</B></TD>')
+                cells.append(
+                    f'<TD BGCOLOR="{BLAME_FILL}"><FONT COLOR="{BLAME}"><B>'
+                    f"{esc(texts[-1])}</B></FONT></TD>"
+                )
+            elif i in self.affected:
                 self.present.add("affected")
                 cells.append(f'<TD BGCOLOR="{BLAME_FILL}"><B>{esc(gt)}</B></TD>')
             else:
@@ -613,6 +633,8 @@ class _Builder:
                 cells.append(f'<TD><FONT POINT-SIZE="{self.pt(11)}">{esc(s)}</FONT></TD>')
         border = "2" if kind == "output" else "1"
         color = ' COLOR="' + HIGHLIGHT + '"' if i in self.hl.nodes else ""
+        if i == self.marked:
+            border, color = "3", f' COLOR="{BLAME}"'
         if i in self.hl.nodes:
             border = "3"
             self.present.add("highlight")
@@ -966,23 +988,39 @@ class _Builder:
 
     def _blame_lines(self, say: Callable[[str, str], None]) -> None:
         """The legend's account of ``blame=``: the verdict, then what the red marks mean."""
-        if self.blame is None:
-            return
         width = NARROW_WRAP if self.o.is_narrow else 100
-        verdict = str(self.blame)
-        colour = BLAME if self.blamed is not None else "#2b8a3e"
-        for part in textwrap.wrap(f"check_backward: {verdict}", width):
-            say(part, colour)
+        if self.verdict is not None:
+            colour = "#2b8a3e" if self.verdict.ok else BLAME
+            for part in textwrap.wrap(f"check_value_class: {self.verdict.message}", width):
+                say(part, colour)
+            if "marked" in self.present:
+                say(
+                    "red box: the first node, in backward order, whose grad differs from "
+                    "microgradnn's (expected: microgradnn's grad for the same graph)",
+                    BLAME,
+                )
+        if self.blame is None:
+            if self.verdict is not None and "affected" in self.present:
+                say("pink bold grad: differs from microgradnn's too", BLAME)
+            return
+        if self.verdict is None:
+            verdict = str(self.blame)
+            colour = BLAME if self.blamed is not None else "#2b8a3e"
+            for part in textwrap.wrap(f"check_backward: {verdict}", width):
+                say(part, colour)
         if "blamed" in self.present:
             say("thick red edge: the first wrong local derivative, in backward order", BLAME)
         if "also_wrong" in self.present:
             say("dashed red edge: another wrong local derivative, further back", BLAME)
         if "affected" in self.present:
-            say(
-                "pink bold grad: fed by the wrong edge, so wrong too (the grads between that "
-                "edge and the output are still right)",
-                BLAME,
-            )
+            if self.verdict is not None:
+                say("pink bold grad: differs from microgradnn's too", BLAME)
+            else:
+                say(
+                    "pink bold grad: fed by the wrong edge, so wrong too (the grads between "
+                    "that edge and the output are still right)",
+                    BLAME,
+                )
 
     def _emit_edges(self, g: GraphPicture, boxes: set[str]) -> None:
         a, o = self.a, self.o
@@ -1461,7 +1499,7 @@ def _place(element: str) -> tuple[int, int, int]:
 
 
 def draw_dot(
-    root: Value,
+    root: Any,
     view: str = "forward",
     *,
     rankdir: str = "LR",
@@ -1479,12 +1517,15 @@ def draw_dot(
     format: str = "svg",
     fontsize: float = BASE_FONTSIZE,
     narrow: bool | None = None,
-    blame: BackwardCheck | None = None,
+    blame: BackwardCheck | ValueClassCheck | None = None,
 ) -> GraphPicture:
     """Draw the computation graph that produced ``root``.
 
     Args:
-        root: The output Value (usually a loss or a model's output).
+        root: The output Value (usually a loss or a model's output); also your own
+            micrograd-style Value (``data``, ``grad``, ``_prev``, ``_op``, ``_backward``),
+            drawn with your data and grads and the op table's derivatives on the edges
+            (``x * x`` draws both edges, though a set ``_prev`` keeps ``x`` once).
         view: ``"forward"`` (data, grads, local derivatives on the edges) or ``"backward"``
             (arrows from output to inputs; each edge shows ``grad(out) × local`` and each Value
             used more than once how its contributions sum to its grad). Call
@@ -1529,7 +1570,8 @@ def draw_dot(
         blame: What :func:`~microgradnn.check_backward` found on this graph: the first wrong
             edge is drawn thick and red with your derivative next to the numeric one, every
             grad it feeds is marked red, and the legend says why (the same as
-            ``blame.picture()``).
+            ``blame.picture()``). Or what :func:`~microgradnn.check_value_class` found: the
+            first node whose grad differs is boxed in red beside microgradnn's grad.
 
     Returns:
         A :class:`GraphPicture` (a ``graphviz.Digraph``): shows inline in Jupyter; use
@@ -1549,6 +1591,19 @@ def draw_dot(
         v0 -> v2op [label=<<TABLE ...><TD>∂c/∂a = b = -3<BR/><FONT ...>1 × -3 = -3</FONT>...
     ...
     """
+    verdict = None
+    if isinstance(blame, ValueClassCheck):
+        verdict, blame = blame, None
+        if verdict.mirror is None:
+            raise ValueError(f"blame: this check found nothing to draw ({verdict.message})")
+        if root is not verdict.root and root is not verdict.mirror.root:
+            raise ValueError(
+                "blame: this check is of another graph; pass the root it found (blame.root), "
+                "or draw it with blame.picture()"
+            )
+        root = verdict.mirror.root
+    elif isinstance(blame, BackwardCheck) and blame.source is not None and root is blame.source:
+        root = blame.root
     root = check_root(root)
     opts = DrawOptions(
         view=view,
@@ -1583,7 +1638,7 @@ def draw_dot(
                 "blame: this check is of another graph; pass the root it checked "
                 "(blame.root), or draw it with blame.picture()"
             )
-    return _Builder(root, opts, info, blame=blame).build().graph
+    return _Builder(root, opts, info, blame=blame, verdict=verdict).build().graph
 
 
 def _blame_picture(check: BackwardCheck, options: dict[str, object]) -> GraphPicture:
@@ -1592,7 +1647,14 @@ def _blame_picture(check: BackwardCheck, options: dict[str, object]) -> GraphPic
     return draw_dot(check.root, blame=check, **kwargs)  # type: ignore[arg-type]
 
 
+def _verdict_picture(check: ValueClassCheck, options: dict[str, object]) -> GraphPicture:
+    """``check.picture(**options)``: the learner's graph with the first differing node marked."""
+    kwargs = {"view": "backward", **options}
+    return draw_dot(check.root, blame=check, **kwargs)  # type: ignore[arg-type]
+
+
 set_picture_maker(_blame_picture)
+value_check.set_picture_maker(_verdict_picture)
 
 
 def build_picture(

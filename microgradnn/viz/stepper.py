@@ -64,7 +64,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from microgradnn._checks import choice, number
+from microgradnn import learner
+from microgradnn._checks import choice, describe, integer, number
 from microgradnn._files import atomic_write
 from microgradnn.engine import Value
 from microgradnn.viz.analysis import (
@@ -90,11 +91,13 @@ from microgradnn.viz.graph import (
 from microgradnn.viz.text import fmt_num, wrap_name
 
 __all__ = [
+    "BackwardComparison",
     "BackwardFrame",
     "BackwardStepper",
     "Contribution",
     "backward_html",
     "backward_steps",
+    "compare_backward",
     "page_asset",
     "save_backward_html",
 ]
@@ -470,7 +473,7 @@ def _listed(parts: list[str], most: int = 8) -> str:
 
 
 def backward_steps(
-    root: Value,
+    root: Any,
     gradient: float = 1.0,
     *,
     model: object = None,
@@ -489,7 +492,9 @@ def backward_steps(
     once per example).
 
     Args:
-        root: The output to differentiate.
+        root: The output to differentiate; also your own micrograd-style Value, whose graph
+            microgradnn's engine then steps through (to watch your own backward() next to it,
+            see :func:`compare_backward`).
         gradient: The seed d(root)/d(root), 1.0 for a loss.
         model: The model that built the graph (needed for ``cluster``).
         cluster: ``None`` (node by node), ``"neuron"`` or ``"layer"``.
@@ -502,11 +507,21 @@ def backward_steps(
         ValueError: Bad ``cluster``, ``cluster`` without ``model``, or a graph of several
             examples stepped by neuron or layer.
     """
-    root = check_root(root)
+    return _steps(check_root(root), gradient, model, cluster, None)
+
+
+def _steps(
+    root: Value,
+    gradient: float,
+    model: object,
+    cluster: str | None,
+    sequence: list[int] | None,
+) -> list[BackwardFrame]:
+    """backward_steps; ``sequence``: the nodes' positions in the order their steps run."""
     seed = number("gradient", gradient)
     info = _model_info(model, cluster)
     a = analyze(root, info.param_names if info is not None else None)
-    units = _units(a, info, cluster)
+    units = _units(a, info, cluster) if sequence is None else [_Unit([j], []) for j in sequence]
     captions = _Captions(a, info) if cluster is not None and info is not None else None
     order = a.order
     n = len(order)
@@ -630,7 +645,7 @@ def backward_steps(
 
 _GROUP = re.compile(r'<g id="([^"]+)" class="(?:node|edge)[^"]*">')
 _TEXT = re.compile(r"<text([^>]*)>(.*?)</text>", re.DOTALL)
-PAGE_ASSETS = ("stepper.js", "stepper.css")
+PAGE_ASSETS = ("stepper.js", "stepper.css", "compare.js")
 
 
 _SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -875,6 +890,29 @@ class BackwardStepper:
         self.info = self.frames[0].info
         self._html: _Page | None = None
 
+    @classmethod
+    def from_frames(
+        cls,
+        frames: list[BackwardFrame],
+        *,
+        rankdir: str = "LR",
+        fmt: str = ".4g",
+        hide_constants: bool = False,
+    ) -> BackwardStepper:
+        """A stepper over frames made elsewhere (a learner's own backward(), recorded)."""
+        self = cls.__new__(cls)
+        self.opts = DrawOptions(
+            view="backward",
+            rankdir=rankdir,
+            fmt=fmt,
+            hide_constants=hide_constants,
+            max_nodes=DEFAULT_MAX_NODES,
+        )
+        self.frames = frames
+        self.info = frames[0].info
+        self._html = None
+        return self
+
     def __len__(self) -> int:
         return len(self.frames)
 
@@ -978,3 +1016,269 @@ def save_backward_html(root: Value, path: str | Path, **kwargs: Any) -> Path:
     Open it in any browser, offline. Your grads are left as they were.
     """
     return BackwardStepper(root, **kwargs).save(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Your backward() next to microgradnn's.
+
+_COMPARE_TOL = 1e-9
+
+
+def _differs(a: float, b: float) -> bool:
+    return abs(a - b) > _COMPARE_TOL * max(1.0, abs(a), abs(b))
+
+
+@dataclass(frozen=True)
+class BackwardComparison:
+    """A learner's own backward() and microgradnn's, frame by frame, on the same graph.
+
+    Attributes:
+        yours: The learner's frames: the seed, one per closure its backward() ran (in its own
+            order), done; the grads are the learner's own.
+        correct: microgradnn's frames over the same graph, running the same node at each step
+            wherever that is a valid step (its inputs' uses all passed back), else the next
+            node of its own reverse topological order.
+        differing: Per frame, the positions of the nodes whose grads differ.
+        first_difference: The first frame where a number differs (None: none does).
+    """
+
+    yours: list[BackwardFrame]
+    correct: list[BackwardFrame]
+    differing: list[tuple[int, ...]]
+    first_difference: int | None
+
+    @property
+    def message(self) -> str:
+        """Where the two passes part, in one sentence."""
+        f = self.first_difference
+        if f is None:
+            return (
+                f"your backward() and microgradnn's agree at every one of {len(self.yours)} frames"
+            )
+        a = self.correct[0].analysis
+        i = self.differing[f][-1]
+        name = wrap_name(a.names[i])
+        mine, theirs = _grads_at(self.yours, f)[i], _grads_at(self.correct, f)[i]
+        step = self.yours[min(f, len(self.yours) - 1)]
+        what = "before the first step" if f == 0 else step.counter.lower()
+        ran = ""
+        if step.node_index is not None and f > 0:
+            ran = f" (your backward() ran {a.names[step.node_index]}'s _backward)"
+        return (
+            f"the passes part {what}{ran}: {name}.grad is {fmt_num(mine, '.4g')} in yours, "
+            f"{fmt_num(theirs, '.4g')} in microgradnn's"
+        )
+
+    def steppers(self, **options: Any) -> tuple[BackwardStepper, BackwardStepper]:
+        """The two steppers (yours, microgradnn's); options as :class:`BackwardStepper`'s."""
+        return (
+            BackwardStepper.from_frames(self.yours, **options),
+            BackwardStepper.from_frames(self.correct, **options),
+        )
+
+    def html(self, **options: Any) -> str:
+        """Both steppers side by side with one set of controls, as an HTML fragment."""
+        mine, theirs = self.steppers(**options)
+        data = self.page_data()
+        cid = f"mgcmp{next(_counter)}"
+        last = data["n"] - 1
+        return (
+            f'<div class="mg-compare" id="{cid}">\n'
+            f'<div class="mg-compare-message">{html.escape(self.message)}</div>\n'
+            '<div class="mg-compare-controls">'
+            '<button type="button" data-act="first">|&lt;</button>'
+            '<button type="button" data-act="prev">&lt; prev</button>'
+            f'<input type="range" min="0" max="{last}" value="0" aria-label="frame">'
+            '<button type="button" data-act="next">next &gt;</button>'
+            '<button type="button" data-act="last">&gt;|</button>'
+            '<button type="button" data-act="play">play</button>'
+            '<button type="button" data-act="difference">first difference</button>'
+            '<span class="mg-compare-counter"></span></div>\n'
+            '<div class="mg-panes">'
+            f'<div class="mg-pane"><h3>your backward()</h3>{mine._fragment(still=False)}</div>'
+            f'<div class="mg-pane"><h3>microgradnn</h3>{theirs._fragment(still=False)}</div>'
+            "</div>\n"
+            f'<script type="application/json" class="mg-compare-data">{json_for_script(data)}'
+            "</script>\n"
+            f"<script>{page_asset('compare.js').rstrip()}({json.dumps(cid)});</script>\n"
+            "</div>"
+        )
+
+    def page(self, title: str = "microgradnn: your backward() next to microgradnn's") -> str:
+        """The comparison as a complete standalone HTML document."""
+        return standalone_page(title, self.html(), "mg-standalone")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the standalone page to ``path``; returns the path."""
+        return atomic_write(path, self.page())
+
+    def page_data(self) -> dict[str, Any]:
+        """What the comparison page's script reads: per frame the differing nodes, the stop."""
+        return {
+            "n": max(len(self.yours), len(self.correct)),
+            "stop": self.first_difference,
+            "differing": [[f"v{i}grad" for i in d] for d in self.differing],
+            "message": self.message,
+        }
+
+
+def _grads_at(frames: list[BackwardFrame], f: int) -> tuple[float, ...]:
+    return frames[min(f, len(frames) - 1)].grads
+
+
+def _learner_frames(m: learner.Mirror, rec: learner.Recording, a: Analysis) -> list[BackwardFrame]:
+    """The learner's recorded backward() as frames on the mirror's analysis."""
+    frames: list[BackwardFrame] = []
+    n = len(m.nodes)
+    processed = [False] * n
+    rname = a.names[-1]
+    frames.append(
+        BackwardFrame(
+            index=0,
+            kind="seed",
+            node=a.order[-1],
+            node_index=n - 1,
+            contributions=(),
+            grads=rec.seed,
+            processed=tuple(processed),
+            counter="Start",
+            explanation=(
+                f"your backward() has seeded {rname}.grad = {fmt_num(rec.seed[-1], '.4g')}; "
+                f"now it runs {len(rec.calls)} _backward closures"
+            ),
+            step=0,
+            analysis=a,
+        )
+    )
+    total = len(rec.calls)
+    before = rec.seed
+    for step, (j, after) in enumerate(zip(rec.calls, rec.after, strict=True), start=1):
+        upstream = before[j]
+        contribs = []
+        lines = [
+            f"{a.definition(j, '.4g')}, and {wrap_name(a.names[j])}.grad = "
+            f"{fmt_num(upstream, '.4g')} (your _backward)"
+        ]
+        for i in dict.fromkeys(a.index[id(p)] for p in a.order[j]._prev if type(p) is Value):
+            amount = after[i] - before[i]
+            x = wrap_name(a.names[i])
+            lines.append(
+                f"  {x}.grad: {fmt_num(before[i], '.4g')} → {fmt_num(after[i], '.4g')} "
+                f"(changed by {fmt_num(amount, '.4g')})"
+            )
+            k = next(k for k, p in enumerate(a.order[j]._prev) if p is a.order[i])
+            contribs.append(
+                Contribution(
+                    input_index=i,
+                    position=k,
+                    name=a.names[i],
+                    local=amount / upstream if upstream else 0.0,
+                    upstream=upstream,
+                    amount=amount,
+                    grad_after=after[i],
+                    node_index=j,
+                )
+            )
+        processed[j] = True
+        frames.append(
+            BackwardFrame(
+                index=len(frames),
+                kind="step",
+                node=a.order[j],
+                node_index=j,
+                contributions=tuple(contribs),
+                grads=after,
+                processed=tuple(processed),
+                counter=f"Step {step} of {total}",
+                explanation="\n".join(lines),
+                step=step,
+                nodes=(j,),
+                analysis=a,
+            )
+        )
+        before = after
+    frames.append(
+        BackwardFrame(
+            index=len(frames),
+            kind="done",
+            node=None,
+            node_index=None,
+            contributions=(),
+            grads=before,
+            processed=tuple(True for _ in range(n)),
+            counter="Done",
+            explanation="your backward() has returned",
+            step=0,
+            analysis=a,
+        )
+    )
+    return frames
+
+
+def _following(a: Analysis, calls: tuple[int, ...]) -> list[int]:
+    """A valid backward order that runs the learner's node at each step wherever it may."""
+    ops = [j for j in range(len(a.order) - 1, -1, -1) if a.order[j]._op is not None]
+    done: set[int] = set()
+
+    def ready(j: int) -> bool:
+        return j not in done and all(c in done for c, _ in a.consumers[j])
+
+    order: list[int] = []
+    for j in calls:
+        pick = j if ready(j) else next((k for k in ops if ready(k)), None)
+        if pick is None:
+            break
+        done.add(pick)
+        order.append(pick)
+    order += [k for k in ops if k not in done]
+    return order
+
+
+def compare_backward(root: Any, *, passes: int = 1) -> BackwardComparison:
+    """Your own Value class's backward() next to microgradnn's, stopping where they part.
+
+    Your class's backward() runs on ``root`` (``passes`` times; the last pass is recorded, one
+    frame per closure it runs, in its own order). microgradnn's engine steps the same graph
+    from every grad at 0, running your node at each step wherever that is a valid step. The
+    first frame where any grad differs is where your backward() goes wrong. Your grads are put
+    back as they were.
+
+    Args:
+        root: The output of your micrograd-style Value's graph (not yet back-propagated).
+        passes: How many times to call your backward() (2: the second pass on the same graph).
+
+    Raises:
+        TypeError: ``root`` is not a micrograd-style Value, or the class does not let its
+            nodes' ``_backward`` be wrapped for recording.
+    """
+    if not learner.is_learner_value(root):
+        raise TypeError(
+            f"root: expected the output of your own micrograd-style Value class, got "
+            f"{describe(root)}"
+        )
+    passes = integer("passes", passes, low=1)
+    m = learner.mirror(root)
+    saved = [n.grad for n in m.nodes]
+    for _ in range(passes - 1):
+        root.backward()
+    rec = learner.record(m, root.backward)
+    try:
+        if rec is None:
+            raise TypeError(
+                "compare_backward wraps each node's _backward to see your backward() run, and "
+                "this class does not let _backward be replaced"
+            )
+        a = analyze(m.root)
+        yours = _learner_frames(m, rec, a)
+        correct = _steps(m.root, 1.0, None, None, _following(a, rec.calls))
+    finally:
+        for n, g in zip(m.nodes, saved, strict=True):
+            n.grad = g
+        m.refresh()
+    count = max(len(yours), len(correct))
+    differing = []
+    for f in range(count):
+        mine, theirs = _grads_at(yours, f), _grads_at(correct, f)
+        differing.append(tuple(i for i in range(len(mine)) if _differs(mine[i], theirs[i])))
+    first = next((f for f, d in enumerate(differing) if d), None)
+    return BackwardComparison(yours, correct, differing, first)
