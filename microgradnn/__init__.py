@@ -42,6 +42,7 @@ from microgradnn.losses import (
     LOSSES,
     bce_loss,
     bce_with_logits_loss,
+    categorical_crossentropy_loss,
     cross_entropy_loss,
     get_loss,
     hinge_loss,
@@ -57,7 +58,7 @@ from microgradnn.lr_scheduler import (
     StepLR,
 )
 from microgradnn.module import Module
-from microgradnn.nn import MLP, Dropout, Layer, Neuron
+from microgradnn.nn import MLP, Activation, Dense, Dropout, Layer, Neuron, Sequential
 from microgradnn.ops import OPS, Op, define_op
 from microgradnn.optim import (
     OPTIMIZERS,
@@ -94,6 +95,7 @@ __all__ = [
     "OPS",
     "OPTIMIZERS",
     "SGD",
+    "Activation",
     "Adam",
     "AdamW",
     "BackwardCheck",
@@ -101,6 +103,7 @@ __all__ = [
     "CompileError",
     "CompiledGraph",
     "CosineAnnealingLR",
+    "Dense",
     "Dropout",
     "EarlyStopping",
     "EdgeCheck",
@@ -118,6 +121,7 @@ __all__ = [
     "PReLU",
     "RMSProp",
     "RMSprop",
+    "Sequential",
     "StepLR",
     "Value",
     "ValueClassCheck",
@@ -126,6 +130,7 @@ __all__ = [
     "batches",
     "bce_loss",
     "bce_with_logits_loss",
+    "categorical_crossentropy_loss",
     "check_backward",
     "check_value_class",
     "clip_grad_norm_",

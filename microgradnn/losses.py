@@ -36,6 +36,7 @@ __all__ = [
     "LossFunction",
     "bce_loss",
     "bce_with_logits_loss",
+    "categorical_crossentropy_loss",
     "cross_entropy_loss",
     "get_loss",
     "hinge_loss",
@@ -197,13 +198,57 @@ def bce_with_logits_loss(preds: Any, targets: Any, *, reduction: str = "mean") -
     return _reduce(terms, reduction, "bce_with_logits_loss")
 
 
+def _class_examples(
+    preds: Any, targets: Any, loss: str, kind: str, one_output: str
+) -> list[tuple[list[Value], int | list[Operand]]]:
+    """Per example its K predictions and its target: a class index, or a list of K targets.
+
+    ``kind`` names the predictions (logits, probabilities) in messages; ``one_output`` is the
+    loss to suggest for a model with one output.
+    """
+    items = _items(preds, "preds", loss)
+    if all(_is_scalar(p) for p in items) and _is_scalar(targets):
+        items = [items]
+    rows = _rows(items, "preds", loss, wrap=True)
+    goals = _items(targets, "targets", loss)
+    if len(rows) != len(goals):
+        raise ValueError(
+            f"{loss}: preds has {_plural(len(rows), 'example')}, targets has {len(goals)}"
+        )
+    examples: list[tuple[list[Value], int | list[Operand]]] = []
+    for i, (row, goal) in enumerate(zip(rows, goals, strict=True)):
+        k = len(row)
+        if k < 2:
+            raise ValueError(
+                f"{loss} needs at least 2 {kind} per example, example {i} has {k}; pass one "
+                f"list of {kind} per example, e.g. [model(x) for x in X] for a model with K "
+                f"outputs (for one output, use {one_output})"
+            )
+        if isinstance(goal, np.ndarray):
+            goal = goal.tolist()
+        if _is_scalar(goal):
+            examples.append((row, _class_index(goal, k, i, loss, kind)))
+            continue
+        if not isinstance(goal, (list, tuple)):
+            raise TypeError(
+                f"{loss}: targets[{i}]: expected a class index or a list of {k} probabilities, "
+                f"got {describe(goal)}"
+            )
+        if len(goal) != k:
+            raise ValueError(f"{loss}: example {i}: {k} {kind}, {len(goal)} target probabilities")
+        ts = [_element(t, f"targets[{i}][{j}]", loss, wrap=False) for j, t in enumerate(goal)]
+        examples.append((row, ts))
+    return examples
+
+
 def cross_entropy_loss(preds: Any, targets: Any, *, reduction: str = "mean") -> Value:
     r"""Cross-entropy of softmax(logits) against a class index or a distribution.
 
     Fused and stable: for class c, logsumexp(x) - x_c; for a target distribution t (one-hot
     or probabilities), -\sum_j t_j (x_j - logsumexp(x)). d/dx_j = softmax(x)_j - t_j. Matches
     ``torch.nn.CrossEntropyLoss`` with class indices or probability targets; logits of 1000
-    are fine.
+    are fine. It applies softmax itself: for a model that already ends in softmax, use
+    :func:`categorical_crossentropy_loss`.
 
     Args:
         preds: One list of K logits per example (a flat list of Values with one class index
@@ -216,53 +261,79 @@ def cross_entropy_loss(preds: Any, targets: Any, *, reduction: str = "mean") -> 
     0.693147
     """
     loss = "cross_entropy_loss"
-    items = _items(preds, "preds", loss)
-    if all(_is_scalar(p) for p in items) and _is_scalar(targets):
-        items = [items]
-    rows = _rows(items, "preds", loss, wrap=True)
-    goals = _items(targets, "targets", loss)
-    if len(rows) != len(goals):
-        raise ValueError(
-            f"{loss}: preds has {_plural(len(rows), 'example')}, targets has {len(goals)}"
-        )
     terms: list[Operand] = []
-    for i, (row, goal) in enumerate(zip(rows, goals, strict=True)):
-        k = len(row)
-        if k < 2:
-            raise ValueError(
-                f"{loss} needs at least 2 logits per example, example {i} has {k}; pass one "
-                "list of logits per example, e.g. [model(x) for x in X] for a model with K "
-                "outputs (for one output, use bce_with_logits_loss)"
-            )
+    for row, goal in _class_examples(preds, targets, loss, "logits", "bce_with_logits_loss"):
         lse = logsumexp(row)
-        if isinstance(goal, np.ndarray):
-            goal = goal.tolist()
-        if _is_scalar(goal):
-            terms.append(lse - row[_class_index(goal, k, i)])
+        if isinstance(goal, int):
+            terms.append(lse - row[goal])
             continue
-        if not isinstance(goal, (list, tuple)):
-            raise TypeError(
-                f"{loss}: targets[{i}]: expected a class index or a list of {k} probabilities, "
-                f"got {describe(goal)}"
-            )
-        if len(goal) != k:
-            raise ValueError(f"{loss}: example {i}: {k} logits, {len(goal)} target probabilities")
-        ts = [_element(t, f"targets[{i}][{j}]", loss, wrap=False) for j, t in enumerate(goal)]
-        dot = Value.sum([t * x for t, x in zip(ts, row, strict=True) if type(t) is Value or t])
-        if all(type(t) is not Value for t in ts):
-            mass = math.fsum(_data(t) for t in ts)
+        dot = Value.sum([t * x for t, x in zip(goal, row, strict=True) if type(t) is Value or t])
+        if all(type(t) is not Value for t in goal):
+            mass = math.fsum(_data(t) for t in goal)
             terms.append((lse if mass == 1.0 else lse * mass) - dot)
         else:
-            terms.append(lse * Value.sum(ts) - dot)
+            terms.append(lse * Value.sum(goal) - dot)
     return _reduce(terms, reduction, loss)
 
 
-def _class_index(goal: Any, k: int, i: int) -> int:
+def categorical_crossentropy_loss(
+    preds: Any, targets: Any, *, eps: float = 1e-12, reduction: str = "mean"
+) -> Value:
+    r"""Cross-entropy of probabilities (a softmax output) against a class index or a distribution.
+
+    -log p_c for class c; -\sum_j t_j log p_j for a target distribution t. d/dp_c = -1 / p_c.
+    Keras' ``categorical_crossentropy`` (and ``sparse_`` for class indices): the loss for a
+    model that ends in softmax, as the lecture's Keras slide does; ``torch.nn.NLLLoss`` of
+    ``log(p)``. Each p is clamped below at ``eps`` first (gradient 0 under it), so a class
+    given probability 0 costs -log(eps), not inf. From logits, :func:`cross_entropy_loss` is
+    the stable way (a probability that rounds to 0 has lost its gradient).
+
+    Args:
+        preds: One list of K probabilities per example, each list summing to 1.
+        targets: Per example a class index in 0..K-1 (an int) or a list of K probabilities.
+        eps: The smallest probability the log sees.
+        reduction: "mean" over the batch or "sum".
+
+    Raises:
+        ValueError: A prediction is outside [0, 1], or an example's predictions do not sum to
+            1 (logits, say: use :func:`cross_entropy_loss`).
+
+    >>> round(categorical_crossentropy_loss([[Value(0.2), Value(0.8)]], [1]).data, 6)  # -log 0.8
+    0.223144
+    """
+    loss = "categorical_crossentropy_loss"
+    eps = number(f"{loss} eps", eps, low=0.0, high=1.0, low_open=True)
+    terms: list[Operand] = []
+    examples = _class_examples(preds, targets, loss, "probabilities", "bce_loss")
+    for i, (row, goal) in enumerate(examples):
+        shown = [_data(p) for p in row]
+        total = math.fsum(shown)
+        if not all(0.0 <= p <= 1.0 for p in shown) or not abs(total - 1.0) <= 1e-6:
+            listed = ", ".join(f"{p:.4g}" for p in shown[:5]) + (", ..." if len(shown) > 5 else "")
+            raise ValueError(
+                f"{loss} expects probabilities, each in [0, 1] and summing to 1 (a softmax "
+                f"output), got [{listed}] (sum {total:.6g}) at example {i}; for logits (raw "
+                "scores) use cross_entropy_loss"
+            )
+        if isinstance(goal, int):
+            terms.append(-_clamped_log(row[goal], eps))
+            continue
+        pairs = [(t, p) for t, p in zip(goal, row, strict=True) if type(t) is Value or t]
+        terms.append(-Value.sum([t * _clamped_log(p, eps) for t, p in pairs]))
+    return _reduce(terms, reduction, loss)
+
+
+def _clamped_log(p: Value, eps: float) -> Value:
+    """log(max(p, eps)), the clamp from a relu so the graph has the same shape for every p."""
+    return ((p - eps).relu() + eps).log()
+
+
+def _class_index(goal: Any, k: int, i: int, loss: str, kind: str) -> int:
     if type(goal) is Value:
         # A graph cannot pick a logit by a Value's number: a traced (compiled) graph would
         # keep the first example's choice for every example.
         raise TypeError(
-            f"cross_entropy_loss: example {i}: a class index must be a plain int, not a Value; "
+            f"{loss}: example {i}: a class index must be a plain int, not a Value; "
             "pass one-hot targets (a list of K Values) instead"
         )
     value = goal
@@ -271,14 +342,11 @@ def _class_index(goal: Any, k: int, i: int) -> int:
     value = float(value)
     if not value.is_integer():
         raise TypeError(
-            f"cross_entropy_loss: example {i}: expected an integer class index, "
-            f"got {describe(goal)}"
+            f"{loss}: example {i}: expected an integer class index, got {describe(goal)}"
         )
     c = int(value)
     if not 0 <= c < k:
-        raise ValueError(
-            f"cross_entropy_loss: example {i}: {k} logits, class index {c} out of range"
-        )
+        raise ValueError(f"{loss}: example {i}: {k} {kind}, class index {c} out of range")
     return c
 
 
@@ -365,7 +433,11 @@ class Loss:
         threshold: With one output, the output value that separates the two classes (0 for
             scores and logits, 0.5 for probabilities); None where the largest output decides.
         output_activation: The activation the model's last layer needs (``"sigmoid"`` for
-            BCE on probabilities), or None for raw outputs.
+            BCE on probabilities, ``"softmax"`` for categorical cross-entropy), or None for
+            raw outputs.
+        applies: The activation the loss applies to the raw outputs itself (``"softmax"`` for
+            cross-entropy from logits, ``"sigmoid"`` for BCE with logits): a model that already
+            ends in it would have it applied twice, which ``fit`` refuses.
         aliases: Other names it answers to.
     """
 
@@ -374,6 +446,7 @@ class Loss:
     targets: str
     threshold: float | None = 0.0
     output_activation: str | None = None
+    applies: str | None = None
     aliases: tuple[str, ...] = ()
 
     def check_targets(self, y: np.ndarray, n_outputs: int | None = None) -> None:
@@ -462,9 +535,25 @@ _TABLE = [
         "bce_logits",
         bce_with_logits_loss,
         "probabilities",
+        applies="sigmoid",
         aliases=("bce_with_logits", "binary_cross_entropy_with_logits"),
     ),
-    Loss("cross_entropy", cross_entropy_loss, "classes", threshold=None, aliases=("ce",)),
+    Loss(
+        "cross_entropy",
+        cross_entropy_loss,
+        "classes",
+        threshold=None,
+        applies="softmax",
+        aliases=("ce",),
+    ),
+    Loss(
+        "categorical_crossentropy",
+        categorical_crossentropy_loss,
+        "classes",
+        threshold=None,
+        output_activation="softmax",
+        aliases=("categorical_cross_entropy", "sparse_categorical_crossentropy"),
+    ),
     Loss("hinge", hinge_loss, "signs"),
     Loss("logistic", logistic_loss, "signs"),
 ]

@@ -1,4 +1,4 @@
-"""The PyTorch bridge: an :class:`~microgradnn.nn.MLP` as a ``torch.nn.Sequential`` and back.
+"""The PyTorch bridge: an MLP or a Sequential as a ``torch.nn.Sequential``, and an MLP back.
 
 torch is imported only when a function here is called (``pip install 'microgradnn[torch]'``).
 Each activation's torch module comes from its row in :data:`~microgradnn.activations.ACTIVATIONS`;
@@ -13,7 +13,17 @@ from typing import Any
 
 from microgradnn._checks import describe
 from microgradnn.activations import ACTIVATIONS, PReLU
-from microgradnn.nn import MLP, Dropout, Layer
+from microgradnn.module import Module
+from microgradnn.nn import (
+    MLP,
+    SOFTMAX,
+    Activation,
+    Dropout,
+    Layer,
+    Neuron,
+    Sequential,
+    layer_activation_name,
+)
 from microgradnn.ops import OPS
 
 __all__ = ["from_torch", "to_torch"]
@@ -56,26 +66,38 @@ def _op_activation(torch: Any, name: str) -> Any:
     return _op_module(name)
 
 
-def _activation_module(torch: Any, layer: Layer, shared: dict[int, Any]) -> Any:
-    """The torch module for a layer's activation (None for linear)."""
-    acts = [n.activation for n in layer.neurons]
+def _activation_module(
+    torch: Any, neurons: list[Neuron], where: str, shared: dict[int, Any]
+) -> Any:
+    """The torch module for the neurons' activation (None for linear)."""
+    acts = [n.activation for n in neurons]
     if all(isinstance(a, PReLU) for a in acts):
         alphas = [a.alpha.data for a in acts if isinstance(a, PReLU)]
         if all(a is acts[0] for a in acts):
-            key = id(acts[0])
-            if key not in shared:
-                shared[key] = torch.nn.PReLU(1, dtype=torch.float64)
-                with torch.no_grad():
-                    shared[key].weight.fill_(alphas[0])
-            return shared[key]
+            return _shared_prelu(torch, acts[0], shared)
         module = torch.nn.PReLU(len(acts), dtype=torch.float64)
         with torch.no_grad():
             module.weight.copy_(torch.tensor(alphas, dtype=torch.float64))
         return module
-    name = layer.neurons[0].activation_name
+    return _named_activation(torch, neurons[0].activation_name, where)
+
+
+def _shared_prelu(torch: Any, act: Any, shared: dict[int, Any]) -> Any:
+    """One ``torch.nn.PReLU()`` per PReLU object, so a slope shared here is shared there."""
+    key = id(act)
+    if key not in shared:
+        shared[key] = torch.nn.PReLU(1, dtype=torch.float64)
+        with torch.no_grad():
+            shared[key].weight.fill_(act.alpha.data)
+    return shared[key]
+
+
+def _named_activation(torch: Any, name: str, where: str) -> Any:
+    """The torch module for an activation name (None for linear)."""
+    if name == SOFTMAX:
+        return torch.nn.Softmax(dim=-1)
     row = ACTIVATIONS.get(name)
     if row is None:
-        where = layer.name or "the layer"
         raise ValueError(f"{where}: activation {name!r} has no PyTorch equivalent")
     if row.op is None:
         return None
@@ -84,38 +106,71 @@ def _activation_module(torch: Any, layer: Layer, shared: dict[int, Any]) -> Any:
     return _op_activation(torch, name)
 
 
-def to_torch(model: MLP) -> Any:
+def _linear(torch: Any, neurons: list[Neuron], nin: int) -> Any:
+    """A float64 ``torch.nn.Linear`` holding the neurons' weights (one row each) and biases."""
+    f64 = torch.float64
+    bias = neurons[0].b is not None
+    linear = torch.nn.utils.skip_init(torch.nn.Linear, nin, len(neurons), bias=bias, dtype=f64)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in neurons], dtype=f64))
+        if bias:
+            linear.bias.copy_(
+                torch.tensor([n.b.data for n in neurons if n.b is not None], dtype=f64)
+            )
+    return linear
+
+
+def _torch_modules(torch: Any, model: Module, shared: dict[int, Any]) -> list[Any]:
+    """The torch modules computing what ``model`` computes, in order."""
+    out: list[Any] = []
+    stack: list[Module] = [model]
+    while stack:
+        module = stack.pop()
+        where = module.name or type(module).__name__
+        if isinstance(module, (MLP, Sequential)):
+            stack.extend(reversed(module.layers))
+            continue
+        if isinstance(module, Dropout):
+            out.append(torch.nn.Dropout(module.p))
+            continue
+        if isinstance(module, Activation):
+            act = module.activation
+            if isinstance(act, PReLU):
+                out.append(_shared_prelu(torch, act, shared))
+            else:
+                found = _named_activation(torch, module.activation_name, where)
+                if found is not None:
+                    out.append(found)
+            continue
+        if isinstance(module, (Layer, Neuron)):
+            neurons = module.neurons if isinstance(module, Layer) else [module]
+            out.append(_linear(torch, neurons, module.nin))
+            act = _activation_module(torch, neurons, where, shared)
+            if isinstance(module, Layer) and layer_activation_name(module.activation) == SOFTMAX:
+                act = torch.nn.Softmax(dim=-1)
+            if act is not None:
+                out.append(act)
+            continue
+        raise ValueError(
+            f"{where}: {type(module).__name__} has no PyTorch equivalent (to_torch knows Dense, "
+            "Layer, Neuron, Activation, Dropout, MLP and Sequential)"
+        )
+    return out
+
+
+def to_torch(model: MLP | Sequential) -> Any:
     """The same network as a float64 ``torch.nn.Sequential`` (Linear + activation modules).
 
     Weights are copied exactly, so both give the same outputs (to rounding). Per-neuron
     PReLU slopes become ``torch.nn.PReLU(num_parameters=n)``; one shared PReLU object
-    becomes ``torch.nn.PReLU()``. step, sign and hard_sigmoid, which torch lacks, become a
-    small module that computes them. torch's PReLU with n slopes needs 2-D input (N, nin).
+    (an ``Activation("prelu")`` too) becomes ``torch.nn.PReLU()``. step, sign and
+    hard_sigmoid, which torch lacks, become a small module that computes them; softmax becomes
+    ``torch.nn.Softmax(dim=-1)``. torch's PReLU with n slopes needs 2-D input (N, nin).
+    A :class:`~microgradnn.nn.Sequential` becomes one flat torch Sequential: Dense -> Linear,
+    Activation("tanh") -> Tanh, and so on.
     """
-    torch = _torch("MLP.to_torch()")
-    f64 = torch.float64
-    modules: list[Any] = []
-    shared: dict[int, Any] = {}
-    for layer in model.layers:
-        if isinstance(layer, Dropout):
-            modules.append(torch.nn.Dropout(layer.p))
-            continue
-        linear = torch.nn.utils.skip_init(
-            torch.nn.Linear, layer.nin, layer.nout, bias=layer.bias, dtype=f64
-        )
-        with torch.no_grad():
-            linear.weight.copy_(
-                torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=f64)
-            )
-            if layer.bias:
-                linear.bias.copy_(
-                    torch.tensor([n.b.data for n in layer.neurons if n.b is not None], dtype=f64)
-                )
-        modules.append(linear)
-        act = _activation_module(torch, layer, shared)
-        if act is not None:
-            modules.append(act)
-    seq = torch.nn.Sequential(*modules)
+    torch = _torch(f"{type(model).__name__}.to_torch()")
+    seq = torch.nn.Sequential(*_torch_modules(torch, model, {}))
     seq.train(model.training)
     return seq
 
@@ -149,7 +204,10 @@ def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
             yield module
 
     specs: list[_LinearSpec] = []
-    supported = "Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01), PReLU, Identity, Dropout"
+    supported = (
+        "Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01), PReLU, Softmax(dim=-1) (last), Identity, "
+        "Dropout"
+    )
     for i, module in enumerate(flatten(seq)):
         kind = type(module).__name__
         if isinstance(module, torch.nn.Linear):
@@ -187,6 +245,13 @@ def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
                     "leaky_relu uses 0.01)"
                 )
             spec.activation = "leaky_relu"
+        elif isinstance(module, torch.nn.Softmax):
+            if module.dim not in (-1, 1):
+                raise ValueError(
+                    f"module {i}: Softmax(dim={module.dim}); an MLP's softmax reads the outputs "
+                    "of one example, Softmax(dim=-1)"
+                )
+            spec.activation = SOFTMAX
         elif kind in _BY_TORCH_NAME:
             spec.activation = _BY_TORCH_NAME[kind]
         elif kind == "MicrogradnnActivation":
@@ -201,11 +266,12 @@ def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
 def from_torch(seq: Any) -> MLP:
     """Rebuild an MLP from a ``torch.nn.Sequential`` of Linear layers and activations.
 
-    Understands Linear, ReLU, Tanh, Sigmoid, LeakyReLU (slope 0.01), PReLU, Identity,
-    Dropout (after the activation) and what :func:`to_torch` writes. Every hidden layer
-    must use the same activation. A ``torch.nn.PReLU()`` with one shared slope becomes one
-    slope per neuron, each starting at that value: the outputs are the same, and training
-    then adjusts each neuron's slope on its own.
+    Understands Linear, ReLU, Tanh, Sigmoid, LeakyReLU (slope 0.01), PReLU, Softmax(dim=-1)
+    after the last Linear, Identity, Dropout (after the activation) and what :func:`to_torch`
+    writes for an MLP. Every hidden layer must use the same activation. A
+    ``torch.nn.PReLU()`` with one shared slope becomes one slope per neuron, each starting at
+    that value: the outputs are the same, and training then adjusts each neuron's slope on its
+    own.
     """
     torch = _torch("MLP.from_torch()")
     linears = _parse(torch, seq)
@@ -216,6 +282,8 @@ def from_torch(seq: Any) -> MLP:
                 f"{linears[i - 1].nout}"
             )
     hidden = {spec.activation for spec in linears[:-1]}
+    if SOFTMAX in hidden:
+        raise ValueError("an MLP has softmax only after its last Linear layer, not a hidden one")
     if len(hidden) > 1:
         found = ", ".join(f"{s.activation} after layer {i}" for i, s in enumerate(linears[:-1]))
         raise ValueError(f"an MLP uses one activation for every hidden layer, got {found}")

@@ -44,9 +44,9 @@ from microgradnn import _checks as check
 from microgradnn.compile import CompiledGraph, CompileError, check_mean_loss, trace
 from microgradnn.data import batches
 from microgradnn.engine import Value, no_grad
-from microgradnn.losses import Loss, get_loss, l2_regularization, loss_info
+from microgradnn.losses import LOSS_INFO, Loss, get_loss, l2_regularization, loss_info
 from microgradnn.module import Module, eval_mode, io_sizes
-from microgradnn.nn import Dropout
+from microgradnn.nn import Dropout, final_activation
 from microgradnn.optim import Optimizer, clip_grad_norm_, get_optimizer
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "EarlyStopping",
     "History",
     "accuracy",
+    "check_loss",
     "evaluate",
     "fit",
     "predict",
@@ -296,6 +297,47 @@ def _resolve_loss(loss: str | LossFn) -> tuple[LossFn, Loss | None]:
     return fn, loss_info(fn)
 
 
+def check_loss(model: Any, loss: str | LossFn) -> None:
+    """Refuse a loss that applies an activation the model's outputs have already been through.
+
+    Cross-entropy from logits applies softmax, BCE with logits applies sigmoid (each loss's
+    row says which: :attr:`Loss.applies <microgradnn.losses.Loss>`); on a model that already
+    ends in it (read from the model's structure, :func:`~microgradnn.nn.final_activation`),
+    the outputs would pass through it twice: even a perfect model's loss stays far from 0
+    (log(1 + (K-1)/e) for K classes), and the gradients shrink. :func:`fit` and
+    :func:`evaluate` call this before any work.
+
+    >>> from microgradnn.nn import Activation, Dense, Sequential
+    >>> check_loss(Sequential(Dense(3, input_dim=2), Activation("softmax")), "cross_entropy")
+    Traceback (most recent call last):
+    ...
+    ValueError: this model ends in softmax (layers.1, Activation('softmax')), and loss ...
+
+    Raises:
+        ValueError: The model ends in the activation the loss applies; the message names both
+            fixes (the loss on probabilities, or the model without its final activation).
+    """
+    _check_output_activation(model, loss_info(get_loss(loss)))
+
+
+def _check_output_activation(model: Any, row: Loss | None) -> None:
+    if row is None or row.applies is None:
+        return
+    found = final_activation(model)
+    if found is None or found.name != row.applies:
+        return
+    on_probabilities = [r.name for r in LOSS_INFO.values() if r.output_activation == row.applies]
+    instead = (
+        f"use loss={on_probabilities[0]!r} (on probabilities), or " if on_probabilities else ""
+    )
+    raise ValueError(
+        f"this model ends in {found.name} ({found.where}), and loss {row.name!r} applies "
+        f"{row.applies} itself: the outputs would go through {found.name} twice (the loss "
+        f"could never get near 0, and training would crawl); {instead}{found.undo} and keep "
+        f"loss={row.name!r} (on raw outputs, the stable way)"
+    )
+
+
 def _python_targets(y: np.ndarray, row: Loss | None) -> list[Any]:
     """Targets as Python numbers, the form the loss functions take."""
     if row is not None:
@@ -406,6 +448,7 @@ def evaluate(
     """
     Xa, ya = _check_xy(model, X, y)
     fn, row = _resolve_loss(loss)
+    _check_output_activation(model, row)
     _check_targets(ya, row, io_sizes(model)[1])
     out = Predictor(model)(Xa)
     return {
@@ -510,8 +553,9 @@ def fit(
         X: Inputs, shape ``(N, d)``.
         y: Targets: ``(N,)`` labels/values, or ``(N, K)`` (e.g. one-hot rows for ``mse``).
             hinge and logistic losses want -1/+1 labels (see :func:`~microgradnn.data.to_pm1`).
-        loss: A loss name (``mse``, ``bce``, ``bce_logits``, ``cross_entropy``, ``hinge``,
-            ``logistic``) or a function ``(preds, targets) -> Value``.
+        loss: A loss name (``mse``, ``bce``, ``bce_logits``, ``cross_entropy``,
+            ``categorical_crossentropy``, ``hinge``, ``logistic``) or a function
+            ``(preds, targets) -> Value``.
         optimizer: An optimizer, or its name (``sgd``, ``momentum``, ``rmsprop``, ``adam``,
             ``adamw``); None is plain SGD.
         lr: Learning rate for an optimizer ``fit`` builds (None: that optimizer's default).
@@ -536,12 +580,14 @@ def fit(
 
     Raises:
         ValueError: Inconsistent data (row counts, feature count), targets the loss cannot
-            take, or bad hyper-parameters.
+            take, a loss that applies the activation the model already ends in (see
+            :func:`check_loss`), or bad hyper-parameters.
         CompileError: ``compiled=True`` on a model or loss the compiled replay cannot
             reproduce (active dropout, a graph that depends on the data).
     """
     Xa, ya = _check_xy(model, X, y)
     fn, row = _resolve_loss(loss)
+    _check_output_activation(model, row)
     _, nout = io_sizes(model)
     _check_targets(ya, row, nout)
     epochs = check.integer("epochs", epochs, low=0)

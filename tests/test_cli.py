@@ -133,7 +133,7 @@ def test_options_given_override_the_data_sets_defaults(tmp_path):
         (["train", "--data", "mnist"], "argument --data: invalid choice: 'mnist'"),
         (["train", "--loss", "huber"], "argument --loss: invalid choice: 'huber'"),
         (["train", "--data", "spirals", "--loss", "hinge"], "--loss hinge needs two classes"),
-        (["train", "--data", "blobs", "--loss", "bce"], "(use mse or cross_entropy)"),
+        (["train", "--data", "blobs", "--loss", "bce"], "(use mse or cross_entropy or categorical"),
         (["train", "--data", "digits", "--loss", "logistic"], "--loss logistic needs two classes"),
         (["demo", "--epochs", "-3"], "expected an integer >= 1, got -3"),
         (["train", "--n", "100001"], "argument --n: expected an integer <= 100000, got 100001"),

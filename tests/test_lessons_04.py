@@ -20,6 +20,7 @@ from tests.notebook_harness import (
     VERDICTS,
     cell_output,
     code_cell,
+    committed_cell_source,
     notebook_path,
     run_notebook,
 )
@@ -27,6 +28,15 @@ from tests.notebook_harness import (
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
 
+# The Shallow networks lecture's Keras slide, copied character for character.
+SLIDE = """model = Sequential()
+model.add(Dense(H, input_dim=N)) # weight matrix dim [N * H]
+model.add(Activation("tanh"))
+model.add(Dense(K)) # weight matrix dim [H x K]
+model.add(Activation("softmax"))"""
+FRESH_SLIDE = (
+    "Sequential([Dense(H, input_dim=N), Activation('tanh'), Dense(K), Activation('softmax')])"
+)
 SOLUTION_LSE = "m = max(zs)\n    return m + math.log(sum(math.exp(z - m) for z in zs))"
 NAIVE_LSE = "return math.log(sum(math.exp(z) for z in zs))"
 # (a line of the check cell, the answer that replaces it, a wrong answer)
@@ -71,6 +81,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
             f" for z in [{small}] for t in range(5)]"
         )
         lessons[f"sigmoid_{seed}"] = f"softmax_vs_sigmoid({_random_logits(seed, 10.0, 20)})"
+        lessons[f"slide_{seed}"] = f"(random.seed({seed}), train_and_score({FRESH_SLIDE}))[1]"
     for name, (_, right, wrong) in EXERCISES.items():
         lessons[f"{name}_right"] = f"_verdicts({_filled(committed, name, right)!r})"
         lessons[f"{name}_wrong"] = f"_verdicts({_filled(committed, name, wrong)!r}, times=1)"
@@ -172,3 +183,54 @@ def test_no_answer_in_a_committed_exercise_output(
     cell = code_cell(committed, EXERCISES[name][0])
     assert [o.output_type for o in cell.outputs] == ["stream"]
     assert cell_output(committed, EXERCISES[name][0]).startswith("Replace")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_keras_slide_runs_as_written(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    assert SLIDE in committed_cell_source("04", "model = Sequential()")
+    text = cell_output(nb, "model = Sequential()")
+    counted = re.search(r"parameters: (\d+) = (\d+)×(\d+) \+ (\d+) \+ (\d+)×(\d+) \+ (\d+)", text)
+    assert counted is not None
+    total, n, h, h_bias, h2, k, k_bias = map(int, counted.groups())
+    assert (h_bias, h2, k_bias) == (h, h, k)
+    assert total == n * h + h + h * k + k, "weights N x H and H x K, one bias per unit"
+    assert "Dense(3, input_dim=8)" in text, "the second Dense read its input size from the first"
+    probs = _numbers(text.split("outputs for x = [0, 0]:")[1])
+    assert len(probs) == k
+    assert math.isclose(sum(probs), 1.0, abs_tol=1e-3)
+
+
+def test_the_slide_learns_the_blobs(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, results = run
+    text = cell_output(nb, "scores = train_and_score(model)")
+    (loss0, acc0), (loss1, acc1) = re.findall(r"loss (\d+\.\d+), accuracy (\d+\.\d+)", text)
+    assert 0.2 <= float(acc0) <= 0.45, "the prose: untrained, right on about a third"
+    assert float(acc1) == 1.0, "the prose: trained, it separates the three blobs"
+    assert float(loss1) < 0.05 < float(loss0), "the prose: its loss is close to 0"
+    for seed in SEEDS:
+        after = results[f"slide_{seed}"]["after"]
+        assert after["acc"] >= 0.95, f"seed {seed}: the slide's model learns the blobs"
+        assert after["loss"] < 0.1
+
+
+def test_fit_refuses_softmax_twice_and_names_both_fixes(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = _one_line(cell_output(nb, "floor = cross_entropy_loss("))
+    floor = float(re.search(r"-log p\[0\]: (\d+\.\d+)", text)[1])  # type: ignore[index]
+    assert math.isclose(floor, math.log(1 + 2 / math.e), abs_tol=1e-4)
+    assert round(floor, 2) == 0.55, "the prose: a perfect model would keep a loss of 0.55"
+    assert "fit refused: this model ends in softmax" in text
+    assert "use loss='categorical_crossentropy'" in text
+    assert "drop the final Activation('softmax')" in text
+
+
+def test_both_fixes_train_alike(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "logits_model = Sequential(")
+    assert "accuracy 1.00" in text
+    gap = float(text.rsplit(":", 1)[1])
+    assert gap < 1e-9, "the prose: the two models train alike, to rounding"

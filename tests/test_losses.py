@@ -321,6 +321,9 @@ def test_get_loss():
         "ce",
         "hinge",
         "logistic",
+        "categorical_crossentropy",
+        "categorical_cross_entropy",
+        "sparse_categorical_crossentropy",
     }
     assert get_loss("mse") is mse_loss
     assert get_loss("CE") is cross_entropy_loss
@@ -335,8 +338,8 @@ def test_get_loss():
     with pytest.raises(
         ValueError,
         match=(
-            "loss: expected one of mse, bce, bce_logits, cross_entropy, hinge, logistic, "
-            "got 'huber'"
+            "loss: expected one of mse, bce, bce_logits, cross_entropy, categorical_crossentropy, "
+            "hinge, logistic, got 'huber'"
         ),
     ):
         get_loss("huber")

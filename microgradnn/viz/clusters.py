@@ -2,8 +2,9 @@
 
 A model's neurons and layers are its sub-modules (:meth:`Module.named_modules
 <microgradnn.module.Module.named_modules>`) that are a :class:`~microgradnn.nn.Neuron` or a
-:class:`~microgradnn.nn.Layer`; a neuron's parameters are its weights ``n.w``, its bias ``n.b`` and,
-when its activation is a :class:`~microgradnn.activations.PReLU`, that PReLU's slope ``alpha``.
+:class:`~microgradnn.nn.Layer` (a :class:`~microgradnn.nn.Dense` is a Layer); a neuron's
+parameters are its weights ``n.w``, its bias ``n.b`` and, when its activation is a
+:class:`~microgradnn.activations.PReLU`, that PReLU's slope ``alpha``.
 
 The nodes of a graph are then assigned by structure, never by label. A neuron computes
 ``a = act(Σ(w_1 * x_1, ..., w_n * x_n, b))``, so:
@@ -33,6 +34,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,10 +42,13 @@ from microgradnn._checks import describe
 from microgradnn.activations import ACTIVATIONS, ActivationInfo, PReLU
 from microgradnn.engine import Value
 from microgradnn.module import Module
-from microgradnn.nn import Layer, Neuron
+from microgradnn.nn import SOFTMAX, Activation, Layer, Neuron, Sequential, layer_activation_name
 from microgradnn.ops import OPS, Op
 
 __all__ = ["ModelInfo", "NeuronInfo", "NodeGroups", "assign_groups", "graph_order", "model_info"]
+
+
+_PATH = re.compile(r"(?:^|\.)layers\.(\d+)\.neurons\.(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,15 @@ class NeuronInfo:
 
     @property
     def short(self) -> str:
-        """A compact display name such as ``L0.N3`` (the parameters are ``L0.N3.w1``, ...)."""
+        """A compact display name such as ``L0.N3`` (the parameters are ``L0.N3.w1``, ...).
+
+        It follows the neuron's path, so it matches its parameters' names: in
+        ``Sequential([Dense(4), Activation("tanh"), Dense(3)])`` the second Dense is
+        ``layers.2``, and its neurons are ``L2.N0``, ``L2.N1``, ... (``layer`` is still 1).
+        """
+        found = _PATH.search(self.name)
+        if found is not None:
+            return f"L{found[1]}.N{found[2]}"
         return f"L{self.layer}.N{self.index}"
 
     @property
@@ -103,9 +116,13 @@ class ModelInfo:
         return id(v) in self.param_names
 
 
-def _neuron_info(neuron: Neuron, layer: int, index: int, name: str) -> NeuronInfo:
-    act = neuron.activation
+def _neuron_info(
+    neuron: Neuron, layer: int, index: int, name: str, after: Activation | None = None
+) -> NeuronInfo:
+    """What a picture needs of one neuron; ``after``: the Activation layer that follows it."""
+    act = neuron.activation if after is None else after.activation
     alpha = act.alpha if isinstance(act, PReLU) else None
+    activation = neuron.activation_name if after is None else after.activation_name
     return NeuronInfo(
         layer=layer,
         index=index,
@@ -113,9 +130,33 @@ def _neuron_info(neuron: Neuron, layer: int, index: int, name: str) -> NeuronInf
         w=tuple(neuron.w),
         b=neuron.b,
         alpha=alpha,
-        activation=neuron.activation_name,
-        row=ACTIVATIONS.get(neuron.activation_name),
+        activation=activation,
+        row=ACTIVATIONS.get(activation),
     )
+
+
+def _activations_after(modules: Sequence[tuple[str, Module]]) -> dict[int, Activation]:
+    """Per linear Layer (by id) of a Sequential, the element-wise Activation right after it.
+
+    ``Dense(4), Activation("tanh")`` computes what ``Layer(..., activation="tanh")`` does, so
+    the tanh of each neuron's Σ is drawn as that neuron's activation. Softmax reads every
+    output of the layer, so it belongs to no neuron and is not listed.
+    """
+    after: dict[int, Activation] = {}
+    for _, m in modules:
+        if not isinstance(m, Sequential):
+            continue
+        for layer, nxt in zip(m.layers, m.layers[1:], strict=False):
+            if (
+                isinstance(layer, Layer)
+                and isinstance(nxt, Activation)
+                and nxt.elementwise
+                and nxt.activation_name != "linear"
+                and all(n.activation_name == "linear" for n in layer.neurons)
+                and layer_activation_name(layer.activation) != SOFTMAX
+            ):
+                after[id(layer)] = nxt
+    return after
 
 
 def _bad_model(what: str) -> TypeError:
@@ -125,10 +166,12 @@ def _bad_model(what: str) -> TypeError:
 def model_info(model: object) -> ModelInfo:
     """Parameters, neurons and layers of ``model``: a Module, or a list of parameter Values.
 
-    The layers are the model's :class:`~microgradnn.nn.Layer` sub-modules in
-    :meth:`~microgradnn.module.Module.named_modules` order, each with its neurons in index
-    order; neurons outside every Layer (a bare Neuron, or neurons your own Module holds)
-    form one more layer after them.
+    The layers are the model's :class:`~microgradnn.nn.Layer` sub-modules (a
+    :class:`~microgradnn.nn.Dense` is one) in :meth:`~microgradnn.module.Module.named_modules`
+    order, each with its neurons in index order; neurons outside every Layer (a bare Neuron,
+    or neurons your own Module holds) form one more layer after them. In a
+    :class:`~microgradnn.nn.Sequential`, an element-wise :class:`~microgradnn.nn.Activation`
+    right after a linear layer is its neurons' activation, as if the layer had it.
 
     Raises:
         TypeError: ``model`` is neither a Module nor a list of Values.
@@ -140,6 +183,7 @@ def model_info(model: object) -> ModelInfo:
         modules = model.named_modules()
         paths = {id(m): path for path, m in modules}
         placed: set[int] = set()
+        after = _activations_after(modules)
         for path, m in modules:
             if not isinstance(m, Layer):
                 continue
@@ -148,7 +192,7 @@ def model_info(model: object) -> ModelInfo:
             for i, neuron in enumerate(m.neurons):
                 placed.add(id(neuron))
                 name = paths.get(id(neuron)) or f"neurons.{i}"
-                info.neurons.append(_neuron_info(neuron, layer, i, name))
+                info.neurons.append(_neuron_info(neuron, layer, i, name, after.get(id(m))))
         loose = [(p, m) for p, m in modules if isinstance(m, Neuron) and id(m) not in placed]
         if loose:
             layer = len(info.layer_names)

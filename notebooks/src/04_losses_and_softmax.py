@@ -261,6 +261,104 @@ for logit in (5.0, 40.0):
 # the sigmoid rounds to 1. Rule of thumb: **let the model output logits, and use the loss
 # that takes logits.**
 #
+# ## The lecture's Keras slide, as written
+#
+# The Shallow networks lecture builds a classifier with one hidden layer in Keras: `Dense` is a
+# layer of neurons (z = W x + b), `Activation` applies a function to each of its outputs, and
+# the last one, softmax, turns the K scores into probabilities. microgradnn has the same three
+# names, so the slide's five lines run unchanged (with N inputs, H hidden units, K classes):
+
+# %%
+import random
+
+from microgradnn import Activation, Dense, Sequential, evaluate, fit
+from microgradnn.data import make_blobs
+
+N, H, K = 2, 8, 3
+random.seed(0)  # the layers draw their weights from Python's random, as micrograd's do
+
+model = Sequential()
+model.add(Dense(H, input_dim=N)) # weight matrix dim [N * H]
+model.add(Activation("tanh"))
+model.add(Dense(K)) # weight matrix dim [H x K]
+model.add(Activation("softmax"))
+
+print(model)
+print(f"parameters: {model.num_parameters()} = {N}×{H} + {H} + {H}×{K} + {K}")
+print("outputs for x = [0, 0]:", [round(p.data, 4) for p in model([0.0, 0.0])])
+
+# %% [markdown]
+# The second `Dense` was not told its number of inputs: it read H from the layer before. Its
+# outputs are already probabilities, so the loss to train it with is the cross-entropy **on
+# probabilities**, `-log p` of the true class (Keras calls it `categorical_crossentropy`).
+#
+# **Predict:** on three blobs of 50 points each, where does the untrained model's accuracy
+# start, and where will 40 epochs of training take it?
+
+
+# %%
+def train_and_score(model, epochs=40):
+    """Loss and accuracy on the three blobs before and after training with Adam."""
+    X, y = make_blobs(n=150, centers=3, seed=0)
+    before = evaluate(model, X, y, loss="categorical_crossentropy")
+    fit(model, X, y, loss="categorical_crossentropy", optimizer="adam", lr=0.05,
+        epochs=epochs, batch_size=32, progress=False)
+    after = evaluate(model, X, y, loss="categorical_crossentropy")
+    return {"before": before, "after": after}
+
+
+scores = train_and_score(model)
+print(f"before training: loss {scores['before']['loss']:.3f}, "
+      f"accuracy {scores['before']['acc']:.2f}")
+print(f"after 40 epochs: loss {scores['after']['loss']:.3f}, "
+      f"accuracy {scores['after']['acc']:.2f}")
+
+# %% [markdown]
+# Untrained, the model is right on about a third of the points, chance for three classes;
+# trained, it separates the three blobs and its loss is close to 0.
+#
+# ## Softmax twice: the mistake `fit` refuses
+#
+# Above we recommended `cross_entropy_loss`, which takes **logits** and applies softmax itself.
+# On this model, whose outputs are already probabilities, it would apply softmax a second time.
+# **Predict:** for a model that is certain and right (probabilities `[1, 0, 0]`, class 0), what
+# would that doubled loss be?
+
+# %%
+import textwrap
+
+floor = cross_entropy_loss([values([1.0, 0.0, 0.0])], [0]).data
+print(f"softmax of [1, 0, 0], then -log p[0]: {floor:.4f} "
+      f"(= log(1 + 2/e) = {math.log(1 + 2 / math.e):.4f}), never 0")
+try:
+    fit(model, *make_blobs(n=150, centers=3, seed=0), loss="cross_entropy", progress=False)
+except ValueError as err:
+    print(textwrap.fill(f"fit refused: {err}", 100))
+
+# %% [markdown]
+# Even a perfect model would keep a loss of 0.55, and the gradients shrink with it, so
+# training crawls. `fit` reads the model's structure (its last layer is a softmax, and the
+# loss applies softmax) and refuses before any step, naming the two fixes. The first is the
+# loss on probabilities, used above; the second keeps the stable loss on logits and drops the
+# softmax layer, the rule of thumb of this notebook:
+
+# %%
+random.seed(0)
+logits_model = Sequential([Dense(H, input_dim=N), Activation("tanh"), Dense(K)])
+X3, y3 = make_blobs(n=150, centers=3, seed=0)
+fit(logits_model, X3, y3, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=40,
+    batch_size=32, progress=False)
+on_logits = evaluate(logits_model, X3, y3, loss="cross_entropy")
+print(f"without the final softmax, cross_entropy on logits: loss {on_logits['loss']:.3f}, "
+      f"accuracy {on_logits['acc']:.2f}")
+gap = abs(on_logits["loss"] - scores["after"]["loss"])
+print(f"difference from the slide's model after training: {gap:.1e}")
+
+# %% [markdown]
+# The same seed draws the same weights, and `-log softmax(z)` is one number whether softmax
+# sits in the model or in the loss, so the two models train alike, to rounding. What differs
+# is where softmax is computed: fused with the log inside the loss, it cannot overflow.
+#
 # ## Exercises
 #
 # Put your answer in place of `None` and run the cell; each check computes the expected answer
@@ -371,6 +469,9 @@ else:
 # - Softmax turns K logits into probabilities; categorical cross-entropy is `-log` of the true
 #   class's probability, and its gradient with respect to the logits is `p - t`.
 # - Softmax of `[x, 0]` is `[sigmoid(x), 1 - sigmoid(x)]`: the sigmoid is two-class softmax.
+# - The lecture's Keras slide runs as written (`Sequential`, `Dense`, `Activation`); a model
+#   that ends in softmax takes the loss on probabilities (`categorical_crossentropy`), and
+#   `fit` refuses the loss on logits for it, which would apply softmax twice.
 # - Computed naively, the cross-entropy of the logits `[1000, 0]` is `inf` with `nan`
 #   gradients; the fused log-sum-exp form gives the true loss, 1000, and the gradients `p - t`.
 #   Clamping probabilities keeps the loss finite but can kill its gradient: feed logits to a
