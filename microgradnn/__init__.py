@@ -83,7 +83,7 @@ from microgradnn.train import (
     predict,
 )
 from microgradnn.value_check import ValueClassCheck, check_value_class
-from microgradnn.viz import draw_dot
+from microgradnn.viz import draw_dot, grade, load_worksheet, worksheet
 
 __version__ = "0.2.0"
 
@@ -145,11 +145,13 @@ __all__ = [
     "get_loss",
     "get_optimizer",
     "gradcheck",
+    "grade",
     "hinge_loss",
     "is_grad_enabled",
     "l2_regularization",
     "load_digits",
     "load_model",
+    "load_worksheet",
     "log_softmax",
     "logistic_loss",
     "logsumexp",
@@ -172,4 +174,5 @@ __all__ = [
     "trace",
     "train_test_split",
     "viz",
+    "worksheet",
 ]

@@ -48,6 +48,7 @@ LAYERS = [
     "viz.watch",
     "viz.widget",
     "viz.expr",
+    "viz.worksheet",
     "viz",
     "cli",
     "__init__",

@@ -5,8 +5,12 @@
   neuron or layer for whole networks. :func:`render` writes it to a file.
 - :func:`backward_steps`, :class:`BackwardStepper`, :func:`save_backward_html`: backward, one
   ``_backward()`` at a time, as frames or as an interactive offline HTML page.
+- :func:`compare_backward`: your own micrograd-style ``backward()`` beside microgradnn's, step
+  by step, stopped at the first step where a number differs.
 - :func:`parse_expression`: build a graph from text such as ``"tanh(x*w + b)"`` (the
   ``microgradnn graph`` command, in :mod:`microgradnn.cli`, draws one from the command line).
+- :func:`worksheet`, :func:`grade`: a backprop worksheet (values shown, numbered empty gradient
+  boxes, printable, with its answer key) and the marks of a student's answers.
 - :class:`TrainingView`: record whole training steps (forward, loss, backward, update) and
   replay them in an offline page, ``view.save_html("watch.html")``.
 - :mod:`microgradnn.viz.plots`: loss curves, decision boundaries, regression fits as sums of
@@ -43,23 +47,30 @@ from microgradnn.viz.stepper import (
     BackwardStepper,
     backward_html,
     backward_steps,
+    compare_backward,
     save_backward_html,
 )
 from microgradnn.viz.watch import TrainingView
+from microgradnn.viz.worksheet import Grade, Worksheet, grade, load_worksheet, worksheet
 
 __all__ = [
     "BackwardFrame",
     "BackwardStepper",
     "ExpressionError",
+    "Grade",
     "GradientMonitor",
     "GraphPicture",
     "GraphvizNotFoundError",
     "TrainingView",
+    "Worksheet",
     "backward_html",
     "backward_steps",
+    "compare_backward",
     "count_dead_relus",
     "dead_relus",
     "draw_dot",
+    "grade",
+    "load_worksheet",
     "parse_expression",
     "plot_dead_relus",
     "plot_decision_boundary",
@@ -69,6 +80,7 @@ __all__ = [
     "plot_regression_fit",
     "render",
     "save_backward_html",
+    "worksheet",
 ]
 
 
