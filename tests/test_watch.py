@@ -376,3 +376,27 @@ def test_watch_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]):
     text = capsys.readouterr().out
     assert "default 200" in text
     assert "defaults per data set" in text
+
+
+def test_a_multiclass_page_draws_the_graphs_that_fit_its_one_layout(tmp_path: Path) -> None:
+    """Cross-entropy picks the target's term, so examples of another class have another graph:
+    the page draws the examples whose graph has the first one's shape, and no other."""
+    import json
+    import re
+
+    from microgradnn.data import make_blobs
+
+    X, y = make_blobs(n=30, centers=3, seed=0)
+    view = TrainingView(
+        MLP(2, [4, 3], activation="tanh", seed=0), X, y, loss="cross_entropy", lr=0.5
+    )
+    view.train(3)
+    page = view.save_html(tmp_path / "blobs.html").read_text(encoding="utf-8")
+    m = re.search(r'class="mw-data">(.*?)</script>', page, re.S)
+    assert m is not None
+    data = json.loads(m.group(1))
+    assert data["n"] == 3
+    drawn = {int(i) for i in data["graph"]["texts"]}
+    same_class = {i for i in view.watched if y[i] == y[view.example]}
+    assert drawn == same_class
+    assert view.example in drawn

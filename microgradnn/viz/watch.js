@@ -78,6 +78,7 @@
   function showGraph(f, p) {
     if (!G || !G.ok) { return; }
     var rows = G.texts[String(ex)];
+    if (!rows) { return; }
     textEls.forEach(function (e, k) {
       if (!e) { return; }
       var id = G.ids[k], back = !!backward[id], pending = back && p < 2;
@@ -455,7 +456,10 @@
       if (d < dist) { dist = d; best = i; }
     });
     if (best < 0) { return; }
-    if (D.watched.indexOf(best) >= 0) {
+    if (D.watched.indexOf(best) >= 0 && G && G.ok && !G.texts[String(best)]) {
+      message = 'example ' + best + "'s graph has another shape (its target picks other " +
+        'terms of the loss), so it is not drawn on this layout';
+    } else if (D.watched.indexOf(best) >= 0) {
       ex = best; message = '';
     } else {
       message = 'example ' + best + "'s graph was not recorded (only the ringed examples " +

@@ -634,11 +634,23 @@ class TrainingView:
             return None
 
     def png(self) -> bytes:
-        """The last frame as a PNG: decision boundary and loss curve (needs matplotlib)."""
+        """The last frame as a PNG, :meth:`figure` at 80 dpi (needs matplotlib)."""
+        buf = io.BytesIO()
+        self.figure().savefig(buf, format="png", dpi=80)
+        return buf.getvalue()
+
+    def figure(self) -> Any:
+        """The last frame as a matplotlib Figure (needs matplotlib).
+
+        The decision boundary (2-D inputs, one output) with the first layer's zero lines, and
+        the loss curve, train and validation.
+        """
         try:
             from matplotlib.figure import Figure
         except ImportError as err:
-            raise ImportError("the PNG needs matplotlib: pip install 'microgradnn[plot]'") from err
+            raise ImportError(
+                "the picture needs matplotlib: pip install 'microgradnn[plot]'"
+            ) from err
         fig = Figure(figsize=(9.0, 3.6), layout="constrained")
         axes = fig.subplots(1, 2)
         last = self.frames[-1] if self.frames else None
@@ -670,7 +682,7 @@ class TrainingView:
             ax.set_title(
                 f"after step {len(self.frames)}: red < {thr:g} < blue; dashed: first-layer "
                 "zero lines",
-                fontsize=9,
+                fontsize=10,
             )
         else:
             axes[0].set_axis_off()
@@ -683,9 +695,7 @@ class TrainingView:
         ax.set_ylabel("loss")
         ax.legend()
         ax.set_title("loss")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
-        return buf.getvalue()
+        return fig
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **_: Any
@@ -827,6 +837,7 @@ class _PageBuilder:
         """Per watched example and frame, every text the picture shows; False if none can."""
         v = self.v
         ref_len = None
+        shape: dict[str, int] | None = None
         for i in v.watched:
             root, info, a = v._example_clone(i)
             order = a.order
@@ -843,7 +854,12 @@ class _PageBuilder:
                     node.grad = gr
                 a.local_grads[:] = [node.local_grads() for node in order]
                 texts.append(build_picture(root, _TEXT_OPTIONS, info, None, None, a).texts)
-            self._texts[i] = texts
+            if shape is None:
+                shape = _shape(texts[0])
+            # another target can give the loss another shape (cross-entropy picks its class):
+            # such an example's numbers do not fit the one layout, so its graph is not shown
+            if all(_shape(t) == shape for t in texts):
+                self._texts[i] = texts
         return bool(self._texts)
 
     def svg(self) -> str | None:
@@ -942,6 +958,11 @@ class _PageBuilder:
             "backward": backward,
             "loss": self._loss_elements,
         }
+
+
+def _shape(texts: dict[str, list[str]]) -> dict[str, int]:
+    """How many texts each element of a picture shows: equal for pictures of one layout."""
+    return {el: len(t) for el, t in texts.items()}
 
 
 def _common_prefix(texts: list[str]) -> str:
