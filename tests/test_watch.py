@@ -400,3 +400,22 @@ def test_a_multiclass_page_draws_the_graphs_that_fit_its_one_layout(tmp_path: Pa
     same_class = {i for i in view.watched if y[i] == y[view.example]}
     assert drawn == same_class
     assert view.example in drawn
+
+
+def test_each_examples_nodes_are_found_once_and_a_shared_node_falls_back() -> None:
+    from microgradnn.engine import Value
+    from microgradnn.viz.watch import _nodes_by_example
+
+    w = Value(0.5, label="w")
+    outs = [[(w * x).tanh()] for x in (1.0, 2.0, 3.0)]
+    loss = Value.sum([o[0] for o in outs]) * 0.5
+    nodes = _nodes_by_example(loss, outs)
+    assert nodes is not None
+    for row, own in zip(outs, nodes, strict=True):
+        expected = [n for n in reversed(row[0].topological_order()) if n._op is not None]
+        assert {id(n) for n in own} == {id(n) for n in expected}
+        assert own[0] is row[0]  # consumers first: the output, then what it was made from
+    shared = w * 2.0
+    outs = [[(shared * x).tanh()] for x in (1.0, 2.0)]
+    loss = outs[0][0] + outs[1][0]
+    assert _nodes_by_example(loss, outs) is None

@@ -71,6 +71,8 @@
     lossEls = G.loss.map(function (id) { return byId(id); })
       .filter(function (e) { return e; });
   }
+  /* a text the frame does not change is not written: each write costs the SVG a layout */
+  function setText(e, text) { if (e.textContent !== text) { e.textContent = text; } }
   function textAt(series, f) {
     for (var k = f; k >= 0; k--) { if (series[k] !== 0) { return series[k]; } }
     return '';
@@ -82,12 +84,12 @@
     textEls.forEach(function (e, k) {
       if (!e) { return; }
       var id = G.ids[k], back = !!backward[id], pending = back && p < 2;
-      e.textContent = pending ? '…' : G.prefix[k] + textAt(rows[k], f);
+      setText(e, pending ? '…' : G.prefix[k] + textAt(rows[k], f));
       e.classList.toggle('mw-pending', pending);
       e.classList.toggle('mw-fresh', back && p === 2);
     });
     fixed.forEach(function (it) {
-      it[0].textContent = p < 2 ? '…' : it[1];
+      setText(it[0], p < 2 ? '…' : it[1]);
       it[0].classList.toggle('mw-pending', p < 2);
     });
     lossEls.forEach(function (e) { e.classList.toggle('mw-hl', p === 1); });
@@ -307,27 +309,51 @@
 
   /* -- the update table ---------------------------------------------------------------- */
   var tbl = q('.mw-table');
+  /* The table is built once; a frame rewrites the cells that change and moves rows only when
+     the order by |new - old| changes (rebuilding it cost more than all else in a frame). */
+  var rowEls = [], cellEls = [], shownOrder = '';
+  function buildTable() {
+    var head = '<tr><th>parameter</th><th>old value</th><th>grad</th><th>lr</th>' +
+      stateNames.map(function (k) { return '<th>' + (STATE_LABEL[k] || k) + '</th>'; }).join('') +
+      '<th>new value</th><th>new − old</th></tr>';
+    var cols = 6 + stateNames.length, body = '';
+    for (var i = 0; i < P; i++) {
+      var cls = first[i] !== undefined ? ' class="mw-first"' : '';
+      body += '<tr data-param="' + i + '"' + cls + '>';
+      for (var k = 0; k < cols; k++) { body += '<td data-col="' + k + '"></td>'; }
+      body += '</tr>';
+    }
+    tbl.innerHTML = '<table><thead>' + head + '</thead><tbody>' + body + '</tbody></table>';
+    var rows = tbl.querySelectorAll('tbody tr');
+    for (var j = 0; j < P; j++) {
+      rowEls.push(rows[j]);
+      cellEls.push(rows[j].cells);
+      rows[j].cells[0].textContent = D.names[j];
+    }
+  }
   function drawTable(f, p) {
+    if (!rowEls.length) { buildTable(); }
     var old = f * P, nw = (f + 1) * P, order = [];
     for (var i = 0; i < P; i++) { order.push(i); }
     order.sort(function (a, b) {
       return Math.abs(values[nw + b] - values[old + b]) - Math.abs(values[nw + a] - values[old + a]);
     });
-    var head = '<tr><th>parameter</th><th>old value</th><th>grad</th><th>lr</th>' +
-      stateNames.map(function (k) { return '<th>' + (STATE_LABEL[k] || k) + '</th>'; }).join('') +
-      '<th>new value</th><th>new − old</th></tr>';
-    var body = order.map(function (i) {
-      var cls = first[i] !== undefined ? ' class="mw-first' + (first[i] === param ? ' mw-sel' : '') + '"' : '';
-      var cells = [D.names[i], fmt(values[old + i]), p >= 2 ? fmt(grads[old + i]) : '…',
-                   fmt(D.lr[f])];
-      stateNames.forEach(function (k) { cells.push(p >= 3 ? fmt(state[k][old + i]) : '…'); });
-      cells.push(p >= 3 ? fmt(values[nw + i]) : '…');
-      cells.push(p >= 3 ? fmt(values[nw + i] - values[old + i]) : '…');
-      return '<tr data-param="' + i + '"' + cls + '>' + cells.map(function (c, k) {
-        return '<td data-col="' + k + '">' + c + '</td>';
-      }).join('') + '</tr>';
-    }).join('');
-    tbl.innerHTML = '<table><thead>' + head + '</thead><tbody>' + body + '</tbody></table>';
+    var key = order.join(',');
+    if (key !== shownOrder) {
+      var body = tbl.querySelector('tbody');
+      order.forEach(function (i) { body.appendChild(rowEls[i]); });
+      shownOrder = key;
+    }
+    for (var j = 0; j < P; j++) {
+      var c = cellEls[j], n = 1;
+      rowEls[j].classList.toggle('mw-sel', first[j] !== undefined && first[j] === param);
+      setText(c[n++], fmt(values[old + j]));
+      setText(c[n++], p >= 2 ? fmt(grads[old + j]) : '…');
+      setText(c[n++], fmt(D.lr[f]));
+      stateNames.forEach(function (k) { setText(c[n++], p >= 3 ? fmt(state[k][old + j]) : '…'); });
+      setText(c[n++], p >= 3 ? fmt(values[nw + j]) : '…');
+      setText(c[n++], p >= 3 ? fmt(values[nw + j] - values[old + j]) : '…');
+    }
     tbl.classList.toggle('mw-active', p === 3);
   }
   tbl.addEventListener('click', function (ev) {

@@ -200,6 +200,29 @@ def _loss_of(fn: Any, out: np.ndarray, targets: list[Any]) -> float:
         return float(fn(preds, targets).data)
 
 
+def _nodes_by_example(loss: Value, outs: list[list[Value]]) -> list[list[Value]] | None:
+    """Each example's interior nodes, consumers first; None if two examples share one."""
+    owner: dict[int, int] = {}
+    for i, row in enumerate(outs):
+        for o in row:
+            if owner.setdefault(id(o), i) != i:
+                return None
+    nodes: list[list[Value]] = [[] for _ in outs]
+    for node in reversed(loss.topological_order()):
+        k = owner.get(id(node))
+        if k is None or node._op is None:
+            continue
+        nodes[k].append(node)
+        for child in node._prev:
+            if (
+                type(child) is Value
+                and child._op is not None
+                and owner.setdefault(id(child), k) != k
+            ):
+                return None
+    return nodes
+
+
 def _spread(n: int, first: int, count: int) -> list[int]:
     """``first`` and ``count - 1`` more rows spread evenly over ``range(n)``."""
     picked = dict.fromkeys([first] + [(first + round(k * n / count)) % n for k in range(count)])
@@ -388,7 +411,7 @@ class TrainingView:
 
         grad = np.array([p.grad for p in params])
         before = np.array([p.data for p in params])
-        contributions = self._contributions(preds)
+        contributions = self._contributions(preds, loss)
         l2_grad = np.zeros(len(params))
         if penalty is not None:
             for p in params:
@@ -446,21 +469,34 @@ class TrainingView:
             return bool(getattr(opt, "momentum", 0.0))
         return True
 
-    def _contributions(self, preds: list[Any]) -> np.ndarray:
+    def _contributions(self, preds: list[Any], loss: Value) -> np.ndarray:
         """Per batch example, the engine's backward through its part of the batch graph.
 
-        After the batch's ``backward()`` each output holds d(loss)/d(output); a backward pass
-        from that output seeded with it gives the example's share of every parameter's grad.
+        After the batch's ``backward()`` each output holds d(loss)/d(output); the chain-rule
+        steps of that example's own nodes, seeded with it, give the example's share of every
+        parameter's grad. Each example's nodes are found once, from the batch graph's order
+        (one traversal instead of one per example); a node shared by two examples (a model
+        that reuses a Value across calls) makes each example run its own ``backward()``.
         """
         params = self.params
         outs = [_outputs(o) for o in preds]
         seeds = [[o.grad for o in row] for row in outs]
         found = np.zeros((len(preds), len(params)))
+        nodes = _nodes_by_example(loss, outs)
         for i, (row, seed) in enumerate(zip(outs, seeds, strict=True)):
             for p in params:
                 p.grad = 0.0
-            for o, s in zip(row, seed, strict=True):
-                o.backward(s)
+            if nodes is None:
+                for o, s in zip(row, seed, strict=True):
+                    o.backward(s)
+            else:
+                own = nodes[i]
+                for node in own:
+                    node.grad = 0.0
+                for o, s in zip(row, seed, strict=True):
+                    o.grad = s
+                for node in own:
+                    node._backward()
             found[i] = [p.grad for p in params]
         return found
 
