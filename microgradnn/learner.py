@@ -491,6 +491,7 @@ def record(m: Mirror, run: Callable[[], Any]) -> Recording | None:
                 finally:
                     after.append(m.learner_grads())
 
+            wrapped.__wrapped__ = fn  # type: ignore[attr-defined]  # as functools.wraps does
             try:
                 node._backward = wrapped
             except (AttributeError, TypeError):

@@ -15,6 +15,7 @@ engine, ``microgradnn.viz.stepper.compare_backward(root)``, to see the first ste
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -179,6 +180,14 @@ class AssignGrad(Value):
         return out
 
 
+def _operands(v: Value) -> list[Value]:
+    """``v``'s inputs in the order its closure names them (``self``, then ``other``)."""
+    cells = getattr(inspect.unwrap(v._backward), "__closure__", None) or ()
+    named = [c.cell_contents for c in cells if isinstance(c.cell_contents, Value)]
+    ordered = [c for c in named if c is not v and c in v._prev]
+    return list(dict.fromkeys(ordered)) + [c for c in v._prev if c not in ordered]
+
+
 class NoTopoOrder(Value):
     """backward() walks the graph from the output without a topological order.
 
@@ -195,7 +204,9 @@ class NoTopoOrder(Value):
             if v not in visited:
                 visited.add(v)
                 v._backward()
-                for child in v._prev:
+                # the set's order follows memory addresses; the operands' order keeps the
+                # walk (and so the message naming the node reached too early) the same each run
+                for child in _operands(v):
                     visit(child)
 
         visit(self)

@@ -383,3 +383,13 @@ def test_compare_page_embeds_both_steppers_and_its_script() -> None:
     assert page.count('class="mg-stepper"') == 2
     assert "mg-compare-data" in page
     assert "first difference" in page
+
+
+def test_the_no_topological_order_message_is_the_same_every_run() -> None:
+    """The lecture's _prev is a set, ordered by memory address: the mutant walks the operands in
+    the order its closure names them, so the sentence (and a notebook's output) does not churn."""
+    from microgradnn.zoo import NoTopoOrder
+
+    messages = {check_value_class(NoTopoOrder).message for _ in range(6)}
+    assert len(messages) == 1
+    assert "before (a*c)'s, which uses a" in messages.pop()
