@@ -393,3 +393,13 @@ def test_the_no_topological_order_message_is_the_same_every_run() -> None:
     messages = {check_value_class(NoTopoOrder).message for _ in range(6)}
     assert len(messages) == 1
     assert "before (a*c)'s, which uses a" in messages.pop()
+
+
+def test_a_comparison_shows_itself_in_jupyter_with_its_message() -> None:
+    x = zoo.AssignGrad(1.5, label="x")
+    loss = x * x + x
+    comparison = compare_backward(loss)
+    bundle = comparison._repr_mimebundle_()
+    assert "x.grad is 1.5 in yours, 4 in microgradnn's" in bundle["text/plain"]
+    assert 'class="mg-compare"' in bundle["text/html"]
+    assert "x.grad is 1.5" in repr(comparison)

@@ -1108,6 +1108,14 @@ class BackwardComparison:
         """The comparison as a complete standalone HTML document."""
         return standalone_page(title, self.html(), "mg-standalone")
 
+    def __repr__(self) -> str:
+        return f"<BackwardComparison: {self.message}>"
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        return mime_bundle({HTML: self.html}, self.message, include, exclude)
+
     def save(self, path: str | Path) -> Path:
         """Write the standalone page to ``path``; returns the path."""
         return atomic_write(path, self.page())
