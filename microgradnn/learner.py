@@ -426,13 +426,14 @@ def mirror(root: object) -> Mirror:
     )
 
 
-def closure_locals(m: Mirror, j: int) -> tuple[float | None, ...]:
+def closure_locals(m: Mirror, j: int, start: float = 0.0) -> tuple[float | None, ...]:
     """What node ``j``'s own ``_backward`` passes to each input for an upstream grad of 1.
 
-    Each input's grad is set to 0 and the node's to 1, the closure runs, and what each input
-    then holds is its local derivative as the learner's code computes it; every grad is put
-    back afterwards. An input used twice (``x * x``) receives both edges' sum: that sum stands
-    at each of its positions. Constants get None.
+    Each input's grad is set to ``start`` and the node's to 1, the closure runs, and what each
+    input then holds is returned: from 0, its local derivative as the learner's code computes
+    it (from another start, a closure that adds leaves start + local, one that assigns only
+    local). Every grad is put back afterwards. An input used twice (``x * x``) receives both
+    edges' sum: that sum stands at each of its positions. Constants get None.
     """
     node = m.nodes[j]
     operands = m.operands[j]
@@ -440,7 +441,7 @@ def closure_locals(m: Mirror, j: int) -> tuple[float | None, ...]:
     saved = [(p, p.grad) for p in kids.values()] + [(node, node.grad)]
     try:
         for p in kids.values():
-            p.grad = 0.0
+            p.grad = start
         node.grad = 1.0
         node._backward()
         got = {k: _as_float(p.grad) for k, p in kids.items()}

@@ -136,8 +136,8 @@ class Value:
     def __rtruediv__(self, other: Any) -> Any:
         return other * self**-1
 
-    def backward(self) -> None:
-        """Fill every grad with d(self)/d(node), in reverse topological order."""
+    def topological_order(self) -> list[Value]:
+        """Every node this one depends on, each after its inputs (self last), as the lecture."""
         topo: list[Value] = []
         visited: set[Value] = set()
 
@@ -149,8 +149,12 @@ class Value:
                 topo.append(v)
 
         build_topo(self)
+        return topo
+
+    def backward(self) -> None:
+        """Fill every grad with d(self)/d(node), in reverse topological order."""
         self.grad = 1.0
-        for node in reversed(topo):
+        for node in reversed(self.topological_order()):
             node._backward()
 
 
@@ -252,17 +256,7 @@ class StaleInterior(Value):
 
     def backward(self) -> None:
         """Zero the leaves' grads, then back-propagate: the interior keeps its old grads."""
-        topo: list[Value] = []
-        visited: set[Value] = set()
-
-        def build_topo(v: Value) -> None:
-            if v not in visited:
-                visited.add(v)
-                for child in v._prev:
-                    build_topo(child)
-                topo.append(v)
-
-        build_topo(self)
+        topo = self.topological_order()
         for v in topo:
             if not v._prev:
                 v.grad = 0.0
