@@ -419,3 +419,39 @@ def test_each_examples_nodes_are_found_once_and_a_shared_node_falls_back() -> No
     outs = [[(shared * x).tanh()] for x in (1.0, 2.0)]
     loss = outs[0][0] + outs[1][0]
     assert _nodes_by_example(loss, outs) is None
+
+
+def test_a_multiclass_boundary_is_the_models_argmax_on_the_grid(tmp_path: Path) -> None:
+    import base64
+
+    from microgradnn.data import make_blobs
+
+    X, y = make_blobs(n=30, centers=3, seed=1)
+    model = MLP(2, [5, 3], activation="tanh", seed=0)
+    view = TrainingView(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.05)
+    view.train(2)
+    grid = view.frames[-1].grid
+    assert grid is not None
+    assert grid.shape == (32, 32, 3)
+    assert view.grid_axes is not None
+    gx, gy = np.meshgrid(*view.grid_axes)
+    corner = [float(gx[0, -1]), float(gy[0, -1])]  # the model's own outputs there, now
+    assert np.allclose(grid[0, -1], [o.data for o in model(corner)], rtol=1e-12, atol=1e-12)
+    page = view.save_html(tmp_path / "blobs.html").read_text(encoding="utf-8")
+    m = re.search(r'class="mw-data">(.*?)</script>', page, re.S)
+    assert m is not None
+    data = json.loads(m.group(1))["grid"]
+    assert data["classes"] == 3
+    classes = np.frombuffer(base64.b64decode(data["q"][-1]), dtype=np.int8).reshape(32, 32)
+    assert (classes == np.argmax(grid, axis=2)).all()
+    sure = np.frombuffer(base64.b64decode(data["sure"][-1]), dtype=np.int8)
+    assert sure.min() >= 0
+    assert sure.max() <= 127
+
+
+def test_several_outputs_that_are_not_classes_draw_no_boundary() -> None:
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    view = TrainingView(MLP(2, [3, 2], seed=0), X, X * 2.0, loss="mse", lr=0.1)
+    view.train(1)
+    assert view.grid_axes is None
+    assert view.frames[0].grid is None

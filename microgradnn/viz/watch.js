@@ -48,6 +48,17 @@
                      momentum_buffer: 'momentum buf', square_avg: 's (square_avg)',
                      grad_avg: 'g avg', max_exp_avg_sq: 'max v'};
   var grids = D.grid ? D.grid.q.map(i8) : null;
+  var sure = D.grid && D.grid.sure ? D.grid.sure.map(i8) : null;
+  var K = D.grid ? D.grid.classes : 1;
+  var CLASS_COLORS = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40],
+                      [148, 103, 189], [140, 86, 75], [227, 119, 194], [127, 127, 127],
+                      [188, 189, 34], [23, 190, 207]];
+  function rgb(c) { return 'rgb(' + c.join(',') + ')'; }
+  function pointColor(i) {
+    var l = D.labels ? D.labels[i] : 0;
+    if (K > 1) { return rgb(CLASS_COLORS[l % 10]); }
+    return l > 0 ? BLUE : ORANGE;
+  }
   var contribQ = D.contrib.q.map(i8), S = D.contrib.params.length;
   var contribScale = D.contrib.scale ? f32(D.contrib.scale) : new Float32Array(0);
   var contribL2 = D.contrib.l2 ? f32(D.contrib.l2) : new Float32Array(0);
@@ -110,7 +121,7 @@
     if (!D.grid || !D.points) {
       bx.clearRect(0, 0, W, H);
       bx.fillStyle = GREY; bx.font = '13px Helvetica';
-      bx.fillText('a boundary needs 2-D inputs and one output', 10, 20);
+      bx.fillText('a boundary needs 2-D inputs (and one output or classes)', 10, 20);
       return;
     }
     var n = D.grid.n, g = grids[gi];
@@ -118,9 +129,14 @@
     var ox = off.getContext('2d'), img = ox.createImageData(n, n);
     for (var r = 0; r < n; r++) {
       for (var c = 0; c < n; c++) {
-        var v = g[r * n + c], a = 0.12 + 0.45 * Math.abs(v) / 127;
-        var k = ((n - 1 - r) * n + c) * 4;
-        var col = v > 0 ? [28, 126, 214] : [232, 89, 12];
+        var v = g[r * n + c], k = ((n - 1 - r) * n + c) * 4, a, col;
+        if (K > 1) {
+          a = 0.12 + 0.45 * sure[gi][r * n + c] / 127;
+          col = CLASS_COLORS[v % 10];
+        } else {
+          a = 0.12 + 0.45 * Math.abs(v) / 127;
+          col = v > 0 ? [28, 126, 214] : [232, 89, 12];
+        }
         img.data[k] = 255 - (255 - col[0]) * a;
         img.data[k + 1] = 255 - (255 - col[1]) * a;
         img.data[k + 2] = 255 - (255 - col[2]) * a;
@@ -154,7 +170,7 @@
     D.points.forEach(function (p, i) {
       var x = sx(p[0]), y = sy(p[1]);
       bx.beginPath(); bx.arc(x, y, inBatch[i] ? 4.5 : 3.5, 0, 2 * Math.PI);
-      bx.fillStyle = D.labels && D.labels[i] > 0 ? BLUE : ORANGE;
+      bx.fillStyle = pointColor(i);
       bx.globalAlpha = inBatch[i] ? 1 : 0.35; bx.fill(); bx.globalAlpha = 1;
       if (inBatch[i]) { bx.lineWidth = 1.5; bx.strokeStyle = '#000'; bx.stroke(); }
       if (watched[i]) {
@@ -170,16 +186,20 @@
         it[1] + '</span>';
     }).join('');
   }
-  legend('.mw-boundary-legend', [
+  var classKeys = K > 1 ? [].concat.apply([], CLASS_COLORS.slice(0, K).map(function (c, k) {
+    return [['background:' + rgb(c) + ';opacity:.45', 'predicted class ' + k +
+             (k === K - 1 ? ' (paler: less sure)' : '')]];
+  })).concat([['background:#868e96;border-radius:50%', "point: its class's colour"]]) : [
     ['background:' + BLUE + ';opacity:.45', 'predicted class 1'],
     ['background:' + ORANGE + ';opacity:.45', 'predicted class 0 (paler: near the boundary)'],
     ['background:' + BLUE + ';border-radius:50%', 'point, class 1'],
-    ['background:' + ORANGE + ';border-radius:50%', 'point, class 0'],
+    ['background:' + ORANGE + ';border-radius:50%', 'point, class 0']];
+  legend('.mw-boundary-legend', classKeys.concat([
     ['border:1.5px solid #000;border-radius:50%', 'black edge: in this batch (others faded)'],
     ['border:2px solid ' + RED + ';border-radius:50%;background:#fff', 'the example shown ' +
      '(click a ringed point: graphs are recorded for ringed examples)'],
     ['border-top:1.5px dashed #343a40;height:0', "a first-layer neuron's zero line, w·x + b = 0"]
-  ]);
+  ]));
 
   /* -- loss and gradient curves -------------------------------------------------------- */
   function chart(canvas, series, mark, opts) {

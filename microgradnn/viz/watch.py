@@ -130,8 +130,8 @@ class StepFrame:
         dead: Per layer, how many ReLU-like neurons output 0 on every training row after the
             update (None for a layer without such neurons).
         examples: The recorded examples' graphs, by row of ``X``.
-        grid: The model's output on the boundary grid after the update (None unless 2-D
-            inputs and one output).
+        grid: The model's output on the boundary grid after the update, ``(GRID, GRID)`` for
+            one output, ``(GRID, GRID, K)`` for K classes (None unless 2-D inputs).
     """
 
     step: int
@@ -347,7 +347,9 @@ class TrainingView:
             if nr.layer == 0
         ]
         self.predict = Predictor(model, compiled=True)
-        self.grid_axes = self._grid_axes() if self.X.shape[1] == 2 and nout == 1 else None
+        self.classes = 1 if nout is None else int(nout)
+        classes = self.classes == 1 or (self.row is not None and self.row.targets == "classes")
+        self.grid_axes = self._grid_axes() if self.X.shape[1] == 2 and classes else None
         self._units = self._unit_replay()
         self.frames: list[StepFrame] = []
         self.record_seconds: list[float] = []
@@ -535,8 +537,10 @@ class TrainingView:
         if self.grid_axes is None:
             return None
         gx, gy = np.meshgrid(*self.grid_axes)
-        out = self.predict(np.column_stack([gx.ravel(), gy.ravel()]))
-        return np.asarray(out, dtype=np.float64).reshape(GRID, GRID)
+        out = np.asarray(self.predict(np.column_stack([gx.ravel(), gy.ravel()])), np.float64)
+        if self.classes > 1:
+            return out.reshape(GRID, GRID, self.classes)
+        return out.reshape(GRID, GRID)
 
     def _unit_replay(self) -> Any:
         """The neurons' outputs over all rows, traced once (for the dead-ReLU counts)."""
@@ -697,8 +701,13 @@ class TrainingView:
             ax = axes[0]
             thr = _threshold(self.row)
             gx, gy = self.grid_axes
-            ax.contourf(gx, gy, grid - thr, levels=20, cmap="RdBu", alpha=0.6)
-            ax.contour(gx, gy, grid - thr, levels=[0.0], colors="k", linewidths=1.5)
+            if self.classes > 1:
+                ax.pcolormesh(
+                    gx, gy, np.argmax(grid, axis=2), cmap="tab10", vmin=0, vmax=9, alpha=0.35
+                )
+            else:
+                ax.contourf(gx, gy, grid - thr, levels=20, cmap="RdBu", alpha=0.6)
+                ax.contour(gx, gy, grid - thr, levels=[0.0], colors="k", linewidths=1.5)
             values = last.after if last is not None else self.initial
             for row in self.first_layer:
                 if len(row) == 3:  # w0 x + w1 y + b = 0
@@ -709,15 +718,24 @@ class TrainingView:
                         ax.axvline(-b / w0, color="k", ls="--", lw=0.8, alpha=0.7)
             ax.set_xlim(gx[0], gx[-1])
             ax.set_ylim(gy[0], gy[-1])
-            cmap = colormaps["RdBu"]
-            colors = [cmap(0.1), cmap(0.9)]
             labels = labels_of(self.y)
+            if self.classes > 1:
+                cmap = colormaps["tab10"]
+                colors = [cmap(k % 10) for k in range(self.classes)]
+                what = "the predicted class"
+            else:
+                cmap = colormaps["RdBu"]
+                colors = [cmap(0.1), cmap(0.9)]
+                what = f"red < {thr:g} < blue"
             ax.scatter(
-                *self.X.T, c=[colors[min(k, 1)] for k in labels], edgecolors="k", s=18, zorder=3
+                *self.X.T,
+                c=[colors[min(k, len(colors) - 1)] for k in labels],
+                edgecolors="k",
+                s=18,
+                zorder=3,
             )
             ax.set_title(
-                f"after step {len(self.frames)}: red < {thr:g} < blue; dashed: first-layer "
-                "zero lines",
+                f"after step {len(self.frames)}: {what}; dashed: first-layer zero lines",
                 fontsize=10,
             )
         else:
@@ -757,6 +775,20 @@ def _live_widgets() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _sureness(scores: np.ndarray, logits: bool) -> np.ndarray:
+    """Per grid cell of K outputs (logits or probabilities): the top class's probability.
+
+    Rescaled from 1/K..1 (no preference .. sure) to 0..1.
+    """
+    if logits:
+        z = scores - scores.max(axis=-1, keepdims=True)
+        top = 1.0 / np.exp(z).sum(axis=-1)
+    else:
+        top = scores.max(axis=-1)
+    k = scores.shape[-1]
+    return np.asarray(np.clip((top - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0))
 
 
 def _threshold(row: Loss | None) -> float:
@@ -833,16 +865,22 @@ class _PageBuilder:
         out["points"] = X.tolist() if X.shape[1] == 2 else None
         out["labels"] = labels_of(v.y).tolist() if v.y.ndim == 1 or v.y.shape[1] > 1 else None
         if v.grid_axes is not None:
-            grids = [v.initial_grid] + [f.grid for f in frames]
-            k = 1.0 if thr == 0.0 else 4.0
-            q = [np.round(127 * np.tanh(k * (g - thr))) for g in grids if g is not None]
+            grids = [g for g in [v.initial_grid] + [f.grid for f in frames] if g is not None]
             out["grid"] = {
                 "n": GRID,
                 "x": [float(v.grid_axes[0][0]), float(v.grid_axes[0][-1])],
                 "y": [float(v.grid_axes[1][0]), float(v.grid_axes[1][-1])],
-                "q": [_i8(g) for g in q],
                 "threshold": thr,
+                "classes": v.classes,
             }
+            if v.classes > 1:
+                # per cell: the predicted class, and how sure (softmax's top share, 1/K..1)
+                out["grid"]["q"] = [_i8(np.argmax(g, axis=2)) for g in grids]
+                logits = v.row is None or v.row.applies == "softmax"
+                out["grid"]["sure"] = [_i8(np.round(127 * _sureness(g, logits))) for g in grids]
+            else:
+                k = 1.0 if thr == 0.0 else 4.0
+                out["grid"]["q"] = [_i8(np.round(127 * np.tanh(k * (g - thr)))) for g in grids]
         else:
             out["grid"] = None
         out["graph"] = {"ok": False}
