@@ -76,9 +76,11 @@ test-fast: setup
 demo: learn
 	$(PY) -m microgradnn demo
 
-# Speed and memory against micrograd 0.1.0, PyTorch and numpy; writes benchmarks/README.md.
+# Speed and memory against micrograd 0.1.0, PyTorch and numpy; writes benchmarks/README.md
+# and TrainingView's budgets (benchmarks/watch.py).
 bench: setup
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/watch.py
 
 NB_STAMP := $(VENV)/.installed-notebooks
 $(NB_STAMP): pyproject.toml | $(STAMP)

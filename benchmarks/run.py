@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ ANCHORS = {"numpy", "torch"}
 NAMES = {
     "micrograd": "micrograd 0.1.0",
     "micrograd_gc_off": "micrograd 0.1.0, cycle collector off",
+    "learner": "microgradnn eager, a learner's own loop",
     "eager": "microgradnn eager",
+    "fit_compiled": "microgradnn `fit(compiled=True)`",
     "compiled": "microgradnn compiled",
     "python": "hand-written Python loops",
     "numpy": "hand-written numpy matrices",
@@ -278,6 +281,7 @@ def run_w1(runner: Runner, smoke: bool, rounds: int, have: set[str]) -> dict[str
     steps = {
         "micrograd": 2 if smoke else 6,
         "micrograd_gc_off": 2 if smoke else 10,
+        "learner": 3 if smoke else 12,
         "eager": 3 if smoke else 20,
         "compiled": 5 if smoke else 300,
         "python": 3 if smoke else 50,
@@ -338,6 +342,85 @@ def run_w4(runner: Runner, smoke: bool, rounds: int, have: set[str]) -> dict[str
         "n": len(X),
         "batch": cfg["batch"],
     }
+
+
+W1_SIZES = [[2, 16, 16, 1], [2, 32, 32, 1], [2, 64, 64, 1], [2, 128, 128, 1]]
+DIGITS_SIZES = [[64, 32, 10], [64, 64, 64, 10], [64, 128, 128, 10], [64, 256, 256, 10]]
+
+
+def run_t1(runner: Runner, smoke: bool, rounds: int, have: set[str]) -> dict[str, Any]:
+    """W1 as whole 100-step runs: fit(compiled=True) vs PyTorch's loop vs numpy, by size."""
+    X, y = moons(20 if smoke else 100)
+    sizes = [[2, 4, 4, 1], [2, 8, 8, 1]] if smoke else W1_SIZES
+    configs = [
+        {
+            "sizes": s,
+            "X": X,
+            "y": y,
+            "steps": 5 if smoke else 100,
+            # micrograd's own weights for W1 itself; fan-in-scaled ones for the wider models.
+            "weights": micrograd_weights(s, 1337) if i == 0 else uniform_weights(s, 1337 + i),
+        }
+        for i, s in enumerate(sizes)
+    ]
+    cfg = {"sizes": configs, "repeats": 1 if smoke else 3}
+    impls = [i for i in ("fit_compiled", "torch", "numpy") if _available(i, have)]
+    if smoke:  # PyTorch's import alone is seconds of the smoke run's budget; W1 and W4 cover it
+        impls = [i for i in impls if i != "torch"]
+    results = interleaved(runner, "t1", impls, {i: cfg for i in impls}, rounds)
+    return {"results": results, "sizes": sizes, "steps": configs[0]["steps"]}
+
+
+def run_t2(runner: Runner, smoke: bool, rounds: int, have: set[str]) -> dict[str, Any]:
+    """One digits epoch, batches of 32 in order: fit(compiled=True) vs PyTorch's loop, by size."""
+    X, y, source = digits(smoke)
+    sizes = [[64, 8, 10]] if smoke else DIGITS_SIZES
+    configs = [
+        {
+            "sizes": s,
+            "X": X,
+            "y": y,
+            "batch": 32,
+            "lr": 0.1,
+            "steps": -(-len(X) // 32),
+            "weights": uniform_weights(s, 7 + i),
+        }
+        for i, s in enumerate(sizes)
+    ]
+    cfg = {"sizes": configs, "repeats": 1 if smoke else 3}
+    impls = [i for i in ("fit_compiled", "torch") if _available(i, have) and not smoke]
+    impls = impls or ["fit_compiled"]  # the smoke run: see run_t1
+    results = interleaved(runner, "t2", impls, {i: cfg for i in impls}, rounds)
+    return {"results": results, "sizes": sizes, "source": source, "n": len(X)}
+
+
+def whole_run_seconds(runs: list[dict[str, Any]], key: str) -> float | None:
+    """Median CPU seconds of one whole run of the model ``key`` over every round's repeats."""
+    times = [t for run in runs for t in run.get("sizes", {}).get(key, {}).get("cpu", [])]
+    return statistics.median(times) if times else None
+
+
+def whole_run_agreement(results: dict[str, list[dict[str, Any]]], reference: str) -> float:
+    """Largest relative difference of any run's losses from the reference's, over all sizes."""
+    worst = 0.0
+    ref_run = next((r for r in results.get(reference, []) if "sizes" in r), None)
+    if ref_run is None:
+        return float("nan")
+    for runs in results.values():
+        for run in runs:
+            for key, size in run.get("sizes", {}).items():
+                ref = ref_run["sizes"].get(key, {}).get("losses", [])
+                for a, b in zip(size["losses"], ref, strict=False):
+                    worst = max(worst, abs(a - b) / max(abs(b), 1e-300))
+    return worst
+
+
+def verdict(ratio: float | None, bound: float, at_most: bool) -> str:
+    """Whether a measured ratio meets its target: ``ratio <= bound`` or ``ratio >= bound``."""
+    if ratio is None:
+        return "not measured"
+    met = ratio <= bound if at_most else ratio >= bound
+    return "met" if met else "not met"
 
 
 def _available(impl: str, have: set[str]) -> bool:
@@ -518,7 +601,118 @@ def report(data: dict[str, Any], info: dict[str, str], smoke: bool) -> tuple[str
             f"to a relative {worst:.1e}."
         )
         add("")
+    if "t1" in data or "t2" in data or "w1" in data:
+        _report_targets(data, add)
     return "\n".join(lines), "\n".join(short)
+
+
+def median_cpu_step(runs: list[dict[str, Any]]) -> float | None:
+    """Median CPU seconds per step over every round (the first step of a run is warm-up)."""
+    times = [t for run in runs for t in run.get("cpu_times", [])[1:]]
+    return statistics.median(times) if times else None
+
+
+def _report_targets(data: dict[str, Any], add: Callable[[str], None]) -> None:
+    """The issue's targets as measured ratios, then how the cost grows with the model's size."""
+    rows: list[tuple[str, str, str, str]] = []
+    t1 = data.get("t1")
+    if t1:
+        res, key = t1["results"], "-".join(map(str, t1["sizes"][0]))
+        fit_t = whole_run_seconds(res.get("fit_compiled", []), key)
+        torch_t = whole_run_seconds(res.get("torch", []), key)
+        numpy_t = whole_run_seconds(res.get("numpy", []), key)
+        r = fit_t / torch_t if fit_t and torch_t else None
+        rows.append(
+            (
+                f"W1, {t1['steps']} steps as one `fit(compiled=True)` call (trace included, "
+                "progress off) / PyTorch's eager loop",
+                f"{fmt_time(fit_t)} / {fmt_time(torch_t)} = {_x(r)}",
+                "<= 1.0x",
+                verdict(r, 1.0, at_most=True),
+            )
+        )
+        r = fit_t / numpy_t if fit_t and numpy_t else None
+        rows.append(
+            (
+                "the same `fit` call / hand-written numpy",
+                f"{fmt_time(fit_t)} / {fmt_time(numpy_t)} = {_x(r)}",
+                "<= 3x",
+                verdict(r, 3.0, at_most=True),
+            )
+        )
+    t2 = data.get("t2")
+    if t2:
+        res, key = t2["results"], "-".join(map(str, t2["sizes"][0]))
+        fit_t = whole_run_seconds(res.get("fit_compiled", []), key)
+        torch_t = whole_run_seconds(res.get("torch", []), key)
+        r = fit_t / torch_t if fit_t and torch_t else None
+        rows.append(
+            (
+                f"digits {key}, one epoch in batches of 32 as one `fit(compiled=True)` call / "
+                "PyTorch's loop",
+                f"{fmt_time(fit_t)} / {fmt_time(torch_t)} = {_x(r)}",
+                "<= 1.0x",
+                verdict(r, 1.0, at_most=True),
+            )
+        )
+    w1 = data.get("w1")
+    if w1 and "learner" in w1["results"]:
+        mg = median_cpu_step(w1["results"].get("micrograd", []))
+        ours = median_cpu_step(w1["results"]["learner"])
+        r = mg / ours if mg and ours else None
+        rows.append(
+            (
+                "W1, the demo notebook's loop by hand (collector on): micrograd 0.1.0 / "
+                "microgradnn, per step",
+                f"{fmt_time(mg)} / {fmt_time(ours)} = {_x(r)}",
+                ">= 25x",
+                verdict(r, 25.0, at_most=False),
+            )
+        )
+    if rows:
+        add("### Targets (issue 15), as ratios of CPU time measured in this run")
+        add("")
+        add("| target | measured | wanted | |")
+        add("|---|---|---|---|")
+        for row in rows:
+            add(f"| {' | '.join(row)} |")
+        add("")
+    for name, t, impls in (("t1", t1, ("fit_compiled", "torch", "numpy")), ("t2", t2, None)):
+        if not t:
+            continue
+        impls = impls or ("fit_compiled", "torch")
+        what = (
+            f"W1's run ({t['steps']} full-batch steps)"
+            if name == "t1"
+            else f"one digits epoch ({t['n']:,} images, batches of 32)"
+        )
+        add(f"### How the cost grows: {what}, one whole run, CPU time")
+        add("")
+        head = " | ".join(NAMES[i] for i in impls)
+        add(f"| model | parameters | {head} | `fit` / PyTorch |")
+        add("|---|---|" + "---|" * len(impls) + "---|")
+        for size in t["sizes"]:
+            key = "-".join(map(str, size))
+            secs = [whole_run_seconds(t["results"].get(i, []), key) for i in impls]
+            n_params = sum((a + 1) * b for a, b in itertools.pairwise(size))
+            r = secs[0] / secs[1] if secs[0] and secs[1] else None
+            cells = " | ".join(fmt_time(x) for x in secs)
+            add(f"| {key} | {n_params:,} | {cells} | {_x(r)} |")
+        reference = "numpy" if name == "t1" else "torch"
+        if reference not in t["results"]:
+            reference = "fit_compiled"
+        worst = whole_run_agreement(t["results"], reference)
+        errors = [e for i in impls if (e := error_of(t["results"].get(i, [])))]
+        add("")
+        add(
+            f"Loss check: every run's losses equal {NAMES[reference]}'s to a relative "
+            f"{worst:.1e}." + (f" Errors: {'; '.join(errors)}." if errors else "")
+        )
+        add("")
+
+
+def _x(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}x"
 
 
 def write_readme(path: Path, body: str, start: str = START, end: str = END) -> None:
@@ -536,7 +730,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no install, < 20 s")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved repeats (3)")
-    parser.add_argument("--only", default="w1,w2,w3,w4", help="workloads, e.g. w1,w4")
+    parser.add_argument("--only", default="w1,w2,w3,w4,t1,t2", help="workloads, e.g. w1,t1")
     parser.add_argument("--out", type=Path, default=None, help="README to update")
     parser.add_argument(
         "--python", type=Path, default=None, help="interpreter for the workers (skips the venv)"
@@ -577,6 +771,10 @@ def main(argv: list[str] | None = None) -> int:
             data["w3"] = run_w3(runner, args.smoke, have)
         if "w4" in wanted:
             data["w4"] = run_w4(runner, args.smoke, rounds, have)
+        if "t1" in wanted:
+            data["t1"] = run_t1(runner, args.smoke, rounds, have)
+        if "t2" in wanted:
+            data["t2"] = run_t2(runner, args.smoke, rounds, have)
     finally:
         shutil.rmtree(runner.tmp, ignore_errors=True)
 
@@ -589,6 +787,11 @@ def main(argv: list[str] | None = None) -> int:
         write_readme(out, body)
         log(f"results written to {out}")
     ok = all(not data[w]["agreement"][0] > 1e-9 for w in ("w1", "w4") if w in data)
+    ok = ok and all(
+        not whole_run_agreement(data[t]["results"], ref) > 1e-9
+        for t, ref in (("t1", "numpy" if "numpy" in have else "fit_compiled"), ("t2", "torch"))
+        if t in data and ref in data[t]["results"]
+    )
     if not ok:
         log("LOSS CHECK FAILED: the implementations computed different losses")
     return 0 if ok else 1

@@ -51,6 +51,32 @@ def timed_steps(step: Callable[[int], float], steps: int, gc_off: bool) -> Resul
 # -- W1: micrograd's demo step (100 two-moons points, MLP 2-16-16-1, hinge + 1e-4 L2, SGD) --------
 
 
+def demo_loop(value: Any, model: Any, cfg: Config, gc_off: bool) -> Result:
+    """micrograd's demo notebook loop, as a learner writes it, with ``value`` and ``model``.
+
+    Python's ``sum`` of Values, the L2 term over a generator, ``model.zero_grad()``,
+    ``p.data -= lr * p.grad``: the same code runs micrograd 0.1.0 and microgradnn.
+    """
+    X, y = cfg["X"], [int(v) for v in cfg["y"]]
+
+    def step(k: int) -> float:
+        # The demo notebook's loss(), verbatim apart from plain lists instead of numpy rows.
+        inputs = [list(map(value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores, strict=True)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        total_loss = data_loss + reg_loss
+        model.zero_grad()
+        total_loss.backward()
+        learning_rate = lr_at(k)
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        return total_loss.data
+
+    return timed_steps(step, cfg["steps"], gc_off)
+
+
 def w1_micrograd(cfg: Config, gc_off: bool = False) -> Result:
     from micrograd.engine import Value
     from micrograd.nn import MLP
@@ -61,23 +87,14 @@ def w1_micrograd(cfg: Config, gc_off: bool = False) -> Result:
             for p, v in zip(neuron.w, w, strict=True):
                 p.data = v
             neuron.b.data = b
-    X, y = cfg["X"], [int(v) for v in cfg["y"]]
+    return demo_loop(Value, model, cfg, gc_off)
 
-    def step(k: int) -> float:
-        # The demo notebook's loss(), verbatim apart from plain lists instead of numpy rows.
-        inputs = [list(map(Value, xrow)) for xrow in X]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores, strict=True)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-        total_loss = data_loss + reg_loss
-        model.zero_grad()
-        total_loss.backward()
-        for p in model.parameters():
-            p.data -= lr_at(k) * p.grad
-        return total_loss.data
 
-    return timed_steps(step, cfg["steps"], gc_off)
+def w1_learner(cfg: Config) -> Result:
+    """The same demo loop on microgradnn's Value and MLP, the collector on, as a learner runs it."""
+    from microgradnn import Value
+
+    return demo_loop(Value, _our_mlp(cfg["weights"], [16, 16, 1], 2), cfg, gc_off=False)
 
 
 def _our_mlp(weights: list[Any], sizes: list[int], nin: int) -> Any:
@@ -529,6 +546,137 @@ def w4_torch(cfg: Config) -> Result:
     return result
 
 
+# -- T1/T2: whole training runs through each system's public API (the issue's targets) ----------
+
+
+def whole_runs(run: Callable[[Config, int], list[float]], cfg: Config) -> Result:
+    """CPU and wall seconds of whole runs, one per model size, each repeated ``repeats`` times.
+
+    Every size first runs once for 2 steps (imports, first-call costs), then is timed whole.
+    """
+    out: dict[str, Any] = {}
+    for size in cfg["sizes"]:
+        key = "-".join(map(str, size["sizes"]))
+        run(size, 2)
+        cpu, wall, losses = [], [], []
+        for _ in range(cfg["repeats"]):
+            c, t = time.process_time(), time.perf_counter()
+            losses = run(size, size["steps"])
+            wall.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        out[key] = {"cpu": cpu, "wall": wall, "losses": losses}
+    return {"sizes": out}
+
+
+def _fit_model(size: Config) -> Any:
+    widths = size["sizes"]
+    return _our_mlp(size["weights"], widths[1:], widths[0])
+
+
+def t1_fit_compiled(cfg: Config) -> Result:
+    """W1 as ``fit(compiled=True)``: full batch, hinge + L2, SGD with micrograd's schedule."""
+    import numpy as np
+
+    from microgradnn import fit
+    from microgradnn.lr_scheduler import LinearLR
+    from microgradnn.optim import SGD
+
+    def run(size: Config, steps: int) -> list[float]:
+        model = _fit_model(size)
+        X, y = np.array(size["X"]), np.array(size["y"])
+        opt = SGD(model.parameters(), lr=1.0)
+        # lr at step k: 1.0 - 0.9 k / 100, as micrograd's demo (stepped once per epoch).
+        sched = LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=100)
+        history = fit(
+            model, X, y, loss="hinge", optimizer=opt, epochs=steps, batch_size=None,
+            shuffle=False, l2=1e-4, schedule=sched, progress=False, compiled=True,
+        )  # fmt: skip
+        return [float(v) for v in history.train_loss]
+
+    return whole_runs(run, cfg)
+
+
+def t1_torch(cfg: Config) -> Result:
+    import torch
+
+    torch.set_num_threads(1)
+
+    def run(size: Config, steps: int) -> list[float]:
+        model = _torch_mlp(torch, size["weights"], len(size["sizes"]) - 2)
+        params = list(model.parameters())
+        X = torch.tensor(size["X"], dtype=torch.float64)
+        y = torch.tensor(size["y"], dtype=torch.float64).reshape(-1, 1)
+        losses = []
+        for k in range(steps):
+            loss = torch.relu(1.0 - y * model(X)).mean() + 1e-4 * sum((p * p).sum() for p in params)
+            model.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr_at(k) * p.grad
+            losses.append(loss.item())
+        return losses
+
+    result = whole_runs(run, cfg)
+    result["info"] = torch_info(torch)
+    return result
+
+
+def t1_numpy(cfg: Config) -> Result:
+    def run(size: Config, steps: int) -> list[float]:
+        return w1_numpy({**size, "steps": steps})["losses"]
+
+    return whole_runs(run, cfg)
+
+
+def t2_fit_compiled(cfg: Config) -> Result:
+    """One digits epoch as ``fit(compiled=True)``: batches of 32 in order, cross-entropy, SGD."""
+    import numpy as np
+
+    from microgradnn import fit
+    from microgradnn.optim import SGD
+
+    def run(size: Config, steps: int) -> list[float]:
+        model = _fit_model(size)
+        n = min(len(size["X"]), steps * size["batch"])
+        X, y = np.array(size["X"][:n]), np.array(size["y"][:n])
+        opt = SGD(model.parameters(), lr=size["lr"])
+        history = fit(
+            model, X, y, loss="cross_entropy", optimizer=opt, epochs=1,
+            batch_size=size["batch"], shuffle=False, progress=False, compiled=True,
+        )  # fmt: skip
+        return [float(v) for v in history.train_loss]
+
+    return whole_runs(run, cfg)
+
+
+def t2_torch(cfg: Config) -> Result:
+    import torch
+
+    torch.set_num_threads(1)
+
+    def run(size: Config, steps: int) -> list[float]:
+        model = _torch_mlp(torch, size["weights"], len(size["sizes"]) - 2)
+        params = list(model.parameters())
+        n = min(len(size["X"]), steps * size["batch"])
+        X = torch.tensor(size["X"][:n], dtype=torch.float64)
+        labels = torch.tensor(size["y"][:n])
+        total, lr, b = 0.0, size["lr"], size["batch"]
+        for i in range(0, n, b):
+            loss = torch.nn.functional.cross_entropy(model(X[i : i + b]), labels[i : i + b])
+            model.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+            total += loss.item() * len(labels[i : i + b])
+        return [total / n]
+
+    result = whole_runs(run, cfg)
+    result["info"] = torch_info(torch)
+    return result
+
+
 def numpy_info() -> str:
     """numpy's version and the OpenBLAS kernel it picked (what OPENBLAS_CORETYPE changes)."""
     import ctypes
@@ -559,6 +707,7 @@ WORKERS: dict[str, dict[str, Callable[[Config], Result]]] = {
     "w1": {
         "micrograd": w1_micrograd,
         "micrograd_gc_off": lambda cfg: w1_micrograd(cfg, gc_off=True),
+        "learner": w1_learner,
         "eager": w1_eager,
         "compiled": w1_compiled,
         "python": w1_python,
@@ -571,6 +720,8 @@ WORKERS: dict[str, dict[str, Callable[[Config], Result]]] = {
         "eager": lambda cfg: w3_memory(cfg, "eager"),
     },
     "w4": {"eager": w4_eager, "compiled": w4_compiled, "torch": w4_torch},
+    "t1": {"fit_compiled": t1_fit_compiled, "torch": t1_torch, "numpy": t1_numpy},
+    "t2": {"fit_compiled": t2_fit_compiled, "torch": t2_torch},
 }
 
 

@@ -41,10 +41,13 @@ def test_smoke_run_reports_every_workload(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = out.read_text()
     assert text.startswith("# Benchmarks\n\nhand-written text\n")
-    for heading in ("### W1", "### W2", "### W3", "### W4"):
+    for heading in ("### W1", "### W2", "### W3", "### W4", "### Targets", "### How the cost"):
         assert heading in text
     for row in ("| microgradnn eager |", "| microgradnn compiled |", "| hand-written numpy"):
         assert row in text
+    assert "| microgradnn eager, a learner's own loop |" in text
+    assert ">= 25x |" in text
+    assert "<= 3x |" in text
     assert "error:" not in text
     assert "Loss check: over the first" in text
     assert "Short table for the main README" in proc.stdout
@@ -85,3 +88,49 @@ def test_unknown_workload_option_is_an_error() -> None:
     run = load_runner()
     with pytest.raises(SystemExit):
         run.main(["--rounds", "zero"])
+
+
+def test_the_watch_section_survives_a_results_rewrite(tmp_path: Path) -> None:
+    # Another tool fills the watch block; rewriting the results must leave it as it was.
+    run = load_runner()
+    path = tmp_path / "README.md"
+    watch = "## Watch it learn\n\n<!-- watch:start -->\nbudgets\n<!-- watch:end -->\n"
+    path.write_text(f"# B\n\n{watch}\n{run.START}\nold\n{run.END}\n")
+    run.write_readme(path, "new")
+    assert watch in path.read_text()
+    assert "new" in path.read_text()
+
+
+def test_the_repository_readme_keeps_a_watch_block_under_its_heading() -> None:
+    text = (ROOT / "benchmarks" / "README.md").read_text()
+    heading = text.index("## Watch it learn (TrainingView budgets)")
+    start, end = text.index("<!-- watch:start -->"), text.index("<!-- watch:end -->")
+    assert heading < start < end
+
+
+@pytest.mark.parametrize(
+    ("ratio", "bound", "at_most", "expected"),
+    [
+        (0.99, 1.0, True, "met"),
+        (1.0, 1.0, True, "met"),
+        (1.01, 1.0, True, "not met"),
+        (24.9, 25.0, False, "not met"),
+        (25.0, 25.0, False, "met"),
+        (None, 3.0, True, "not measured"),
+    ],
+)
+def test_targets_are_judged_on_the_right_side_of_the_bound(
+    ratio: float | None, bound: float, at_most: bool, expected: str
+) -> None:
+    assert load_runner().verdict(ratio, bound, at_most) == expected
+
+
+def test_whole_run_seconds_is_the_median_over_rounds_and_repeats() -> None:
+    run = load_runner()
+    runs = [
+        {"sizes": {"2-4-1": {"cpu": [3.0, 1.0], "losses": [1.0]}}},
+        {"sizes": {"2-4-1": {"cpu": [2.0], "losses": [1.0]}}},
+        {"error": "exit 1"},
+    ]
+    assert run.whole_run_seconds(runs, "2-4-1") == 2.0
+    assert run.whole_run_seconds(runs, "2-8-1") is None

@@ -24,6 +24,8 @@ from hypothesis import given
 
 from microgradnn import OPS, Value, is_grad_enabled, no_grad
 from microgradnn.ops import Op
+from microgradnn.ops import register as ops_register
+from microgradnn.ops import unregister as ops_unregister
 from tests.op_db import OP_DB
 from tests.oracle import (
     assert_close,
@@ -900,3 +902,126 @@ def test_setting_data_checks_the_number() -> None:
     assert type(v.data) is float
     with pytest.raises(TypeError, match="data: expected a real number"):
         v.data = "3"  # type: ignore[assignment]
+
+
+# -- the speed work: same order, same numbers, the collector's state kept ----------------------
+
+
+def _postorder(root: Value) -> list[Value]:
+    """The textbook recursive depth-first postorder, inputs left to right: the reference order."""
+    order: list[Value] = []
+    seen: set[int] = set()
+
+    def visit(v: Value) -> None:
+        seen.add(id(v))
+        for p in v._prev:
+            if isinstance(p, Value) and id(p) not in seen:
+                visit(p)
+        order.append(v)
+
+    visit(root)
+    return order
+
+
+@given(dags())
+def test_topological_order_is_the_recursive_postorder(dag: Dag) -> None:
+    # The search lists a node whose inputs are all listed without opening it: same order.
+    root = dag.build()[-1]
+    assert [id(v) for v in root.topological_order()] == [id(v) for v in _postorder(root)]
+
+
+def test_topological_order_of_a_shared_layer_is_the_recursive_postorder() -> None:
+    # Products of weights and shared activations: the nodes the shortcut lists without opening.
+    x = [Value(0.5), Value(-1.5)]
+    h = [Value.sum([Value(0.1 * (i + j)) * xj for j, xj in enumerate(x)]).relu() for i in range(4)]
+    out = Value.sum([Value(0.3 * i) * hi for i, hi in enumerate(h)] + [h[0] * h[0], h[1]])
+    assert [id(v) for v in out.topological_order()] == [id(v) for v in _postorder(out)]
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["collector_on", "collector_off"])
+def test_backward_pauses_the_collector_and_restores_its_state(enabled: bool) -> None:
+    seen: list[bool] = []
+
+    def local(a: float, out: float) -> tuple[float]:
+        seen.append(gc.isenabled())
+        return (2.0,)
+
+    op = Op("spy_double", forward=lambda a: 2.0 * a, local=local)
+    ops_register(op)
+    was = gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        x = Value(1.5)
+        y = x.spy_double() * 3.0
+        y.backward()
+        assert gc.isenabled() is enabled
+    finally:
+        ops_unregister(op.name)
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
+    assert seen == [False]  # paused while the chain rule ran
+    assert x.grad == 6.0  # d(3 * 2x)/dx
+
+
+def test_backward_restores_the_collector_when_a_rule_raises() -> None:
+    def local(a: float, out: float) -> tuple[float]:
+        raise ArithmeticError("planted")
+
+    op = Op("spy_raise", forward=lambda a: a, local=local)
+    ops_register(op)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with pytest.raises(ArithmeticError, match="planted"):
+            Value(1.0).spy_raise().backward()
+        assert gc.isenabled()
+    finally:
+        ops_unregister(op.name)
+        if not was:
+            gc.disable()
+
+
+def test_backward_of_a_deep_chain_with_the_collector_on_frees_every_node() -> None:
+    # The paused collector must not cost memory: the graph still goes by reference counting.
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        x = Value(0.5)
+        before = len(gc.get_objects())
+        y = x
+        for _ in range(5_000):
+            y = y * 1.0001
+        y.backward()
+        assert x.grad == pytest.approx(1.0001**5_000, rel=1e-12)
+        del y
+        assert len(gc.get_objects()) - before < 50  # not the 10,000 of the chain's nodes
+    finally:
+        if not was:
+            gc.disable()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda vs: vs,
+        lambda vs: tuple(vs),
+        lambda vs: (v for v in vs),
+        lambda vs: [*vs, 2, 0.5],
+        lambda vs: [vs[0], np.float64(1.25), vs[1]],
+    ],
+    ids=["list", "tuple", "generator", "with_numbers", "with_numpy_scalar"],
+)
+def test_sum_takes_any_iterable_of_values_and_numbers(make: Callable[[list[Value]], Any]) -> None:
+    vs = [Value(1.5), Value(-2.0), Value(4.0)]
+    inputs = list(make(vs))
+    total = Value.sum(make(vs))
+    assert total.data == math.fsum(float(v.data if isinstance(v, Value) else v) for v in inputs)
+    assert all(type(p) in (Value, float) for p in total._prev)
+    (total * 3.0).backward()
+    for v in vs:
+        assert v.grad == (3.0 if any(u is v for u in inputs) else 0.0)
