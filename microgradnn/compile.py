@@ -52,9 +52,16 @@ from numpy.typing import NDArray
 from microgradnn._checks import describe, integer
 from microgradnn.engine import CompileError, Value, is_grad_enabled, no_grad, peek, tracing
 from microgradnn.losses import get_loss
-from microgradnn.ops import Op
+from microgradnn.ops import OPS, Op, find
 
-__all__ = ["CompileError", "CompiledGraph", "check_mean_loss", "compile_model", "trace"]
+__all__ = [
+    "ArrayOp",
+    "CompileError",
+    "CompiledGraph",
+    "check_mean_loss",
+    "compile_model",
+    "trace",
+]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -186,7 +193,15 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
         k = param_index.get(id(v))
         return ("p", k) if k is not None else ("c", peek(v))
 
-    # Iterative depth-first search from every output, inputs before the nodes that use them.
+    for value in _postorder(outputs):
+        node_refs[id(value)] = ("n", len(nodes))
+        nodes.append(_Node(value._op, tuple(ref(p) for p in value._prev)))  # type: ignore[arg-type]
+    return _Graph(nodes, [ref(o) for o in outputs])
+
+
+def _postorder(outputs: Sequence[Any]) -> list[Value]:
+    """The op nodes reached from ``outputs``, each after its inputs (iterative depth-first)."""
+    order: list[Value] = []
     seen: set[int] = set()
     for root in outputs:
         if type(root) is not Value or id(root) in seen:
@@ -202,11 +217,9 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
                     break
             else:
                 stack.pop()
-                op = value._op
-                if op is not None:
-                    node_refs[id(value)] = ("n", len(nodes))
-                    nodes.append(_Node(op, tuple(ref(p) for p in value._prev)))
-    return _Graph(nodes, [ref(o) for o in outputs])
+                if value._op is not None:
+                    order.append(value)
+    return order
 
 
 def _compare(first: _Graph, second: _Graph) -> None:
@@ -250,7 +263,105 @@ def _compare(first: _Graph, second: _Graph) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Scheduling: group nodes by (depth, op, parameter, arity) into array operations.
+# Dense layers: find each neuron's w_1·u_1 + ... + w_n·u_n + b in the traced graph.
+
+
+@dataclass
+class _Neuron:
+    """One node that computes Σ_j w_j·u_j (+ b) (+ constants): a row of a layer's W·x + b.
+
+    Found on the traced graph, whoever built it: a Neuron's Σ node, or a chain of ``+`` as
+    Python's ``sum()`` builds, over products of a parameter and something that is not one.
+    """
+
+    root: int  # the node holding the sum: a Σ, or the last + of a chain
+    weights: list[tuple[int, Ref]]  # (parameter, input) per product w·u
+    bias: int | None  # a parameter added as it is
+    const: float  # the constants added (0.0 when none)
+    absorbed: list[int]  # the other nodes the matmul computes: the products, a chain's inner +
+
+
+def _ref_key(r: Ref) -> Ref:
+    """A hashable key that tells constants apart bit for bit (nan included)."""
+    return (r[0], float(r[1]).hex()) if r[0] == "c" else r
+
+
+def _find_neurons(graph: _Graph) -> list[_Neuron]:
+    """Every Σ w·u + b of the graph whose products and partial sums feed nothing else.
+
+    A product is ``w * u`` or ``u * w`` with ``w`` a parameter and ``u`` not one (an input, a
+    constant or a computed node). A sum qualifies when each of its terms is a parameter (the
+    bias: at most one), a constant, such a product, or a smaller such sum, used by it alone;
+    it has a product, and no input ``u`` twice. Anything else (a skip connection ``h + Σ``,
+    ``w * w``, a product also used elsewhere) stays a scalar node of the gathered replay.
+    """
+    mul, add, total = find(infix="*"), find(infix="+"), find(method="sum")
+    if not (mul.plain and add.plain and total.plain):
+        return []
+    nodes = graph.nodes
+    uses = [0] * len(nodes)
+    for node in nodes:
+        for kind, v in node.inputs:
+            if kind == "n":
+                uses[v] += 1
+    for kind, v in graph.outputs:
+        if kind == "n":
+            uses[v] += 1
+
+    product: list[tuple[int, Ref] | None] = [None] * len(nodes)
+    linear = [False] * len(nodes)
+    for m, node in enumerate(nodes):
+        op = node.op
+        if op is mul and uses[m] == 1:
+            a, b = node.inputs
+            if a[0] == "p" and b[0] != "p":
+                product[m] = (a[1], b)
+            elif b[0] == "p" and a[0] != "p":
+                product[m] = (b[1], a)
+        elif op is add or op is total:
+            linear[m] = all(
+                kind in ("p", "c")
+                or (kind == "n" and uses[v] == 1 and (linear[v] or product[v] is not None))
+                for kind, v in node.inputs
+            )
+
+    # Outermost sums first (a node comes after its inputs in trace order): a sum that does not
+    # qualify as a whole leaves its inner sums to be tried on their own.
+    claimed = [False] * len(nodes)
+    neurons: list[_Neuron] = []
+    for m in reversed(range(len(nodes))):
+        if not linear[m] or claimed[m]:
+            continue
+        weights: list[tuple[int, Ref]] = []
+        biases: list[int] = []
+        consts: list[float] = []
+        absorbed: list[int] = []
+        stack = [m]
+        while stack:
+            for kind, v in nodes[stack.pop()].inputs:
+                if kind == "p":
+                    biases.append(v)
+                elif kind == "c":
+                    consts.append(float(v))
+                elif product[v] is not None:
+                    weights.append(product[v])  # type: ignore[arg-type]
+                    absorbed.append(v)
+                else:
+                    stack.append(v)
+                    absorbed.append(v)
+        keys = {_ref_key(u) for _, u in weights}
+        if not weights or len(biases) > 1 or len(keys) != len(weights):
+            continue
+        for v in absorbed:
+            claimed[v] = True
+        bias = biases[0] if biases else None
+        neurons.append(_Neuron(m, weights, bias, sum(consts, 0.0), sorted(absorbed)))
+    neurons.reverse()
+    return neurons
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling: group nodes by (depth, op, arity), and neurons by their inputs, into array ops.
 
 
 Rows = Union[slice, Index]
@@ -261,6 +372,10 @@ def _as_slice(idx: Index) -> Rows:
     if len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
         return slice(int(idx[0]), int(idx[-1]) + 1)
     return idx
+
+
+def _distinct(idx: Index) -> bool:
+    return len(np.unique(idx)) == len(idx)
 
 
 @dataclass
@@ -275,6 +390,80 @@ class _Group:
     # that needs it, in buckets (m, rows, edges): each row of the bucket is fed by m edges.
     buckets: list[tuple[int, Rows, Rows]] = field(default_factory=list)
     positions: tuple[int, ...] = ()  # input positions with at least one such edge
+    views: tuple[slice, ...] | None = None  # per position, when every one is a run of rows
+
+
+@dataclass
+class _Dense:
+    """Neurons that read the same inputs: Z = W·U + b, one matmul forward and two backward.
+
+    ``U`` holds the inputs' rows (``n_in × batch``), ``W`` the weights (``n_out × n_in``)
+    read from the parameter vector, ``Z`` the sums' rows (``n_out × batch``). Backward:
+    ``dU = Wᵀ·dZ``, ``dW = dZ·Uᵀ`` (summed over the batch by the product), ``db = Σ dZ``.
+    """
+
+    start: int  # the neurons' sums own rows start:stop
+    stop: int
+    inputs: Rows  # the rows of U
+    n_in: int
+    weights: Rows  # into the parameter vector: W's entries, row-major
+    weights_distinct: bool
+    bias: Rows | None  # into the parameter vector (the zero slot for a neuron without one)
+    bias_distinct: bool
+    const: Array | None  # (n_out, 1): the constants of each sum, None if there are none
+    input_grad: bool  # whether some input row needs a gradient
+
+
+Step = Union[_Group, _Dense]
+
+
+@dataclass(frozen=True)
+class ArrayOp:
+    """One array operation of the replay and the scalar nodes of one example it computes.
+
+    Attributes:
+        index: Its position in the forward replay (0 first).
+        kind: ``"matmul"`` for a dense layer's W·x + b, else the op's name (``"relu"``).
+        level: Its depth in the replay (1: reads only inputs, parameters and constants).
+        nodes: The scalar op nodes of one example it computes, per op name
+            (``{"mul": 32, "sum": 16}``).
+        shape: A matmul's ``(neurons, inputs)``, i.e. W's shape; else ``(nodes, inputs of
+            each)``.
+        bias: A matmul adds a bias (b) to its neurons.
+        layer: A matmul's number among the matmuls (1 first); 0 for the others.
+    """
+
+    index: int
+    kind: str
+    level: int
+    nodes: dict[str, int]
+    shape: tuple[int, int]
+    bias: bool = False
+    layer: int = 0
+
+    @property
+    def n_nodes(self) -> int:
+        """How many scalar nodes of one example this array op computes."""
+        return sum(self.nodes.values())
+
+    def describe(self, batch: int | None = None) -> str:
+        """One line: which scalar nodes become which array operation, for ``batch`` rows."""
+        B = "B" if batch is None else str(batch)
+        rows, cols = self.shape
+        if self.kind == "matmul":
+            counts = ", ".join(f"{n} {_OP_WORDS.get(op, op)}" for op, n in self.nodes.items())
+            plus = " + b" if self.bias else ""
+            return (
+                f"layer {self.layer}'s W·x{plus} (W {rows}×{cols}): {self.n_nodes} nodes "
+                f"({counts}) -> one {B}×{cols} @ {cols}×{rows} matmul, X·Wᵀ{plus}"
+            )
+        nodes = f"{rows} {self.kind} node{'' if rows == 1 else 's'}"
+        each = f" of {cols} input{'' if cols == 1 else 's'}" if self.kind in _VARIADIC else ""
+        return f"{nodes}{each} -> one {self.kind} on {B}×{rows}"
+
+
+_OP_WORDS = {"mul": "×", "add": "+", "sum": "Σ"}
+_VARIADIC = {op.name for op in OPS.values() if op.variadic}
 
 
 @dataclass
@@ -287,6 +476,8 @@ class _Workspace:
     contrib: Array  # (edges, batch) scratch: local * upstream for every edge of a group
     summed: Array  # (rows, batch) scratch: a bucket's edges added up per row
     temp: Array  # (rows, batch) scratch: grads[rows] for fancy-indexed rows
+    # Per matmul of this replay: its W, and max |W| × max |U| (see _dense_forward).
+    weights: list[tuple[Array, float]] = field(default_factory=list)
 
 
 class CompiledGraph:
@@ -296,6 +487,10 @@ class CompiledGraph:
     the rows of ``X`` and ``Y``; the parameters are read from the Values given to ``trace`` on
     every call, so an optimizer that updates ``p.data`` is seen at once.
 
+    Each dense layer's neurons (Σ w·x + b over the same inputs) become one matrix product;
+    every other node joins the nodes of its depth that apply the same op in one gathered numpy
+    call. :meth:`explain` says which scalar nodes became which array operation.
+
     Attributes:
         n_inputs: Numbers per example in ``X``.
         n_targets: Numbers per example in ``Y`` (0 for a prediction graph).
@@ -303,7 +498,9 @@ class CompiledGraph:
         params: The parameters, in the order given.
         n_nodes: Op nodes in one example's graph.
         n_levels: The graph's depth.
-        n_groups: Array operations forward: one per (depth, op, arity) present in the graph.
+        n_groups: Array operations forward (matmuls included).
+        n_matmuls: Of these, the dense layers' matrix products.
+        array_ops: What each array operation computes (:class:`ArrayOp`), in replay order.
     """
 
     def __init__(self, graph: _Graph, n_inputs: int, n_targets: int, params: list[Value]) -> None:
@@ -314,41 +511,62 @@ class CompiledGraph:
         self.n_outputs = len(graph.outputs)
         self.params = params
         self.n_nodes = len(graph.nodes)
+        nodes = graph.nodes
 
-        # Depth of each node: 1 + the depth of its deepest interior input. Nodes of one depth,
-        # op and arity form a group; groups run in order of depth.
-        depth: list[int] = []
-        for node in graph.nodes:
-            depth.append(1 + max((depth[r[1]] for r in node.inputs if r[0] == "n"), default=0))
+        scalar_depth: list[int] = []
+        for node in nodes:
+            scalar_depth.append(
+                1 + max((scalar_depth[r[1]] for r in node.inputs if r[0] == "n"), default=0)
+            )
+        self.n_levels = max(scalar_depth, default=0)
+
+        # The replay's depth of each node: 1 + the depth of its deepest interior input, where a
+        # neuron's inputs are the u of its products. Nodes of one depth, op and arity form a
+        # group; neurons of one depth and the same inputs form a matmul.
+        neurons = {nr.root: nr for nr in _find_neurons(graph)}
+        absorbed = {v for nr in neurons.values() for v in nr.absorbed}
+        depth = [0] * len(nodes)
         keyed: dict[tuple[Any, ...], list[int]] = {}
-        for m, node in enumerate(graph.nodes):
-            key = (depth[m], id(node.op), len(node.inputs))
+        for m, node in enumerate(nodes):
+            if m in absorbed:
+                continue
+            nr = neurons.get(m)
+            refs = [u for _, u in nr.weights] if nr is not None else node.inputs
+            depth[m] = 1 + max((depth[r[1]] for r in refs if r[0] == "n"), default=0)
+            if nr is not None:
+                key: tuple[Any, ...] = (depth[m], "dense", frozenset(_ref_key(u) for u in refs))
+            else:
+                key = (depth[m], id(node.op), len(node.inputs))
             keyed.setdefault(key, []).append(m)
         ordered = sorted(keyed.values(), key=lambda ms: (depth[ms[0]], ms[0]))
-        self.n_levels = max(depth, default=0)
 
-        # Rows of the value matrix: inputs, targets, parameters (in order of first use, so a
-        # layer's weights are consecutive rows), constants, then each group's nodes in a run.
+        # Rows of the value matrix: inputs, targets, the parameters the gathered groups read (in
+        # order of first use), constants, then each array op's nodes in a run.
         self._param_start = n_inputs + n_targets
         slot: dict[int, int] = {}
         constants: dict[str, int] = {}
-        for members in ordered:
-            for j in range(len(graph.nodes[members[0]].inputs)):
-                for m in members:
-                    kind, v = graph.nodes[m].inputs[j]
-                    if kind == "p":
-                        slot.setdefault(v, len(slot))
-                    elif kind == "c":
-                        constants.setdefault(v.hex(), len(constants))
-        for kind, v in graph.outputs:
+
+        def note(kind: str, v: Any) -> None:
             if kind == "p":
                 slot.setdefault(v, len(slot))
             elif kind == "c":
-                constants.setdefault(v.hex(), len(constants))
-        self._used_params = [params[k] for k in sorted(slot, key=slot.__getitem__)]
+                constants.setdefault(float(v).hex(), len(constants))
+
+        for members in ordered:
+            if members[0] in neurons:
+                for m in members:
+                    for _, (kind, v) in neurons[m].weights:
+                        if kind == "c":
+                            note(kind, v)
+                continue
+            for j in range(len(nodes[members[0]].inputs)):
+                for m in members:
+                    note(*nodes[m].inputs[j])
+        for kind, v in graph.outputs:
+            note(kind, v)
         self._const_start = self._param_start + len(slot)
         self._const_values = np.array([float.fromhex(h) for h in constants], dtype=np.float64)
-        row_of_node = [0] * len(graph.nodes)
+        row_of_node = [0] * len(nodes)
         next_row = self._const_start + len(constants)
         for members in ordered:
             for m in members:
@@ -368,38 +586,201 @@ class CompiledGraph:
                 return row_of_node[v]
             return self._const_start + constants[float(v).hex()]
 
-        # A row needs a gradient when a parameter flows into it.
+        # The parameter vector: the rows' parameters first (row param_start + i holds entry i),
+        # then the other weights, each matmul's W row-major and then its biases, so that a
+        # layer's W is one slice; its last entry is 0.0, the bias of a neuron without one.
+        pslot = dict(slot)
+        columns: list[list[Ref]] = []
+        for members in ordered:
+            if members[0] not in neurons:
+                continue
+            cols = sorted(
+                {_ref_key(u): u for _, u in neurons[members[0]].weights}.values(), key=row
+            )
+            columns.append(cols)
+            for m in members:
+                by_input = {_ref_key(u): k for k, u in neurons[m].weights}
+                for u in cols:
+                    pslot.setdefault(by_input[_ref_key(u)], len(pslot))
+            for m in members:
+                b = neurons[m].bias
+                if b is not None:
+                    pslot.setdefault(b, len(pslot))
+        self._used_params = [params[k] for k in sorted(pslot, key=pslot.__getitem__)]
+        self._n_row_params = len(slot)
+        zero = len(pslot)
+        self._param_vector = np.zeros(zero + 1)
+
+        # A row needs a gradient when a parameter flows into it: every neuron's sum does.
         needs = np.zeros(self._n_rows, dtype=bool)
         needs[self._param_start : self._const_start] = True
-        for m, node in enumerate(graph.nodes):
-            needs[row_of_node[m]] = any(needs[row(r)] for r in node.inputs)
+        for m, node in enumerate(nodes):
+            if m in neurons:
+                needs[row_of_node[m]] = True
+            elif m not in absorbed:
+                needs[row_of_node[m]] = any(needs[row(r)] for r in node.inputs)
 
-        self._groups: list[_Group] = []
-        for members in ordered:
-            first = graph.nodes[members[0]]
+        self._steps: list[Step] = []
+        self.array_ops: list[ArrayOp] = []
+        self._node_op = [0] * len(nodes)  # per traced node, the array op that computes it
+        layers = iter(columns)
+        for index, members in enumerate(ordered):
+            start, stop = row_of_node[members[0]], row_of_node[members[0]] + len(members)
+            dense = members[0] in neurons
+            covered = [v for m in members for v in (*neurons[m].absorbed, m)] if dense else members
+            counts: dict[str, int] = {}
+            for m in sorted(covered):
+                self._node_op[m] = index
+                counts[nodes[m].op.name] = counts.get(nodes[m].op.name, 0) + 1
+            level = depth[members[0]]
+            if dense:
+                step = self._dense_step(
+                    [neurons[m] for m in members], next(layers), start, row, pslot, needs
+                )
+                self._steps.append(step)
+                shape = (len(members), step.n_in)
+                n = sum(1 for s in self._steps if type(s) is _Dense)
+                has_bias = step.bias is not None
+                self.array_ops.append(ArrayOp(index, "matmul", level, counts, shape, has_bias, n))
+                continue
+            first = nodes[members[0]]
             arity = len(first.inputs)
             block = np.array(
-                [[row(graph.nodes[m].inputs[j]) for m in members] for j in range(arity)],
+                [[row(nodes[m].inputs[j]) for m in members] for j in range(arity)],
                 dtype=np.intp,
             ).reshape(arity, len(members))
-            start = row_of_node[members[0]]
-            group = _Group(first.op, start, start + len(members), block)
+            group = _Group(first.op, start, stop, block)
+            runs = [_as_slice(block[j]) for j in range(arity)]
+            if all(type(r) is slice for r in runs):
+                group.views = tuple(runs)  # type: ignore[arg-type]
             _plan_backward(group, needs)
-            self._groups.append(group)
-        self.n_groups = len(self._groups)
+            self._steps.append(group)
+            shape = (len(members), arity)
+            self.array_ops.append(ArrayOp(index, first.op.name, level, counts, shape))
+        self.n_groups = len(self._steps)
+        self.n_matmuls = sum(1 for s in self._steps if type(s) is _Dense)
         self._outputs = np.array([row(r) for r in graph.outputs], dtype=np.intp)
-        self._edges = max((g.block.size for g in self._groups), default=0)
+        self._traced_ops = [node.op for node in nodes]
+        self._edges = max(
+            (s.block.size if isinstance(s, _Group) else s.n_in for s in self._steps), default=0
+        )
         self._bucket_rows = max(
-            (_count(rows) for g in self._groups for _, rows, _ in g.buckets), default=0
+            (_count(rows) for g in self._steps if type(g) is _Group for _, rows, _ in g.buckets),
+            default=0,
         )
         self._workspaces: dict[int, _Workspace] = {}
+
+    def _dense_step(
+        self,
+        members: list[_Neuron],
+        cols: list[Ref],
+        start: int,
+        row: Callable[[Ref], int],
+        pslot: dict[int, int],
+        needs: NDArray[np.bool_],
+    ) -> _Dense:
+        """The matmul of neurons that read the inputs ``cols`` (in the order of their rows)."""
+        zero = len(self._param_vector) - 1
+        keys = [_ref_key(u) for u in cols]
+        W = np.empty((len(members), len(cols)), dtype=np.intp)
+        for i, nr in enumerate(members):
+            by_input = {_ref_key(u): pslot[k] for k, u in nr.weights}
+            W[i] = [by_input[key] for key in keys]
+        b = np.array([zero if nr.bias is None else pslot[nr.bias] for nr in members], np.intp)
+        const = np.array([[nr.const] for nr in members])
+        in_rows = np.array([row(u) for u in cols], dtype=np.intp)
+        has_bias = any(nr.bias is not None for nr in members)
+        return _Dense(
+            start=start,
+            stop=start + len(members),
+            inputs=_as_slice(in_rows),
+            n_in=len(cols),
+            weights=_as_slice(W.reshape(-1)),
+            weights_distinct=_distinct(W.reshape(-1)),
+            bias=_as_slice(b) if has_bias else None,
+            bias_distinct=_distinct(b[b != zero]),
+            const=const if any(nr.const.hex() != "0x0.0p+0" for nr in members) else None,
+            input_grad=bool(needs[in_rows].any()),
+        )
 
     def __repr__(self) -> str:
         return (
             f"CompiledGraph({self.n_nodes} nodes, {self.n_levels} levels, {self.n_groups} "
-            f"array ops, {self.n_inputs} inputs, {self.n_targets} targets, "
-            f"{self.n_outputs} outputs, {len(self.params)} params)"
+            f"array ops ({self.n_matmuls} matmuls), {self.n_inputs} inputs, {self.n_targets} "
+            f"targets, {self.n_outputs} outputs, {len(self.params)} params)"
         )
+
+    # -- explaining -------------------------------------------------------------------------------
+
+    def explain(self, batch: int | None = None) -> str:
+        """Say which scalar nodes of one example become which array operation, with counts.
+
+        The bridge from the scalar graph of the lecture to a tensor library: a dense layer's
+        products and sums are one matrix product, its activations one numpy call.
+
+        Args:
+            batch: Write the shapes for this many examples (None: ``B``).
+
+        Returns:
+            A few lines of text: one per array operation of the forward replay, then what the
+            backward replay adds. The same facts, as data, are in :attr:`array_ops`.
+
+        >>> from microgradnn.nn import MLP
+        >>> graph = compile_model(MLP(2, [3, 1], activation="relu"), "mse", 2)
+        >>> print(graph.explain(batch=10))  # doctest: +ELLIPSIS
+        one example's graph: 20 scalar nodes -> 7 array ops per replay (2 matmuls)
+          1. layer 1's W·x + b (W 3×2): 9 nodes (6 ×, 3 Σ) -> one 10×2 @ 2×3 matmul, X·Wᵀ + b
+          2. 3 relu nodes -> one relu on 10×3
+          3. layer 2's W·x + b (W 1×3): 4 nodes (3 ×, 1 Σ) -> one 10×3 @ 3×1 matmul, X·Wᵀ + b
+          4. 1 sub node -> one sub on 10×1
+        ...
+        """
+        if batch is not None:
+            batch = integer("batch", batch, low=1)
+        head = (
+            f"one example's graph: {self.n_nodes} scalar nodes -> {self.n_groups} array ops per "
+            f"replay ({self.n_matmuls} matmul{'' if self.n_matmuls == 1 else 's'})"
+        )
+        lines = [head]
+        lines += [f"  {op.index + 1}. {op.describe(batch)}" for op in self.array_ops]
+        B = "B" if batch is None else str(batch)
+        if self.n_matmuls:
+            lines.append(
+                f"backward: each matmul becomes two, dX = dZ·W ({B}×out @ out×in) and "
+                f"dW = dZᵀ·X (out×{B} @ {B}×in),"
+            )
+            lines.append(f"  and db = dZ summed over the {B} rows; each other op is two calls,")
+        else:
+            lines.append("backward: each op is two calls,")
+        lines.append("  one for its local derivatives, one to add local × upstream into its inputs")
+        return "\n".join(lines)
+
+    def locate(self, outputs: Value | Sequence[Value]) -> dict[int, int]:
+        """For each op node of one example's graph, the array op that computes it.
+
+        ``outputs`` are what the traced function returns for one real example (the loss, or
+        the list of outputs; the first ones suffice): built the same way, its graph has the
+        traced nodes in the same order.
+
+        Returns:
+            ``{id(node): index into array_ops}`` for every op node reached from ``outputs``.
+
+        Raises:
+            ValueError: ``outputs`` has another graph than the one traced.
+        """
+        roots = [outputs] if type(outputs) is Value else list(outputs)
+        for i, v in enumerate(roots):
+            if type(v) is not Value:
+                raise TypeError(f"outputs[{i}]: expected a Value, got {describe(v)}")
+        order = _postorder(roots)
+        if len(order) > self.n_nodes or any(
+            v._op is not op for v, op in zip(order, self._traced_ops, strict=False)
+        ):
+            raise ValueError(
+                f"outputs: this graph ({len(order)} op nodes) is not the one traced "
+                f"({self.n_nodes} op nodes): build it with the traced function on one example"
+            )
+        return {id(v): self._node_op[m] for m, v in enumerate(order)}
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -450,10 +831,17 @@ class CompiledGraph:
         values = ws.values
         values[: self.n_inputs] = Xa.T
         values[self.n_inputs : self._param_start] = Ya.T
-        data = np.fromiter(map(_data, self._used_params), np.float64, len(self._used_params))
-        values[self._param_start : self._const_start] = data[:, None]
-        for g in self._groups:
-            values[g.start : g.stop] = _apply(g.op, _gather(g, values, ws.gathered))
+        data = self._param_vector
+        n = len(self._used_params)
+        data[:n] = np.fromiter(map(_data, self._used_params), np.float64, n)
+        values[self._param_start : self._const_start] = data[: self._n_row_params, None]
+        ws.weights.clear()
+        largest = _largest(data) if self.n_matmuls else 0.0
+        for s in self._steps:
+            if type(s) is _Group:
+                values[s.start : s.stop] = _apply(s.op, _gather(s, values, ws.gathered))
+            else:
+                _dense_forward(s, data, largest, ws)  # type: ignore[arg-type]
         return ws
 
     def forward(self, X: Any, Y: Any = None) -> Array:
@@ -515,18 +903,26 @@ class CompiledGraph:
             out = self._outputs[0]
             loss = float(values[out].mean())
             grads[out] += 1.0 / batch  # d(mean)/d(each example's loss)
-            for g in reversed(self._groups):
-                if g.buckets:
-                    _backward_group(g, ws)
-            totals = grads[self._param_start : self._const_start].sum(axis=1)
-        for p, d in zip(self._used_params, totals.tolist(), strict=True):
+            totals = np.zeros(len(self._param_vector))
+            k = len(ws.weights)
+            for s in reversed(self._steps):
+                if type(s) is _Group:
+                    if s.buckets:
+                        _backward_group(s, ws)
+                else:
+                    k -= 1
+                    _dense_backward(s, ws, *ws.weights[k], totals)  # type: ignore[arg-type]
+            totals[: self._n_row_params] += grads[self._param_start : self._const_start].sum(axis=1)
+        for p, d in zip(self._used_params, totals.tolist(), strict=False):
             p.grad += d
         if outputs:
             return loss, np.ascontiguousarray(values[self._outputs[1:]].T)
         return loss
 
 
-_data = operator.attrgetter("data")
+# The slot behind Value.data: parameters are Values (checked by trace), and the property
+# costs a call per parameter per replay.
+_data = operator.attrgetter("_data")
 
 
 def _apply(op: Op, inputs: tuple[Array, ...]) -> Array:
@@ -589,10 +985,93 @@ def _count(rows: Rows) -> int:
 
 def _gather(g: _Group, values: Array, scratch: Array) -> tuple[Array, ...]:
     """The group's inputs as the op table expects them: one (n, batch) array per position."""
+    if g.views is not None:  # every position reads a run of rows: views, no copy
+        return tuple([values[rows] for rows in g.views])
     k, n = g.block.shape
     out = scratch[: k * n].reshape(k, n, values.shape[1])
     np.take(values, g.block, axis=0, out=out, mode="clip")
     return tuple(out)
+
+
+def _rows_of(values: Array, rows: Rows, scratch: Array) -> Array:
+    if type(rows) is slice:
+        return values[rows]
+    return np.take(values, rows, axis=0, out=scratch[: len(rows)], mode="clip")
+
+
+_SAFE = 2.0**1000
+"""A sum of terms whose sizes add up to less than this cannot overflow, in whatever order."""
+
+
+def _largest(a: Array) -> float:
+    """The largest size in ``a``: nan if it holds a nan, inf if it holds an inf."""
+    return float(np.abs(a).max()) if a.size else 0.0
+
+
+def _dense_forward(d: _Dense, data: Array, largest_param: float, ws: _Workspace) -> None:
+    """Z = W·U + b (+ the constants); keeps this replay's W and max |U| for the backward pass.
+
+    A matrix product adds its terms in its own order (blocked, with fused multiply-adds), the
+    eager engine left to right: the same numbers up to rounding while no partial sum can come
+    near overflow. Otherwise (an inf or nan among the inputs or weights, or numbers near the
+    largest float) the terms are added one by one, left to right, as ``Value.sum`` does, so
+    that inf, nan and overflow come out where eager has them.
+    """
+    values = ws.values
+    n_out = d.stop - d.start
+    W = data[d.weights].reshape(n_out, d.n_in)
+    U = _rows_of(values, d.inputs, ws.gathered)
+    Z = values[d.start : d.stop]
+    largest_input = _largest(U)
+    extra = largest_param + (_largest(d.const) if d.const is not None else 0.0)
+    if d.n_in * largest_param * largest_input + extra <= _SAFE:
+        np.matmul(W, U, out=Z)
+    else:
+        np.multiply(W[:, :1], U[0], out=Z)
+        for j in range(1, d.n_in):
+            Z += W[:, j : j + 1] * U[j]
+    if d.bias is not None:
+        Z += data[d.bias][:, None]
+    if d.const is not None:
+        Z += d.const
+    ws.weights.append((W, largest_param * largest_input))
+
+
+def _dense_backward(d: _Dense, ws: _Workspace, W: Array, bound: float, totals: Array) -> None:
+    """Backward through Z = W·U + b: dU = Wᵀ·dZ, dW = dZ·Uᵀ and db = Σ dZ.
+
+    dU goes into the inputs' grads; dW and db into the parameters' ``totals``: ``dZ`` holds
+    d(mean loss)/dz per example (the 1/batch is in it), so the products over the batch are the
+    parameters' gradients themselves, summed over the examples. As forward, sums that could
+    come near overflow are added in the gathered replay's order instead (``bound`` is
+    max |W| × max |U| from the forward pass).
+    """
+    grads = ws.grads
+    dZ = grads[d.start : d.stop]
+    U = _rows_of(ws.values, d.inputs, ws.gathered)
+    n_out, batch = dZ.shape
+    largest_grad = _largest(dZ)
+    safe = max(batch, n_out) * largest_grad * bound <= _SAFE  # False for a nan
+    if safe:
+        dW = (dZ @ U.T).reshape(-1)
+    else:
+        dW = np.stack([(U * dZ[i]).sum(axis=1) for i in range(n_out)]).reshape(-1)
+    if type(d.weights) is slice or d.weights_distinct:
+        totals[d.weights] += dW
+    else:  # a weight used twice: its uses add up
+        np.add.at(totals, d.weights, dW)
+    if d.bias is not None:
+        db = dZ.sum(axis=1)
+        if type(d.bias) is slice or d.bias_distinct:
+            totals[d.bias] += db
+        else:
+            np.add.at(totals, d.bias, db)
+    if d.input_grad:
+        if safe:
+            dU = np.matmul(W.T, dZ, out=ws.contrib[: d.n_in])
+        else:
+            dU = np.stack([(W[:, j : j + 1] * dZ).sum(axis=0) for j in range(d.n_in)])
+        grads[d.inputs] += dU  # the rows of U are distinct: no two updates collide
 
 
 def _plan_backward(group: _Group, needs: NDArray[np.bool_]) -> None:

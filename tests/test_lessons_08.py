@@ -46,6 +46,26 @@ def train_digits(sizes, seed=0, epochs=20):
     return _train_digits_once[key]
 
 
+def _tiny_colours():
+    where = tiny_replay.locate(tiny_loss)
+    first = tiny.layers[0]
+    weights = {id(w) for n in first.neurons for w in n.w}
+    products = [v for v in tiny_loss.topological_order() if v._op is not None
+                and v._op.name == "mul" and any(id(p) in weights for p in v._prev)]
+    sums = [v for v in tiny_loss.topological_order() if v._op is not None
+            and v._op.name == "sum" and any(id(p) in weights for q in v._prev
+            for p in getattr(q, "_prev", ()))]
+    return {"products": len(products), "sums": len(sums),
+            "ops": sorted({where[id(v)] for v in products + sums}),
+            "in_op_0": sum(1 for k in where.values() if k == 0)}
+
+
+def _eager_op_nodes():
+    target = [Value(float(v)) for v in one_hot(y_train[:1], 10)[0]]
+    loss = cross_entropy_loss([mlp(list(X_train[0]))], [target])
+    return sum(1 for v in loss.topological_order() if v._op is not None)
+
+
 def _most_confused(model):
     counts = np.zeros((10, 10), dtype=int)
     np.add.at(counts, (y_test, predict(model, X_test).argmax(axis=1)), 1)
@@ -84,6 +104,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
             f" ('mlp', train_digits([32, 10], seed={seed})[1]))}}"
         )
     lessons["confused"] = "[_most_confused(m) for m in (mlp, train_digits([32, 10], seed=1)[0])]"
+    lessons["tiny"] = "_tiny_colours()"
+    lessons["eager_nodes"] = "_eager_op_nodes()"
     for name, (marker, right, wrong, times) in EXERCISES.items():
         src = code_cell(committed, marker).source
         lessons[f"{name}_right"] = f"_verdicts({src.replace(marker, right, 1)!r}, times={times})"
@@ -143,6 +165,39 @@ def test_pytorch_gives_the_same_digits(run: tuple[Any, dict[str, Any]]) -> None:
     assert "same predicted digits: True" in text
     difference = float(re.search(r"largest logit difference: (\S+)", text).group(1))  # type: ignore[union-attr]
     assert 0 < difference < 1e-10, "the prose: the logits differ only by rounding"
+
+
+def test_the_replay_makes_each_layer_one_matmul_of_pytorchs_shape(
+    run: tuple[Any, dict[str, Any]],
+) -> None:
+    nb, results = run
+    text = cell_output(nb, "replay = compile_model(mlp")
+    nodes, ops, matmuls = map(
+        int,
+        re.search(
+            r"(\d+) scalar nodes -> (\d+) array ops per replay \((\d+) matmuls\)", text
+        ).groups(),  # type: ignore[union-attr]
+    )
+    assert nodes == results["eager_nodes"] == 2459, (
+        "the eager engine's own count, as the prose says"
+    )
+    assert ops == 11, "the prose: eleven numpy calls forward"
+    assert matmuls == 2
+    # closed forms: a layer of n_out neurons over n_in inputs is n_out × n_in products, n_out Σ
+    assert "layer 1's W·x + b (W 32×64): 2080 nodes (2048 ×, 32 Σ) -> one 64×64 @ 64×32" in text
+    assert "layer 2's W·x + b (W 10×32): 330 nodes (320 ×, 10 Σ)" in text
+    assert "32 relu nodes -> one relu on 64×32" in text
+    if "PyTorch's first Linear" in text:
+        assert (
+            "the first matmul's W is 32×64; PyTorch's first Linear holds a weight of shape (32, 64)"
+            in text
+        )
+    tiny = results["tiny"]
+    # the picture's prose: the six products and three Σ of the first layer share one colour
+    assert (tiny["products"], tiny["sums"], tiny["ops"], tiny["in_op_0"]) == (6, 3, [0], 9)
+    assert "20 scalar op nodes -> 7 array ops (2 matmuls)" in cell_output(
+        nb, "tiny = MLP(2, [3, 1]"
+    )
 
 
 def test_exercise_3_asks_about_a_model_no_output_shows(

@@ -1252,3 +1252,63 @@ def test_browser_inline_svg_fits_an_output_as_jupyterlab_shows_it(
     assert naturals[0] > 1200
     assert shown[0] == pytest.approx(900, abs=1)  # the wide one fits the output
     assert shown[1] == pytest.approx(naturals[1], abs=1)  # the small one keeps its size
+
+
+# -- compiled=: each op node coloured by the array operation it becomes --------------------------
+
+
+def _op_fills(source: str) -> dict[str, str]:
+    """Per op node (``v3op``), its fill colour, read from the DOT source."""
+    return dict(re.findall(r'\b(v\d+op) \[[^\]]*?fillcolor="(#[0-9a-f]{6})"', source))
+
+
+def test_compiled_colours_each_layers_products_and_sum_alike() -> None:
+    from microgradnn.compile import compile_model
+    from microgradnn.viz.graph import ARRAY_OP_COLORS
+
+    model = MLP(2, [3, 1], activation="relu", seed=0)
+    graph = compile_model(model, mse_loss, 2, 1)
+    x = [Value(0.5, label="x0"), Value(-1.0, label="x1")]
+    loss = mse_loss([model(x)], [1.0])
+    loss.backward()
+    source = draw_dot(loss, compiled=graph, model=model).source
+    fills = _op_fills(source)
+    assert len(fills) == graph.n_nodes
+    by_colour: dict[str, int] = {}
+    for colour in fills.values():
+        by_colour[colour] = by_colour.get(colour, 0) + 1
+    # closed form: layer 1 is 3 × 2 products and 3 Σ, its ReLUs 3, layer 2 is 3 products and 1 Σ
+    assert by_colour[ARRAY_OP_COLORS[0]] == 3 * 2 + 3
+    assert by_colour[ARRAY_OP_COLORS[1]] == 3
+    assert by_colour[ARRAY_OP_COLORS[2]] == 3 + 1
+    assert "1: layer 1's W·x + b (W 3×2), one matmul: 9 nodes" in html.unescape(source)
+    assert "op colour: the one array operation" in source
+    plain = _op_fills(draw_dot(loss, model=model).source)
+    assert set(plain.values()) == {"#ffffff"}, "without compiled=, ops stay white"
+
+
+def test_compiled_option_refuses_what_it_cannot_draw() -> None:
+    from microgradnn.compile import compile_model
+    from microgradnn.losses import hinge_loss
+
+    model = MLP(2, [3, 1], activation="relu", seed=0)
+    graph = compile_model(model, mse_loss, 2, 1)
+    loss = mse_loss([model([0.5, -1.0])], [1.0])
+    with pytest.raises(TypeError, match=r"compiled: expected a CompiledGraph .* got str"):
+        draw_dot(loss, compiled="graph")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pass one or the other"):
+        draw_dot(loss, compiled=graph, model=model, cluster="neuron")
+    with pytest.raises(ValueError, match="not the one traced"):
+        draw_dot(hinge_loss([model([0.5, -1.0])], [1.0]), compiled=graph)
+
+
+@needs_dot
+def test_compiled_picture_renders_with_its_legend() -> None:
+    from microgradnn.compile import compile_model
+
+    model = MLP(2, [2, 1], activation="tanh", seed=1)
+    graph = compile_model(model, mse_loss, 2, 1)
+    loss = mse_loss([model([0.5, -1.0])], [1.0])
+    svg = draw_dot(loss, compiled=graph, narrow=True).pipe(format="svg", encoding="utf-8")
+    assert "layer 2&#39;s W·x + b (W 1×2), one matmul: 3 nodes" in svg
+    assert "one tanh call: 2 nodes" in svg

@@ -61,6 +61,7 @@ import graphviz
 
 from microgradnn import value_check
 from microgradnn._checks import choice, describe, flag, integer, number
+from microgradnn.compile import CompiledGraph
 from microgradnn.engine import Value
 from microgradnn.gradcheck import BackwardCheck, EdgeCheck, set_picture_maker
 from microgradnn.value_check import ValueClassCheck
@@ -126,6 +127,21 @@ BLAME = "#e03131"
 """The colour of a wrong local derivative and of the grads it makes wrong (``blame=``)."""
 BLAME_FILL = "#ffe3e3"
 """The fill of a grad cell that a wrong edge feeds."""
+ARRAY_OP_COLORS = (
+    "#8dd3c7",
+    "#fdb462",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#b3de69",
+    "#fccde5",
+    "#ffffb3",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
+    "#d9d9d9",
+)
+"""Fills of op nodes by the compiled array operation that computes them (``compiled=``)."""
 
 # ---------------------------------------------------------------------------------------------
 # DOT building.
@@ -316,6 +332,8 @@ _SWATCHES = {
 
 
 def _swatch(kind: str, text: str, pt: str) -> str:
+    if kind.startswith("#"):  # an op fill of compiled=: the colour itself
+        return f'<TD BGCOLOR="{kind}"><FONT POINT-SIZE="{pt}">{esc(text)}</FONT></TD>'
     if kind in _SWATCHES or kind == "group":
         border = ' BORDER="2"' if kind == "output" else ""
         color = ' COLOR="#7048e8"' if kind == "group" else ""
@@ -444,6 +462,7 @@ class _Builder:
         explain: Iterable[str] = (),
         blame: BackwardCheck | None = None,
         verdict: ValueClassCheck | None = None,
+        compiled: CompiledGraph | None = None,
     ) -> None:
         self.o = opts
         self.verdict = verdict
@@ -483,6 +502,11 @@ class _Builder:
         self.edge_elements: dict[tuple[int, int], str] = {}
         self.pseudo: dict[tuple[int, int], str] = {}
         self.row_use: dict[tuple[str, int], tuple[int, int]] = {}
+        self.compiled = compiled
+        self.array_op: dict[int, int] = {}  # node -> the compiled array op that computes it
+        if compiled is not None:
+            where = compiled.locate(root)
+            self.array_op = {i: where[id(v)] for i, v in enumerate(self.a.order) if id(v) in where}
         self._plan()
 
     # -- which element shows each node -------------------------------------------------------
@@ -771,6 +795,10 @@ class _Builder:
             swatches.append(("group", "neuron: out = act(z), z = Σ w·in + b"))
         if "layer" in p:
             swatches.append(("group", "layer: its neurons' outputs"))
+        if self.compiled is not None:
+            shown = sorted(set(self.array_op.values()))
+            for k in shown:
+                swatches.append((_array_op_color(k), _array_op_text(self.compiled, k)))
         if "op" in p:
             swatches.append(("op", "operation"))
         if "const" in p:
@@ -806,6 +834,11 @@ class _Builder:
             say("'N weights': N connections drawn as one edge, one weight each")
         if "values" in p:
             say("'N values': N values passed along one edge")
+        if self.compiled is not None:
+            say(
+                "op colour: the one array operation of the compiled replay that computes this "
+                "node for every example of a batch at once"
+            )
         if "const_edge" in p and self.backward:
             say("dashed edge: a plain number, which gets no gradient")
         if "neuron" in p or "layer" in p:
@@ -892,15 +925,20 @@ class _Builder:
         attrs = self._attrs(op_name, "mg-op")
         if i in self.hl.nodes:
             attrs.update(color=HIGHLIGHT, penwidth="3")
+        fill, tip = COLORS["op"], f"{a.definition(i, '.6g')}\n{v._op.doc}"
+        k = self.array_op.get(i)
+        if k is not None and self.compiled is not None:
+            fill = _array_op_color(k)
+            tip += f"\ncompiled: {self.compiled.array_ops[k].describe()}"
         g.node(
             op_name,
             label=symbol,
             shape="ellipse",
             style="filled",
-            fillcolor=COLORS["op"],
+            fillcolor=fill,
             margin="0.05,0.02",
             height="0.3",
-            tooltip=f"{a.definition(i, '.6g')}\n{v._op.doc}",
+            tooltip=tip,
             **attrs,
         )
         if not o.hide_constants:
@@ -1468,6 +1506,20 @@ NARROW_EDGE_TEXT = 16
 """In a narrow picture, a local-derivative text longer than this goes on two lines."""
 
 
+def _array_op_color(k: int) -> str:
+    return ARRAY_OP_COLORS[k % len(ARRAY_OP_COLORS)]
+
+
+def _array_op_text(graph: CompiledGraph, k: int) -> str:
+    """A legend swatch's words for array op ``k``: what it is and how many nodes it computes."""
+    op = graph.array_ops[k]
+    if op.kind == "matmul":
+        rows, cols = op.shape
+        what = f"layer {op.layer}'s W·x{' + b' if op.bias else ''} (W {rows}×{cols})"
+        return f"{k + 1}: {what}, one matmul: {op.n_nodes} nodes"
+    return f"{k + 1}: one {op.kind} call: {op.n_nodes} node{'' if op.n_nodes == 1 else 's'}"
+
+
 def _local_lines(text: str) -> list[str]:
     """A local derivative's text as lines: ``∂o/∂n`` above ``= 1 - o² = 0.5`` when it is long.
 
@@ -1518,6 +1570,7 @@ def draw_dot(
     fontsize: float = BASE_FONTSIZE,
     narrow: bool | None = None,
     blame: BackwardCheck | ValueClassCheck | None = None,
+    compiled: CompiledGraph | None = None,
 ) -> GraphPicture:
     """Draw the computation graph that produced ``root``.
 
@@ -1572,6 +1625,11 @@ def draw_dot(
             grad it feeds is marked red, and the legend says why (the same as
             ``blame.picture()``). Or what :func:`~microgradnn.check_value_class` found: the
             first node whose grad differs is boxed in red beside microgradnn's grad.
+        compiled: A :class:`~microgradnn.compile.CompiledGraph` traced from the function that
+            built ``root`` on one example (``compile_model(model, loss, ...)`` and ``root =
+            loss([model(x)], [y])``): each op node is filled with the colour of the array
+            operation that computes it in the batched replay (a layer's products and Σ are one
+            matmul), and the legend names each one (see ``compiled.explain()``).
 
     Returns:
         A :class:`GraphPicture` (a ``graphviz.Digraph``): shows inline in Jupyter; use
@@ -1628,6 +1686,17 @@ def draw_dot(
             "parameters tell which nodes belong to which neuron"
         )
     info = model_info(model) if model is not None else None
+    if compiled is not None:
+        if not isinstance(compiled, CompiledGraph):
+            raise TypeError(
+                f"compiled: expected a CompiledGraph (from compile_model or trace), got "
+                f"{describe(compiled)}"
+            )
+        if cluster is not None:
+            raise ValueError(
+                "compiled= colours each scalar node, which cluster= folds into boxes: pass "
+                "one or the other"
+            )
     if blame is not None:
         if not isinstance(blame, BackwardCheck):
             raise TypeError(
@@ -1638,7 +1707,7 @@ def draw_dot(
                 "blame: this check is of another graph; pass the root it checked "
                 "(blame.root), or draw it with blame.picture()"
             )
-    return _Builder(root, opts, info, blame=blame, verdict=verdict).build().graph
+    return _Builder(root, opts, info, blame=blame, verdict=verdict, compiled=compiled).build().graph
 
 
 def _blame_picture(check: BackwardCheck, options: dict[str, object]) -> GraphPicture:

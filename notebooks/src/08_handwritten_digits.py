@@ -213,6 +213,56 @@ if torch is not None:
 # The predicted digits are the same, and the logits differ only in the last digits: PyTorch
 # adds the same products in a different order, so it rounds differently.
 #
+# ## From scalar nodes to matrices: what `compiled=True` runs
+#
+# The lecture's graph has one node per multiplication. PyTorch's `Linear` has none of that: it
+# holds a weight matrix `W` and computes a whole mini-batch with one matrix product `X·Wᵀ + b`.
+# The compiled replay is the bridge between the two. It traces one example's scalar graph,
+# then recognises each layer in it: the neurons that read the same inputs, each adding up
+# `w_ij × x_j` and a bias. Those products and sums become one matrix product; every other
+# node joins the nodes of its depth that apply the same op in one numpy call.
+#
+# **Predict:** one example's loss graph of our 64 -> 32 -> 10 MLP has about 2,500 nodes. How
+# many numpy array operations does the replay run forward for a whole mini-batch: about 2,500,
+# about 100, or about 10?
+
+# %%
+from microgradnn.compile import compile_model
+
+replay = compile_model(mlp, "cross_entropy", 64, 10)
+print(replay.explain(batch=64))
+first = replay.array_ops[0]
+print(f"\nthe first matmul's W is {first.shape[0]}×{first.shape[1]}", end="")
+if torch is not None:
+    print(f"; PyTorch's first Linear holds a weight of shape {tuple(seq[0].weight.shape)}")
+
+# %% [markdown]
+# Each line is one array operation for the whole mini-batch of 64. The first layer's
+# 64 × 32 = 2,048 products and 32 Σ nodes are one matrix product with a 32 × 64 weight matrix,
+# exactly the shape of `weight` in PyTorch's first `Linear`; the 32 ReLUs are one call; the
+# loss is a handful more. So eleven numpy calls forward stand for the 2,459 scalar nodes,
+# and backward each matmul becomes the two products of the lecture's matrix backprop:
+# `dX = dZ·W` and `dW = dZᵀ·X`.
+#
+# The picture shows the same on a model small enough to draw: each op node of one example's
+# graph is coloured by the array operation it becomes (the legend numbers them in replay
+# order). All six products and the three Σ of the first layer share one colour: one matmul.
+
+# %%
+from microgradnn import Value
+from microgradnn.losses import mse_loss
+from microgradnn.viz import draw_dot
+
+tiny = MLP(2, [3, 1], activation="relu", seed=0)
+tiny_replay = compile_model(tiny, mse_loss, 2, 1)
+tiny_loss = mse_loss([tiny([Value(0.5, label="x0"), Value(-1.0, label="x1")])], [1.0])
+tiny_loss.backward()
+print(f"{tiny_replay.n_nodes} scalar op nodes -> {tiny_replay.n_groups} array ops "
+      f"({tiny_replay.n_matmuls} matmuls)")
+draw_dot(tiny_loss, compiled=tiny_replay, model=tiny, hide_constants=True, show_grad=False,
+         edge_labels=False, narrow=True, fontsize=12)
+
+# %% [markdown]
 # ## Exercises
 #
 # Put your answer in place of `None` and run the cell; each check computes the expected answer
@@ -344,3 +394,6 @@ else:
 #   gradients, many times faster than the scalar engine.
 # - The confusion matrix and the misclassified images show *which* digits the model mixes up.
 # - `to_torch()` gives the same network in PyTorch, with the same predictions.
+# - The compiled replay turns each layer's products and sums into one matrix product, the
+#   `X·Wᵀ + b` of PyTorch's `Linear`: `explain()` and `draw_dot(..., compiled=...)` show which
+#   scalar nodes become which array operation.
