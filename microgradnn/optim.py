@@ -21,9 +21,18 @@ Every optimizer keeps its per-parameter state in plain lists aligned with ``para
 ``state_dict()`` / ``load_state_dict()`` save and restore it as JSON-friendly dicts.
 
 :func:`clip_grad_norm_` and :func:`clip_grad_value_` tame exploding gradients between
-``backward()`` and ``step()``. The learning-rate schedules live in
-:mod:`microgradnn.lr_scheduler` and are re-exported here (``from microgradnn.optim import
-StepLR`` works, as ``torch.optim.lr_scheduler.StepLR`` does in PyTorch).
+``backward()`` and ``step()``.
+
+The built-in optimizers also have a *vector rule*: the same update written once more for all
+parameters at once, on one numpy vector of their numbers and one of their gradients
+(:meth:`Optimizer.vectorized` returns a :class:`VectorStep`). ``fit(compiled=True)`` uses it, so
+an update costs a few array operations instead of a Python loop over every parameter; the
+arithmetic is the scalar rule's, operation for operation, so both give the same numbers to the
+last bit (tests/test_optim.py checks each against the other and against ``torch.optim``).
+
+The learning-rate schedules live in :mod:`microgradnn.lr_scheduler` and are re-exported here
+(``from microgradnn.optim import StepLR`` works, as ``torch.optim.lr_scheduler.StepLR`` does
+in PyTorch).
 
 >>> from microgradnn import Value
 >>> w = Value(0.0)
@@ -46,6 +55,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from microgradnn import _checks as check
 from microgradnn.engine import Value, no_grad
@@ -71,6 +83,7 @@ __all__ = [
     "RMSProp",
     "RMSprop",
     "StepLR",
+    "VectorStep",
     "clip_grad_norm_",
     "clip_grad_value_",
     "get_optimizer",
@@ -175,6 +188,8 @@ def _values(params: object, owner: str, *, clipping: bool) -> list[Value]:
 # -- optimizers ---------------------------------------------------------------------------------
 
 Closure = Callable[[], "Value | float"]
+Vector = NDArray[np.float64]
+VectorState = dict[str, "Vector | None"]
 
 
 class Optimizer(ABC):
@@ -302,6 +317,45 @@ class Optimizer(ABC):
     def _update(self) -> None:
         """Apply one update to every ``p.data`` from ``p.grad``."""
 
+    def _update_vector(self, data: Vector, grad: Vector, state: VectorState) -> None:
+        """The rule of :meth:`_update` on vectors: change ``data`` (and ``state``) in place.
+
+        ``data[i]`` and ``grad[i]`` are ``params[i]``'s number and gradient; ``state`` holds
+        one array per name of ``_state_names`` (None while an optional state is unset). A
+        subclass that defines this promises the same arithmetic as its ``_update``.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def has_vector_rule(cls) -> bool:
+        """Whether :meth:`vectorized` works: the class's ``_update`` has a vector twin.
+
+        False for an optimizer of your own (no ``_update_vector``), and for a subclass that
+        overrides ``_update`` or ``step`` but inherits a parent's vector rule, which would
+        apply the parent's update instead of yours.
+        """
+        mro = cls.__mro__
+        scalar_owner = next(c for c in mro if "_update" in c.__dict__)
+        vector_owner = next(c for c in mro if "_update_vector" in c.__dict__)
+        return (
+            vector_owner is not Optimizer
+            and issubclass(vector_owner, scalar_owner)
+            and cls.step is Optimizer.step
+        )
+
+    def vectorized(self) -> VectorStep:
+        """This optimizer's update over one vector of all parameters (see :class:`VectorStep`).
+
+        Raises:
+            TypeError: The optimizer has no vector rule (:meth:`has_vector_rule` is False).
+        """
+        if not self.has_vector_rule():
+            raise TypeError(
+                f"{type(self).__name__} has no vector rule (_update_vector) matching its "
+                "_update and step; use step() on the parameters' Values instead"
+            )
+        return VectorStep(self)
+
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0.0 (PyTorch sets them to None by default)."""
         for p in self.params:
@@ -389,6 +443,108 @@ class Optimizer(ABC):
     def __repr__(self) -> str:
         settings = "".join(f"{k}={v!r}, " for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({settings}params={len(self.params)})"
+
+
+class VectorStep:
+    """An optimizer's update applied to one vector holding every parameter's number.
+
+    ``fit(compiled=True)`` keeps the parameters in one float64 vector (``data[i]`` is
+    ``optimizer.params[i].data``) and their gradients in another; :meth:`step` updates
+    ``data`` in place with the optimizer's rule, its lr read at every step (so schedules and
+    callbacks that set ``optimizer.lr`` work), and counts the step in
+    ``optimizer.step_count``. The per-parameter state lives in arrays here while the vectors
+    are in use: :meth:`sync` writes it back into the optimizer's lists (so ``state_dict()``
+    and the scalar ``step()`` carry on from it), :meth:`load` reads the lists again. The
+    parameters' Values are not touched: writing ``data`` back is the caller's job.
+
+    Args:
+        optimizer: An optimizer whose :meth:`~Optimizer.has_vector_rule` is True.
+
+    Attributes:
+        optimizer: The optimizer.
+        state: One array per name of the optimizer's ``_state_names`` (None while unset).
+
+    Example:
+        >>> import numpy as np
+        >>> from microgradnn import Value
+        >>> w = [Value(1.0), Value(2.0)]
+        >>> opt = SGD(w, lr=0.1, momentum=0.9)
+        >>> vec = opt.vectorized()
+        >>> data = np.array([1.0, 2.0])
+        >>> vec.step(data, np.array([2.0, -1.0]))  # v = g; data - 0.1 v
+        >>> data.tolist(), opt.step_count
+        ([0.8, 2.1], 1)
+        >>> vec.sync()
+        >>> opt.momentum_buffer
+        [2.0, -1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not optimizer.has_vector_rule():
+            optimizer.vectorized()  # raises, saying why
+        self.optimizer = optimizer
+        self._n = len(optimizer.params)
+        self.state: VectorState = {}
+        self.load()
+
+    def load(self) -> None:
+        """Copy the optimizer's state lists into :attr:`state` (after something changed them)."""
+        opt = self.optimizer
+        self.state = {}
+        for name in opt._state_names:
+            values: list[float] | None = getattr(opt, name)
+            self.state[name] = None if values is None else np.array(values, dtype=np.float64)
+
+    def sync(self) -> None:
+        """Write :attr:`state` back into the optimizer's lists (in place where they exist)."""
+        opt = self.optimizer
+        for name, array in self.state.items():
+            if array is None:
+                continue
+            values: list[float] | None = getattr(opt, name)
+            if values is not None and len(values) == self._n:
+                values[:] = array.tolist()
+            else:
+                setattr(opt, name, array.tolist())
+
+    def step(self, data: Vector, grad: Vector) -> None:
+        """One update of ``data`` in place from ``grad``, as ``optimizer.step()`` would do.
+
+        Raises:
+            ValueError: ``data`` or ``grad`` is not a float64 vector of one number per
+                parameter (``data`` must be writable).
+        """
+        n = self._n
+        for name, a in (("data", data), ("grad", grad)):
+            if not isinstance(a, np.ndarray) or a.shape != (n,) or a.dtype != np.float64:
+                shown = (
+                    f"shape {a.shape}, dtype {a.dtype}"
+                    if isinstance(a, np.ndarray)
+                    else check.describe(a)
+                )
+                raise ValueError(f"{name}: expected a float64 vector of {n} numbers, got {shown}")
+        if not data.flags.writeable:
+            raise ValueError("data: expected a writable vector (it is updated in place)")
+        opt = self.optimizer
+        opt.step_count += 1
+        with np.errstate(all="ignore"):
+            opt._update_vector(data, grad, self.state)
+
+
+def _array(state: VectorState, name: str) -> Vector:
+    array = state[name]
+    if array is None:
+        raise ValueError(f"state[{name!r}] is None; expected an array of one number per parameter")
+    return array
+
+
+def _nonzero_denominator(denom: Vector, owner: str) -> None:
+    """The scalar rule divides by ``denom`` with Python floats, which raises on a zero."""
+    if not denom.all():
+        raise ZeroDivisionError(
+            f"{owner}: float division by zero (eps=0 and a parameter whose gradients have all "
+            "been 0)"
+        )
 
 
 class SGD(Optimizer):
@@ -490,6 +646,19 @@ class SGD(Optimizer):
                 g = g + mu * buf[i] if self.nesterov else buf[i]
             p.data = p.data + -lr * g
 
+    def _update_vector(self, data: Vector, grad: Vector, state: VectorState) -> None:
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        g = grad + wd * data if wd != 0 else grad
+        if mu != 0:
+            buf = state["momentum_buffer"]
+            if buf is None:
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= mu
+                buf += (1 - self.dampening) * g
+            g = g + mu * buf if self.nesterov else buf
+        data += -lr * g
+
 
 class RMSProp(Optimizer):
     """RMSProp: divide each step by a running root-mean-square of that parameter's gradients.
@@ -585,6 +754,30 @@ class RMSProp(Optimizer):
             else:
                 p.data = p.data + -lr * (g / avg)
 
+    def _update_vector(self, data: Vector, grad: Vector, state: VectorState) -> None:
+        lr, alpha, eps, mu, wd = self.lr, self.alpha, self.eps, self.momentum, self.weight_decay
+        s, m, buf = (_array(state, k) for k in ("square_avg", "grad_avg", "momentum_buffer"))
+        g = grad + wd * data if wd != 0 else grad
+        s *= alpha
+        s += (1 - alpha) * g * g
+        if self.centered:
+            m *= alpha
+            m += (1 - alpha) * g
+            spread = s - m * m
+            np.copyto(spread, 0.0, where=spread < 0.0)  # max(spread, 0.0), as the scalar rule
+            avg = np.sqrt(spread)
+        else:
+            avg = np.sqrt(s)
+        avg += eps
+        if eps == 0:
+            _nonzero_denominator(avg, "RMSProp")
+        if mu > 0:
+            buf *= mu
+            buf += g / avg
+            data += -lr * buf
+        else:
+            data += -lr * (g / avg)
+
 
 RMSprop = RMSProp
 
@@ -677,6 +870,34 @@ class Adam(Optimizer):
                 denom = math.sqrt(v[i]) / bias_correction2_sqrt + eps
             p.data = p.data + -step_size * (m[i] / denom)
 
+    def _update_vector(self, data: Vector, grad: Vector, state: VectorState) -> None:
+        lr, eps, wd = self.lr, self.eps, self.weight_decay
+        beta1, beta2 = self.betas
+        t = self.step_count
+        step_size = lr / (1 - beta1**t)
+        bias_correction2_sqrt = math.sqrt(1 - beta2**t)
+        m, v, v_max = (_array(state, k) for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+        g = grad
+        if wd != 0:
+            if self._decoupled:
+                data *= 1 - lr * wd
+            else:
+                g = grad + wd * data
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        if self.amsgrad:
+            np.copyto(v_max, v, where=v > v_max)  # max(v_max, v), as the scalar rule
+            denom = np.sqrt(v_max)
+        else:
+            denom = np.sqrt(v)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        if eps == 0:
+            _nonzero_denominator(denom, type(self).__name__)
+        data += -step_size * (m / denom)
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter), as ``torch.optim.AdamW``.
@@ -759,7 +980,7 @@ def get_optimizer(name: str, params: Iterable[Value], **kwargs: Any) -> Optimize
 
 
 def clip_grad_norm_(
-    params: Iterable[Value] | Value,
+    params: Iterable[Value] | Value | Vector,
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
@@ -774,7 +995,8 @@ def clip_grad_norm_(
 
     Args:
         params: The Values whose ``grad`` to clip (a single Value is fine, an empty list
-            returns 0.0).
+            returns 0.0), or a 1-D float64 numpy array of gradients, scaled in place (what
+            ``fit(compiled=True)`` clips; same arithmetic, so the same numbers).
         max_norm: The largest allowed norm, >= 0.
         norm_type: p > 0, or ``math.inf`` for the largest |g_i|.
         error_if_nonfinite: Raise when the total norm is nan or inf (otherwise, as PyTorch,
@@ -795,13 +1017,24 @@ def clip_grad_norm_(
         >>> round(a.grad, 6), round(b.grad, 6)
         (0.6, 0.8)
     """
-    values = _values(params, "clip_grad_norm_", clipping=True)
+    vector = params if isinstance(params, np.ndarray) else None
+    values: list[Value] = []
+    grads: list[float]
+    if vector is not None:
+        if vector.ndim != 1 or vector.dtype != np.float64 or not vector.flags.writeable:
+            raise ValueError(
+                "clip_grad_norm_: expected Values or a writable 1-D float64 array of gradients, "
+                f"got an array of shape {vector.shape}, dtype {vector.dtype}"
+            )
+        grads = vector.tolist()
+    else:
+        values = _values(params, "clip_grad_norm_", clipping=True)
+        grads = [v.grad for v in values]
     max_norm = check.number("max_norm", max_norm, low=0.0)
     p = check.number("norm_type", norm_type, low=0.0, low_open=True, finite=False)
     check.flag("error_if_nonfinite", error_if_nonfinite)
-    if not values:
+    if not grads:
         return 0.0
-    grads = [v.grad for v in values]
     if p == math.inf:
         total = max(abs(g) for g in grads)
         if any(math.isnan(g) for g in grads):
@@ -819,8 +1052,11 @@ def clip_grad_norm_(
         )
     coef = max_norm / (total + 1e-6)
     if not coef >= 1.0:
-        for v in values:
-            v.grad = v.grad * coef
+        if vector is not None:
+            vector *= coef
+        else:
+            for v in values:
+                v.grad = v.grad * coef
     return total
 
 

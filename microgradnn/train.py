@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 import sys
 import time
 import warnings
@@ -45,9 +46,10 @@ from microgradnn.compile import CompiledGraph, CompileError, check_mean_loss, tr
 from microgradnn.data import batches
 from microgradnn.engine import Value, no_grad
 from microgradnn.losses import LOSS_INFO, Loss, get_loss, l2_regularization, loss_info
+from microgradnn.lr_scheduler import LRScheduler
 from microgradnn.module import Module, eval_mode, io_sizes
 from microgradnn.nn import Dropout, final_activation
-from microgradnn.optim import Optimizer, clip_grad_norm_, get_optimizer
+from microgradnn.optim import Optimizer, VectorStep, clip_grad_norm_, get_optimizer
 
 __all__ = [
     "Callback",
@@ -377,6 +379,11 @@ def _l2_penalty(params: Sequence[Value], l2: float) -> float:
     return l2 * math.fsum(p.data * p.data for p in params) if l2 > 0 else 0.0
 
 
+def _l2_penalty_of(data: np.ndarray, l2: float) -> float:
+    """:func:`_l2_penalty` of a vector of the parameters' numbers (the same float)."""
+    return l2 * math.fsum((data * data).tolist()) if l2 > 0 else 0.0
+
+
 # -- predict, evaluate, accuracy: the one prediction path ------------------------------------
 
 
@@ -472,10 +479,12 @@ def accuracy(model: Model, X: ArrayLike, y: ArrayLike, loss: str | LossFn = "mse
 # -- fit ------------------------------------------------------------------------------------------
 
 
-def _resolve_optimizer(optimizer: Optimizer | str | None, model: Model, lr: float | None) -> Any:
+def _resolve_optimizer(
+    optimizer: Optimizer | str | None, params: list[Value], lr: float | None
+) -> Any:
     if optimizer is None or isinstance(optimizer, str):
         kwargs: dict[str, Any] = {} if lr is None else {"lr": lr}
-        return get_optimizer(optimizer or "sgd", model.parameters(), **kwargs)
+        return get_optimizer(optimizer or "sgd", params, **kwargs)
     if lr is not None:
         raise ValueError(
             "lr was given together with an optimizer object; set the learning rate on the "
@@ -510,8 +519,8 @@ def _resolve_schedule(schedule: Any, optimizer: Any) -> Any:
     )
 
 
-def _active_dropout(model: Model) -> bool:
-    return any(isinstance(m, Dropout) and m.p > 0.0 for m in model.modules())
+def _active_dropout(modules: list[Module]) -> bool:
+    return any(isinstance(m, Dropout) and m.p > 0.0 for m in modules)
 
 
 def _call(callbacks: Iterable[object], hook: str, *args: Any) -> bool:
@@ -572,7 +581,14 @@ def fit(
             ``on_train_end`` (see :class:`Callback`).
         progress: Show a progress bar (tqdm, on stderr; a widget in notebooks).
         compiled: Run each batch through :mod:`microgradnn.compile`: the graph of one example
-            is traced once and replayed over the batch with numpy.
+            is traced once and replayed over the batch with numpy. The parameters then live in
+            one numpy vector during the run, the L2 penalty and the update are array
+            operations on it (the optimizer's vector rule, :meth:`Optimizer.vectorized
+            <microgradnn.optim.Optimizer.vectorized>`), and the Values are written once per
+            step. Everything you can observe is as in the eager path (within float rounding):
+            the History, ``p.grad`` in ``on_batch_end``, ``p.data`` and ``p.grad`` (the last
+            batch's gradient, with L2 and clipping) and ``optimizer.state_dict()`` after the
+            run and at every epoch's end for callbacks and schedules.
         clip_grad_norm: If set, rescale the gradient to at most this norm before each update.
 
     Returns:
@@ -610,16 +626,22 @@ def fit(
             raise ValueError(
                 f"y_val must have the shape of y's rows: y is {ya.ndim}-D, y_val {val[1].ndim}-D"
             )
-    opt = _resolve_optimizer(optimizer, model, lr)
-    sched = _resolve_schedule(schedule, opt)
+    # Each walk over the model's attributes costs milliseconds on a digits MLP: once each here.
     params = model.parameters()
+    modules = model.modules()
+    opt = _resolve_optimizer(optimizer, params, lr)
+    sched = _resolve_schedule(schedule, opt)
 
     runner: _Runner
+    step = _Step(opt, clip_grad_norm, callbacks)
     if compiled:
-        runner = _CompiledRunner(model, fn, row, Xa, ya, params, l2)
+        runner = _CompiledRunner(model, modules, fn, row, Xa, ya, params, l2, step)
     else:
-        runner = _EagerRunner(model, fn, row, params, l2)
+        runner = _EagerRunner(model, fn, row, params, l2, step)
     validate = Predictor(model, compiled)
+    # Who can read or change the parameters, their gradients and the optimizer's state between
+    # epochs: callbacks, and a schedule of your own (ours only set optimizer.lr).
+    watched = bool(callbacks) or (sched is not None and not isinstance(sched, LRScheduler))
 
     n = len(Xa)
     steps_per_epoch = math.ceil(n / (n if batch_size is None else min(batch_size, n)))
@@ -630,19 +652,18 @@ def fit(
     bar = _progress_bar(epochs * steps_per_epoch, enabled=progress)
     _call(callbacks, "on_train_begin", model)
     try:
+        runner.refresh()
         for epoch in range(epochs):
             start_time = time.perf_counter()
-            model.train()
+            # model.train() walks the whole model; the flags are enough to see if it is needed.
+            if not all(m.training for m in modules):
+                model.train()
             epoch_loss = 0.0
             outputs: list[np.ndarray] = []
             seen: list[np.ndarray] = []
             for Xb, yb in batches(Xa, ya, batch_size, shuffle=shuffle, rng=rng):
                 with _collector_paused():
-                    batch_loss, out = runner.gradients(Xb, yb)
-                    _call(callbacks, "on_batch_end", history.steps, model)
-                    if clip_grad_norm is not None:
-                        clip_grad_norm_(params, clip_grad_norm)
-                    opt.step()
+                    batch_loss, out = runner.step(Xb, yb, history.steps)
                 history.steps += 1
                 epoch_loss += batch_loss * len(yb)
                 outputs.append(out)
@@ -655,16 +676,22 @@ def fit(
             history.lr.append(float(opt.lr))
             if val is not None:
                 out_val = validate(val[0])
-                penalty = _l2_penalty(params, l2)
+                penalty = runner.penalty()
                 history.val_loss.append(_loss_of_outputs(fn, out_val, val_targets) + penalty)
                 history.val_acc.append(_accuracy(out_val, val[1], row))
+            if watched:
+                runner.publish()
             if sched is not None:
                 sched.step()
             history.epoch_time.append(time.perf_counter() - start_time)
-            bar.set_postfix(_postfix(history, epoch, epochs), refresh=True)
+            if progress:  # a disabled tqdm bar still formats its postfix
+                bar.set_postfix(_postfix(history, epoch, epochs), refresh=True)
             if _call(callbacks, "on_epoch_end", epoch, model, history):
                 break
+            if watched:
+                runner.refresh()
     finally:
+        runner.publish()
         bar.close()
         model.train(was_training)
     _call(callbacks, "on_train_end", model, history)
@@ -718,24 +745,65 @@ def _collector_paused() -> Iterator[None]:
 
 
 class _Runner(Protocol):
-    """Fills every parameter's ``.grad`` for one batch; returns its loss and the outputs."""
+    """One training step per batch; keeps the parameters' Values up to date for onlookers."""
 
-    def gradients(self, Xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]: ...
+    def step(self, Xb: np.ndarray, yb: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+        """Gradients, ``on_batch_end``, clipping and the update: the batch's loss and outputs."""
+        ...
+
+    def penalty(self) -> float:
+        """The L2 penalty of the current parameters."""
+        ...
+
+    def publish(self) -> None:
+        """Make ``p.grad`` and the optimizer's state lists show the last step."""
+        ...
+
+    def refresh(self) -> None:
+        """Read the parameters (and the optimizer's state) again: someone may have changed them."""
+        ...
+
+
+@dataclass
+class _Step:
+    """What follows the gradients in every step: ``on_batch_end``, clipping, the update."""
+
+    optimizer: Any
+    clip: float | None
+    callbacks: Sequence[object]
+    batch_hooks: list[object] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batch_hooks = [cb for cb in self.callbacks if hasattr(cb, "on_batch_end")]
+
+    def on_values(self, step: int, model: Model, params: list[Value]) -> None:
+        """The scalar path: hooks, then clipping and the update on the Values' ``grad``."""
+        _call(self.batch_hooks, "on_batch_end", step, model)
+        if self.clip is not None:
+            clip_grad_norm_(params, self.clip)
+        self.optimizer.step()
 
 
 class _EagerRunner:
     """Builds one graph per batch with :class:`Value` ops and back-propagates through it."""
 
     def __init__(
-        self, model: Model, fn: LossFn, row: Loss | None, params: list[Value], l2: float
+        self,
+        model: Model,
+        fn: LossFn,
+        row: Loss | None,
+        params: list[Value],
+        l2: float,
+        then: _Step,
     ) -> None:
         self.model = model
         self.fn = fn
         self.row = row
         self.params = params
         self.l2 = l2
+        self.then = then
 
-    def gradients(self, Xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+    def step(self, Xb: np.ndarray, yb: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         model = self.model
         model.zero_grad()
         preds = [model(x) for x in Xb.tolist()]
@@ -743,27 +811,72 @@ class _EagerRunner:
         if self.l2 > 0:
             loss = loss + l2_regularization(self.params, self.l2)
         loss.backward()
+        self.then.on_values(step, model, self.params)
         return float(loss.data), _outputs_array(preds)
+
+    def penalty(self) -> float:
+        return _l2_penalty(self.params, self.l2)
+
+    def publish(self) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+
+_DATA = operator.attrgetter("_data")
+_GRAD = operator.attrgetter("grad")
+
+
+def _gather(values: list[Value], attribute: Callable[[Value], float]) -> np.ndarray:
+    return np.fromiter(map(attribute, values), np.float64, len(values))
+
+
+def _vector_step(opt: Any, params: list[Value]) -> tuple[VectorStep | None, np.ndarray | None]:
+    """The optimizer's vector rule, and where its parameters sit in ``params``.
+
+    The index is None when they are all of ``params``, in order; (None, None) when the
+    optimizer has no vector rule or updates a Value that is not in ``params``.
+    """
+    if not isinstance(opt, Optimizer) or not opt.has_vector_rule():
+        return None, None
+    ours = opt.params
+    if len(ours) == len(params) and all(a is b for a, b in zip(ours, params, strict=True)):
+        return opt.vectorized(), None
+    where = {id(p): i for i, p in enumerate(params)}
+    if any(id(p) not in where for p in ours):
+        return None, None
+    return opt.vectorized(), np.array([where[id(p)] for p in ours], dtype=np.intp)
 
 
 class _CompiledRunner:
     """Traces one example's loss and outputs once, then replays them over each batch with numpy.
 
-    One replay per batch gives the loss, the gradients and the outputs behind the accuracy; the
-    L2 penalty is its own small traced graph (it does not depend on the example).
+    One replay per batch gives the loss, the gradients and the outputs behind the accuracy.
+    Between replays the parameters live in one vector, ``data`` (``data[i]`` is
+    ``params[i]``'s number): the L2 penalty (l2 sum p^2, gradient 2 l2 p), clipping and the
+    optimizer's vector rule work on it and on the gradient vector, and one loop writes the new
+    numbers into the Values (which the replay reads) and zeroes their ``grad`` (which it adds
+    into). The Values' ``grad`` and the optimizer's state lists are written only when someone
+    can look (:meth:`publish`): ``on_batch_end`` hooks, the epoch's end when there are
+    callbacks or a schedule of your own, and the end of the run. An optimizer without a vector
+    rule (your own, or one that updates Values outside the model) gets the scalar path: the
+    gradients written into the Values, then clipping and ``step()`` on them.
     """
 
     def __init__(
         self,
         model: Model,
+        modules: list[Module],
         fn: LossFn,
         row: Loss | None,
         X: np.ndarray,
         y: np.ndarray,
         params: list[Value],
         l2: float,
+        then: _Step,
     ) -> None:
-        if _active_dropout(model):
+        if _active_dropout(modules):
             raise CompileError(
                 "compiled=True cannot replay Dropout (a fresh random mask every example); "
                 "use dropout=0.0 or compiled=False"
@@ -793,18 +906,83 @@ class _CompiledRunner:
             with no_grad():
                 preds = [model(x) for x in X[:3].tolist()]
             check_mean_loss(fn, preds, _python_targets(y[:3], row))
-        self.penalty: CompiledGraph | None = None
-        if l2 > 0:
-            self.penalty = trace(lambda xs, ys: l2_regularization(params, l2), 0, 0, params)
-        self._no_inputs = np.empty((1, 0))
+        self.params = params
+        self.l2 = l2
+        self.then = then
+        self.vector, self.index = _vector_step(then.optimizer, params)
+        self.data = _gather(params, _DATA)
+        self.grad: np.ndarray | None = None  # the last step's gradient, once there is one
+        self._grads_zero = False  # every p.grad is 0.0, ready for the replay to add into
+        self._data_written = True  # the Values hold the numbers of ``data``
+        self._eye = np.eye(self.classes) if self.classes is not None else None
 
-    def gradients(self, Xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
-        self.model.zero_grad()
-        if self.classes is not None:
-            Y = np.eye(self.classes)[yb.astype(np.int64)]
+    def step(self, Xb: np.ndarray, yb: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+        params = self.params
+        if not self._grads_zero:
+            for p in params:
+                p.grad = 0.0
+        self._grads_zero = False
+        if self._eye is not None:
+            Y = self._eye[yb.astype(np.int64)]
         else:
             Y = np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
         loss, out = self.graph.loss_and_grad(Xb, Y, outputs=True)
-        if self.penalty is not None:
-            loss += self.penalty.loss_and_grad(self._no_inputs)
+        grad = _gather(params, _GRAD)
+        data = self.data
+        if self.l2 > 0:
+            loss += _l2_penalty_of(data, self.l2)
+            grad += (2 * self.l2) * data
+        self.grad = grad
+        then = self.then
+        if self.vector is None:
+            self._write_grads()
+            then.on_values(step, self.model, params)
+            self.data = _gather(params, _DATA)
+        else:
+            if then.batch_hooks:
+                self.publish()
+                _call(then.batch_hooks, "on_batch_end", step, self.model)
+                self.refresh()
+                data, grad = self.data, _gather(params, _GRAD)
+                self.grad = grad
+            if then.clip is not None:
+                clip_grad_norm_(grad, then.clip)
+            self._data_written = False
+            if self.index is None:
+                self.vector.step(data, grad)
+            else:
+                part = data[self.index]
+                self.vector.step(part, grad[self.index])
+                data[self.index] = part
+            self._write_data()
         return loss, out[:, 0] if self.scalar_output else out
+
+    def _write_data(self) -> None:
+        # The numbers are floats already (tolist of a float64 vector), so the data setter's
+        # check is skipped: writing _data directly is 5x faster, and this loop runs every step.
+        for p, d in zip(self.params, self.data.tolist(), strict=True):
+            p._data = d
+            p.grad = 0.0
+        self._grads_zero = True
+        self._data_written = True
+
+    def _write_grads(self) -> None:
+        if self.grad is not None:
+            for p, g in zip(self.params, self.grad.tolist(), strict=True):
+                p.grad = g
+            self._grads_zero = False
+
+    def penalty(self) -> float:
+        return _l2_penalty_of(self.data, self.l2)
+
+    def publish(self) -> None:
+        if self.vector is not None:
+            if not self._data_written:  # a step interrupted between its update and the write
+                self._write_data()
+            self._write_grads()
+            self.vector.sync()
+
+    def refresh(self) -> None:
+        self.data = _gather(self.params, _DATA)
+        if self.vector is not None:
+            self.vector.load()
