@@ -24,7 +24,7 @@ from tests.notebook_harness import SEEDS, cell_output, code_cell, notebook_path,
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
-MAX_BYTES = 250_000
+MAX_BYTES = 320_000
 """Notebook 10's share of the notebooks' size budget."""
 
 # Per step: the class its exercise cell defines, and a line of its check cell.
@@ -268,6 +268,8 @@ def test_the_pictures_and_the_size(committed: Any) -> None:
     for marker in ("draw_dot(d, show_grad=False", "blame.picture(", "frame.graph("):
         mimes = {m for o in code_cell(committed, marker).outputs for m in o.get("data", {})}
         assert "image/png" in mimes, marker
-    html = code_cell(committed, "HTML(comparison.html(").outputs
+    html = code_cell(committed, "comparison  # both passes").outputs
     assert [set(o.data) for o in html] == [{"text/html", "text/plain"}]
+    # where no script runs (GitHub, untrusted), each pane shows its last frame as a PNG
+    assert html[0].data["text/html"].count('src="data:image/png;base64,') == 2
     assert notebook_path("10").stat().st_size < MAX_BYTES

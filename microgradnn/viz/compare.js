@@ -10,6 +10,7 @@
   var panes = root.querySelectorAll('.mg-pane .mg-stepper');
   var slider = root.querySelector('.mg-compare-controls input[type=range]');
   var counter = root.querySelector('.mg-compare-counter');
+  root.querySelector('.mg-compare-controls').hidden = false;
   var cur = 0, timer = null, marked = [];
   function prefix(pane) { return pane.id.replace(/stepper$/, ''); }
   function show(f) {

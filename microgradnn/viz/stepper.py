@@ -1076,16 +1076,22 @@ class BackwardComparison:
             BackwardStepper.from_frames(self.correct, **options),
         )
 
-    def html(self, **options: Any) -> str:
-        """Both steppers side by side with one set of controls, as an HTML fragment."""
+    def html(self, *, still: bool = False, **options: Any) -> str:
+        """Both steppers side by side with one set of controls, as an HTML fragment.
+
+        ``still``: for a notebook, where the script may not run (untrusted, GitHub): each pane
+        shows its last frame as a PNG, and the shared controls stay hidden until the script
+        shows them.
+        """
         mine, theirs = self.steppers(**options)
         data = self.page_data()
         cid = f"mgcmp{next(_counter)}"
         last = data["n"] - 1
+        hidden = ' hidden="hidden"' if still else ""
         return (
             f'<div class="mg-compare" id="{cid}">\n'
             f'<div class="mg-compare-message">{html.escape(self.message)}</div>\n'
-            '<div class="mg-compare-controls">'
+            f'<div class="mg-compare-controls"{hidden}>'
             '<button type="button" data-act="first">|&lt;</button>'
             '<button type="button" data-act="prev">&lt; prev</button>'
             f'<input type="range" min="0" max="{last}" value="0" aria-label="frame">'
@@ -1095,8 +1101,8 @@ class BackwardComparison:
             '<button type="button" data-act="difference">first difference</button>'
             '<span class="mg-compare-counter"></span></div>\n'
             '<div class="mg-panes">'
-            f'<div class="mg-pane"><h3>your backward()</h3>{mine._fragment(still=False)}</div>'
-            f'<div class="mg-pane"><h3>microgradnn</h3>{theirs._fragment(still=False)}</div>'
+            f'<div class="mg-pane"><h3>your backward()</h3>{mine._fragment(still)}</div>'
+            f'<div class="mg-pane"><h3>microgradnn</h3>{theirs._fragment(still)}</div>'
             "</div>\n"
             f'<script type="application/json" class="mg-compare-data">{json_for_script(data)}'
             "</script>\n"
@@ -1114,7 +1120,9 @@ class BackwardComparison:
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **_: Any
     ) -> dict[str, Any]:
-        return mime_bundle({HTML: self.html}, self.message, include, exclude)
+        return mime_bundle(
+            {HTML: lambda: self.html(still=True, rankdir="TB")}, self.message, include, exclude
+        )
 
     def save(self, path: str | Path) -> Path:
         """Write the standalone page to ``path``; returns the path."""

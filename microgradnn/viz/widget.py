@@ -70,6 +70,9 @@ class TrainingWidget(anywidget.AnyWidget):
         self.refresh()
         self.on_msg(self._on_message)
 
+    def __repr__(self) -> str:
+        return f"<TrainingWidget: {self.view.summary}>"
+
     def refresh(self) -> None:
         """Send the view's recorded steps to the front-end (after new steps)."""
         self.html = self.view.live_html() if self.view.frames else ""

@@ -709,9 +709,7 @@ print(f"{len(comparison.yours)} frames; the first difference at frame "
       f"{comparison.first_difference}")
 
 # %%
-from IPython.display import HTML
-
-HTML(comparison.html(rankdir="TB"))
+comparison  # both passes, one set of buttons
 
 # %% [markdown]
 # In a trusted notebook the buttons step both passes together (*first difference* jumps to the
