@@ -43,6 +43,28 @@ that changes its verdict on a rerun shows as a mixed list. Define it with the le
 ``f"exec({VERDICTS!r}, globals()) or 'ok'"``."""
 
 
+VERDICTS_PRINTED = """
+import contextlib as _contextlib
+import io as _io
+
+
+def _verdicts_printed(src, times=3):
+    out, text = [], ""
+    for _ in range(times):
+        buffer = _io.StringIO()
+        try:
+            with _contextlib.redirect_stdout(buffer):
+                exec(src, globals())
+            out.append("pass")
+        except AssertionError:
+            out.append("fail")
+        text = buffer.getvalue()
+    return {"verdicts": out, "printed": text}
+"""
+"""Kernel code for ``_verdicts_printed(src, times=3)``: as ``_verdicts``, and what the check
+printed on its last run, as ``{"verdicts": [...], "printed": "..."}``."""
+
+
 def notebook_path(stem: str) -> Path:
     """The committed notebook whose name starts with ``stem`` (e.g. ``"06"``)."""
     found = sorted(NB_DIR.glob(f"{stem}*.ipynb"))

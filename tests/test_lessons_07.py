@@ -17,6 +17,7 @@ import pytest
 
 from tests.notebook_harness import (
     SEEDS,
+    VERDICTS_PRINTED,
     cell_output,
     committed_cell_source,
     notebook_path,
@@ -26,23 +27,9 @@ from tests.notebook_harness import (
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
 
-HELPERS = """
-import contextlib as _contextlib
-import io as _io
-
-
-def _verdicts(src, times=3):
-    out, text = [], ""
-    for _ in range(times):
-        buffer = _io.StringIO()
-        try:
-            with _contextlib.redirect_stdout(buffer):
-                exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-        text = buffer.getvalue()
-    return {"verdicts": out, "printed": text}
+HELPERS = (
+    VERDICTS_PRINTED
+    + """
 
 
 def _numbers(r):
@@ -81,6 +68,7 @@ def _overfit_lesson(seed):
         }
     return {name: _numbers(r) for name, r in runs.items()}
 """
+)
 
 # Exercise check cells (found by a line they contain): the solution's answer, a wrong one, and
 # how many times the right answer is checked (exercise 1 trains a network each time).
@@ -126,8 +114,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
     }
     for name, (marker, right, wrong, times) in EXERCISES.items():
         src = _cell_source(marker)
-        lessons[f"{name}_right"] = f"_verdicts({src.replace(marker, right, 1)!r}, {times})"
-        lessons[f"{name}_wrong"] = f"_verdicts({src.replace(marker, wrong, 1)!r}, times=1)"
+        lessons[f"{name}_right"] = f"_verdicts_printed({src.replace(marker, right, 1)!r}, {times})"
+        lessons[f"{name}_wrong"] = f"_verdicts_printed({src.replace(marker, wrong, 1)!r}, times=1)"
     return run_notebook("07", Path(tmp_path_factory.mktemp("nb07")), lessons)
 
 

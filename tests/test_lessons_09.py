@@ -20,6 +20,7 @@ import pytest
 
 from tests.notebook_harness import (
     SEEDS,
+    VERDICTS_PRINTED,
     cell_output,
     code_cell,
     committed_cell_source,
@@ -32,23 +33,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 MAX_BYTES = 600_000
 """Notebook 09's share of the notebooks' size budget (it holds one recorded view)."""
 
-HELPERS = """
-import contextlib as _contextlib
-import io as _io
-
-
-def _verdicts(src, times=3):
-    out, text = [], ""
-    for _ in range(times):
-        buffer = _io.StringIO()
-        try:
-            with _contextlib.redirect_stdout(buffer):
-                exec(src, globals())
-            out.append("pass")
-        except AssertionError:
-            out.append("fail")
-        text = buffer.getvalue()
-    return {"verdicts": out, "printed": text}
+HELPERS = (
+    VERDICTS_PRINTED
+    + """
 
 
 def _first_step():
@@ -89,6 +76,7 @@ def _saturation(seed):
     return {"saturated": saturation_experiment(seed, 5.0),
             "fixed": saturation_experiment(seed, 0.0)}
 """
+)
 
 # Exercise check cells (found by a line they contain): the solution's answer, a wrong one, and
 # how many times the right answer is checked (exercise 2 trains a network each time).
@@ -117,8 +105,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
     }
     for name, (marker, right, wrong, times) in EXERCISES.items():
         src = committed_cell_source("09", marker)
-        lessons[f"{name}_right"] = f"_verdicts({src.replace(marker, right, 1)!r}, {times})"
-        lessons[f"{name}_wrong"] = f"_verdicts({src.replace(marker, wrong, 1)!r}, times=1)"
+        lessons[f"{name}_right"] = f"_verdicts_printed({src.replace(marker, right, 1)!r}, {times})"
+        lessons[f"{name}_wrong"] = f"_verdicts_printed({src.replace(marker, wrong, 1)!r}, times=1)"
     return run_notebook("09", Path(tmp_path_factory.mktemp("nb09")), lessons)
 
 
