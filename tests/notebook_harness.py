@@ -142,6 +142,17 @@ def code_cell(nb: Any, marker: str) -> Any:
     return next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
 
 
+def assert_no_answer_shown(stem: str, marker: str, prompt: str) -> None:
+    """The committed notebook ``stem``'s exercise cell (holding ``marker``) printed its prompt
+    and nothing else: no picture, no value, nothing that gives the answer away."""
+    nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
+    committed = nbformat.read(notebook_path(stem), as_version=4)
+    cell = code_cell(committed, marker)
+    kinds = [o.output_type for o in cell.outputs]
+    assert kinds == ["stream"], f"{marker!r}: only the prompt, no picture or value; got {kinds}"
+    assert cell_output(committed, marker).startswith(prompt)
+
+
 def committed_cell_source(stem: str, marker: str) -> str:
     """The source of the committed notebook ``stem``'s first code cell containing ``marker``."""
     import nbformat

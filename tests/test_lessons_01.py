@@ -19,6 +19,7 @@ import pytest
 from tests.notebook_harness import (
     SEEDS,
     VERDICTS,
+    assert_no_answer_shown,
     cell_output,
     committed_cell_source,
     notebook_path,
@@ -188,14 +189,7 @@ def test_exercise_check_gives_the_same_verdict_every_run(
 def test_no_answer_in_a_committed_exercise_output(
     run: tuple[Any, dict[str, Any]], name: str
 ) -> None:
-    import nbformat
-
-    marker, _ = EXERCISES[name]
-    committed = nbformat.read(notebook_path("01"), as_version=4)
-    cell = next(c for c in committed.cells if c.cell_type == "code" and marker in c.source)
-    kinds = [o.output_type for o in cell.outputs]
-    assert kinds == ["stream"], f"{name}: only the 'Replace None' message, no picture or value"
-    assert cell_output(committed, marker).startswith("Replace None")
+    assert_no_answer_shown("01", EXERCISES[name][0], "Replace None")
 
 
 def test_the_question_picture_hides_the_gradients() -> None:

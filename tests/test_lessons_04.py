@@ -18,6 +18,7 @@ import pytest
 from tests.notebook_harness import (
     SEEDS,
     VERDICTS,
+    assert_no_answer_shown,
     cell_output,
     code_cell,
     committed_cell_source,
@@ -177,12 +178,7 @@ def test_exercise_check_gives_the_same_verdict_every_run(
 def test_no_answer_in_a_committed_exercise_output(
     run: tuple[Any, dict[str, Any]], name: str
 ) -> None:
-    import nbformat
-
-    committed = nbformat.read(notebook_path("04"), as_version=4)
-    cell = code_cell(committed, EXERCISES[name][0])
-    assert [o.output_type for o in cell.outputs] == ["stream"]
-    assert cell_output(committed, EXERCISES[name][0]).startswith("Replace")
+    assert_no_answer_shown("04", EXERCISES[name][0], "Replace")
 
 
 def _one_line(text: str) -> str:

@@ -18,9 +18,9 @@ import pytest
 from tests.notebook_harness import (
     SEEDS,
     VERDICTS_PRINTED,
+    assert_no_answer_shown,
     cell_output,
     committed_cell_source,
-    notebook_path,
     run_notebook,
 )
 
@@ -256,10 +256,4 @@ def test_exercise_check_gives_the_same_verdict_every_run(
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_no_answer_in_a_committed_exercise_output(name: str) -> None:
-    nbformat = pytest.importorskip("nbformat", reason="needs the 'notebooks' extra")
-
-    marker = EXERCISES[name][0]
-    committed = nbformat.read(notebook_path("07"), as_version=4)
-    cell = next(c for c in committed.cells if c.cell_type == "code" and marker in c.source)
-    assert [o.output_type for o in cell.outputs] == ["stream"]
-    assert cell_output(committed, marker).startswith("Fill in")
+    assert_no_answer_shown("07", EXERCISES[name][0], "Fill in")
