@@ -615,59 +615,50 @@ def median_cpu_step(runs: list[dict[str, Any]]) -> float | None:
 def _report_targets(data: dict[str, Any], add: Callable[[str], None]) -> None:
     """The issue's targets as measured ratios, then how the cost grows with the model's size."""
     rows: list[tuple[str, str, str, str]] = []
+
+    def target(what: str, a: float | None, b: float | None, wanted: str) -> None:
+        """One row: the ratio a / b against ``wanted``, "<= 1.0x" or ">= 25x"."""
+        r = a / b if a and b else None
+        at_most, bound = wanted.startswith("<="), float(wanted[3:-1])
+        rows.append(
+            (what, f"{fmt_time(a)} / {fmt_time(b)} = {_x(r)}", wanted, verdict(r, bound, at_most))
+        )
+
     t1 = data.get("t1")
     if t1:
         res, key = t1["results"], "-".join(map(str, t1["sizes"][0]))
         fit_t = whole_run_seconds(res.get("fit_compiled", []), key)
-        torch_t = whole_run_seconds(res.get("torch", []), key)
-        numpy_t = whole_run_seconds(res.get("numpy", []), key)
-        r = fit_t / torch_t if fit_t and torch_t else None
-        rows.append(
-            (
-                f"W1, {t1['steps']} steps as one `fit(compiled=True)` call (trace included, "
-                "progress off) / PyTorch's eager loop",
-                f"{fmt_time(fit_t)} / {fmt_time(torch_t)} = {_x(r)}",
-                "<= 1.0x",
-                verdict(r, 1.0, at_most=True),
-            )
+        target(
+            f"W1, {t1['steps']} steps as one `fit(compiled=True)` call (trace included, "
+            "progress off) / PyTorch's eager loop",
+            fit_t,
+            whole_run_seconds(res.get("torch", []), key),
+            "<= 1.0x",
         )
-        r = fit_t / numpy_t if fit_t and numpy_t else None
-        rows.append(
-            (
-                "the same `fit` call / hand-written numpy",
-                f"{fmt_time(fit_t)} / {fmt_time(numpy_t)} = {_x(r)}",
-                "<= 3x",
-                verdict(r, 3.0, at_most=True),
-            )
+        target(
+            "the same `fit` call / hand-written numpy",
+            fit_t,
+            whole_run_seconds(res.get("numpy", []), key),
+            "<= 3x",
         )
     t2 = data.get("t2")
     if t2:
         res, key = t2["results"], "-".join(map(str, t2["sizes"][0]))
-        fit_t = whole_run_seconds(res.get("fit_compiled", []), key)
-        torch_t = whole_run_seconds(res.get("torch", []), key)
-        r = fit_t / torch_t if fit_t and torch_t else None
-        rows.append(
-            (
-                f"digits {key}, one epoch in batches of 32 as one `fit(compiled=True)` call / "
-                "PyTorch's loop",
-                f"{fmt_time(fit_t)} / {fmt_time(torch_t)} = {_x(r)}",
-                "<= 1.0x",
-                verdict(r, 1.0, at_most=True),
-            )
+        target(
+            f"digits {key}, one epoch in batches of 32 as one `fit(compiled=True)` call / "
+            "PyTorch's loop",
+            whole_run_seconds(res.get("fit_compiled", []), key),
+            whole_run_seconds(res.get("torch", []), key),
+            "<= 1.0x",
         )
     w1 = data.get("w1")
     if w1 and "learner" in w1["results"]:
-        mg = median_cpu_step(w1["results"].get("micrograd", []))
-        ours = median_cpu_step(w1["results"]["learner"])
-        r = mg / ours if mg and ours else None
-        rows.append(
-            (
-                "W1, the demo notebook's loop by hand (collector on): micrograd 0.1.0 / "
-                "microgradnn, per step",
-                f"{fmt_time(mg)} / {fmt_time(ours)} = {_x(r)}",
-                ">= 25x",
-                verdict(r, 25.0, at_most=False),
-            )
+        target(
+            "W1, the demo notebook's loop by hand (collector on): micrograd 0.1.0 / "
+            "microgradnn, per step",
+            median_cpu_step(w1["results"].get("micrograd", [])),
+            median_cpu_step(w1["results"]["learner"]),
+            ">= 25x",
         )
     if rows:
         add("### Targets (issue 15), as ratios of CPU time measured in this run")
