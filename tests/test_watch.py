@@ -455,3 +455,18 @@ def test_several_outputs_that_are_not_classes_draw_no_boundary() -> None:
     view.train(1)
     assert view.grid_axes is None
     assert view.frames[0].grid is None
+
+
+def test_a_bundle_renders_its_png_once_and_again_after_more_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = _view("sgd", None, l2=0.0, steps=2)
+    calls: list[int] = []
+    real = TrainingView.png
+    monkeypatch.setattr(TrainingView, "png", lambda self: calls.append(1) or real(self))
+    first = view._repr_mimebundle_()
+    assert len(calls) == 1
+    assert first["image/png"] == view._png()
+    view.train(1)
+    view._repr_mimebundle_()
+    assert len(calls) == 2

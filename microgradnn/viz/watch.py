@@ -361,6 +361,7 @@ class TrainingView:
         self._batches: Iterator[tuple[np.ndarray, np.ndarray]] | None = None
         self._html: str | None = None
         self._clones: dict[int, tuple[Value, Any, Any]] = {}
+        self._still_png: tuple[int, bytes | None] | None = None
         self._widgets: weakref.WeakSet[Any] = weakref.WeakSet()
         self._texts: dict[int, list[dict[str, list[str]]]] = {}
 
@@ -628,11 +629,11 @@ class TrainingView:
         png = self._png() if self.frames else None
         if png is None:
             return None
-        src = base64.b64encode(png).decode("ascii")
+        n = len(self.frames)
+        alt = f"decision boundary and loss after step {n}"
         return png, (
-            f'<div class="mw-view"><img style="max-width:100%;height:auto" alt="decision '
-            f'boundary and loss after step {len(self.frames)}" src="data:image/png;base64,{src}">'
-            f"<br>\n<small>{LIVE_NOTE.format(n=len(self.frames))}</small></div>"
+            f'<div class="mw-view">{_img(png, alt)}<br>\n'
+            f"<small>{LIVE_NOTE.format(n=n)}</small></div>"
         )
 
     def widget(self) -> Any:
@@ -668,10 +669,17 @@ class TrainingView:
         return self._html
 
     def _png(self) -> bytes | None:
-        try:
-            return self.png()
-        except ImportError:
-            return None
+        """:meth:`png`, or None without matplotlib: rendered once per recorded step count.
+
+        A notebook bundle shows the PNG twice (its own entry and inside the still HTML).
+        """
+        n = len(self.frames)
+        if self._still_png is None or self._still_png[0] != n:
+            try:
+                self._still_png = (n, self.png())
+            except ImportError:
+                self._still_png = (n, None)
+        return self._still_png[1]
 
     def png(self) -> bytes:
         """The last frame as a PNG, :meth:`figure` at 80 dpi (needs matplotlib)."""
@@ -760,7 +768,7 @@ class TrainingView:
         if self.frames:
             renderers[HTML] = lambda: self.html
             if self._png() is not None:
-                renderers[PNG] = self.png
+                renderers[PNG] = self._png
         return mime_bundle(renderers, self.summary, include, exclude)
 
 
@@ -1081,6 +1089,16 @@ LIVE_NOTE = (
 )
 
 
+def _img(png: bytes, alt: str, cls: str = "") -> str:
+    """An ``<img>`` holding ``png`` itself, shrunk to fit its column."""
+    src = base64.b64encode(png).decode("ascii")
+    klass = f' class="{cls}"' if cls else ""
+    return (
+        f'<img{klass} style="max-width:100%;height:auto" alt="{html.escape(alt)}" '
+        f'src="data:image/png;base64,{src}">'
+    )
+
+
 def _layout(
     prefix: str, data: dict[str, Any], svg: str | None, png: bytes | None, lr: float | None = None
 ) -> str:
@@ -1092,12 +1110,8 @@ def _layout(
     hidden = ' hidden="hidden"' if png is not None else ""
     still = ""
     if png is not None:
-        src = base64.b64encode(png).decode("ascii")
-        still = (
-            f'<div class="mw-note"><img class="mw-still" style="max-width:100%;height:auto" '
-            f'alt="decision boundary and loss after the last step" '
-            f'src="data:image/png;base64,{src}"><br>\n{TRUST_NOTE}</div>\n'
-        )
+        alt = "decision boundary and loss after the last step"
+        still = f'<div class="mw-note">{_img(png, alt, "mw-still")}<br>\n{TRUST_NOTE}</div>\n'
     graph = (
         svg
         if svg is not None
