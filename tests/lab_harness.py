@@ -78,6 +78,26 @@ class Lab:
         self.driver.get(f"{self.url}/lab/tree/{name}?reset&token={self.token}")
 
 
+def command(driver: Any, name: str) -> None:
+    """Run a JupyterLab command from the command palette (Ctrl+Shift+C), as a user would."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.find_element(By.CSS_SELECTOR, ".jp-Notebook").click()
+    keys = ActionChains(driver).key_down(Keys.CONTROL).key_down(Keys.SHIFT).send_keys("c")
+    keys.key_up(Keys.SHIFT).key_up(Keys.CONTROL).perform()
+    palette = WebDriverWait(driver, 10).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-CommandPalette-input")
+    )
+    palette.send_keys(name)
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-CommandPalette-item.lm-mod-active")
+    )
+    palette.send_keys(Keys.ENTER)
+
+
 def folders(base: Path) -> dict[str, Path]:
     """The server's fresh folders under ``base``, with the quiet settings written."""
     home = {name: base / name for name in FOLDERS}

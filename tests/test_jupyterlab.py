@@ -253,23 +253,11 @@ def _untrusted(lab: Lab) -> None:
 
 def _trust_command(lab: Lab) -> None:
     """The note's advice works: Ctrl+Shift+C, *Trust Notebook*, confirm, and the stepper steps."""
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = lab.driver
-    driver.find_element(By.CSS_SELECTOR, ".jp-Notebook").click()
-    keys = ActionChains(driver).key_down(Keys.CONTROL).key_down(Keys.SHIFT).send_keys("c")
-    keys.key_up(Keys.SHIFT).key_up(Keys.CONTROL).perform()
-    palette = WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-CommandPalette-input")
-    )
-    palette.send_keys("Trust Notebook")
-    WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-CommandPalette-item.lm-mod-active")
-    )
-    palette.send_keys(Keys.ENTER)
+    lab_harness.command(driver, "Trust Notebook")
     accept = WebDriverWait(driver, 10).until(
         lambda d: d.find_element(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept")
     )

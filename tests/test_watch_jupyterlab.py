@@ -125,26 +125,6 @@ def _click(driver: Any, act: str) -> None:
     driver.find_element(By.CSS_SELECTOR, f"{VIEW} button[data-act={act}]").click()
 
 
-def _command(driver: Any, name: str) -> None:
-    """Run a JupyterLab command from the command palette (Ctrl+Shift+C)."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.find_element(By.CSS_SELECTOR, ".jp-Notebook").click()
-    keys = ActionChains(driver).key_down(Keys.CONTROL).key_down(Keys.SHIFT).send_keys("c")
-    keys.key_up(Keys.SHIFT).key_up(Keys.CONTROL).perform()
-    palette = WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-CommandPalette-input")
-    )
-    palette.send_keys(name)
-    WebDriverWait(driver, 10).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".lm-CommandPalette-item.lm-mod-active")
-    )
-    palette.send_keys(Keys.ENTER)
-
-
 def _table(driver: Any) -> list[list[Any]]:
     return list(
         driver.execute_script(
@@ -167,7 +147,7 @@ def _live(lab: lab_harness.Lab) -> dict[str, Any]:
     lab.open("watch.ipynb")
     _wait(driver, lambda: driver.find_elements("css selector", ".jp-Notebook"), 60, "JupyterLab")
     _wait(driver, lambda: lab.api("/api/kernels"), 60, "the kernel to start")
-    _command(driver, "Run All Cells")
+    lab_harness.command(driver, "Run All Cells")
     state = _wait(
         driver, lambda: (s := _state(driver)) and s["last"] == "5" and s, 120, "the widget"
     )
@@ -269,7 +249,7 @@ def _saved_untrusted(lab: lab_harness.Lab) -> None:
     import nbformat
 
     driver = lab.driver
-    _command(driver, "Save Notebook")
+    lab_harness.command(driver, "Save Notebook")
     path = lab.home["work"] / "watch.ipynb"
 
     def saved() -> Any:
