@@ -44,7 +44,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, overload
+from typing import Any, Literal, NamedTuple, Union, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,8 +77,7 @@ Ref = tuple[str, Any]
 # Tracing: record one example's graph as a list of (op, arg, input references).
 
 
-@dataclass(frozen=True)
-class _Node:
+class _Node(NamedTuple):
     op: Op
     inputs: tuple[Ref, ...]
 
@@ -179,41 +178,50 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
             what = "fn's result" if single else f"fn's output {i}"
             raise TypeError(f"{what}: expected a Value or a number, got {describe(out)}")
 
-    leaf_refs: dict[int, Ref] = {id(v): ("x", i) for i, v in enumerate(inputs)}
-    leaf_refs.update({id(v): ("y", j) for j, v in enumerate(targets)})
-    node_refs: dict[int, Ref] = {}
+    refs: dict[int, Ref] = {pid: ("p", k) for pid, k in param_index.items()}
+    refs.update({id(v): ("x", i) for i, v in enumerate(inputs)})
+    refs.update({id(v): ("y", j) for j, v in enumerate(targets)})
+    known = refs.get
     nodes: list[_Node] = []
 
     def ref(v: Any) -> Ref:
         if type(v) is not Value:
             return ("c", float(v))
-        found = node_refs.get(id(v)) or leaf_refs.get(id(v))
-        if found is not None:
-            return found
-        k = param_index.get(id(v))
-        return ("p", k) if k is not None else ("c", peek(v))
+        found = known(id(v))
+        return found if found is not None else ("c", peek(v))
 
     for value in _postorder(outputs):
-        node_refs[id(value)] = ("n", len(nodes))
-        nodes.append(_Node(value._op, tuple(ref(p) for p in value._prev)))  # type: ignore[arg-type]
+        refs[id(value)] = ("n", len(nodes))
+        nodes.append(_Node(value._op, tuple([ref(p) for p in value._prev])))  # type: ignore[arg-type]
     return _Graph(nodes, [ref(o) for o in outputs])
 
 
 def _postorder(outputs: Sequence[Any]) -> list[Value]:
-    """The op nodes reached from ``outputs``, each after its inputs (iterative depth-first)."""
+    """The op nodes reached from ``outputs``, each after its inputs (iterative depth-first).
+
+    An op node whose op inputs are all listed already (a product w·x of a weight and an input
+    or a listed unit: most of a network) is listed at once, without being opened.
+    """
     order: list[Value] = []
-    seen: set[int] = set()
+    seen: set[Value] = set()
     for root in outputs:
-        if type(root) is not Value or id(root) in seen:
+        if type(root) is not Value or root in seen:
             continue
-        seen.add(id(root))
+        seen.add(root)
         stack = [(root, iter(root._prev))]
         while stack:
             value, prev = stack[-1]
             for child in prev:
-                if type(child) is Value and child._op is not None and id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, iter(child._prev)))
+                if type(child) is Value and child._op is not None and child not in seen:
+                    seen.add(child)
+                    grandchildren = child._prev
+                    for g in grandchildren:
+                        if type(g) is Value and g._op is not None and g not in seen:
+                            stack.append((child, iter(grandchildren)))
+                            break
+                    else:
+                        order.append(child)
+                        continue
                     break
             else:
                 stack.pop()
@@ -606,7 +614,9 @@ class CompiledGraph:
                 b = neurons[m].bias
                 if b is not None:
                     pslot.setdefault(b, len(pslot))
-        self._used_params = [params[k] for k in sorted(pslot, key=pslot.__getitem__)]
+        used = sorted(pslot, key=pslot.__getitem__)
+        self._used_params = [params[k] for k in used]
+        self._used_index = np.array(used, dtype=np.intp)  # where in ``params`` each one sits
         self._n_row_params = len(slot)
         zero = len(pslot)
         self._param_vector = np.zeros(zero + 1)
@@ -809,8 +819,36 @@ class CompiledGraph:
             self._workspaces[batch] = ws
         return ws
 
+    def param_vector(self) -> Array:
+        """The parameters' numbers as one vector: entry i is ``params[i].data``.
+
+        What :meth:`loss_and_grad_vector` takes: the network as a function of one vector.
+        """
+        return np.fromiter(map(_data, self.params), np.float64, len(self.params))
+
+    def _load(self, theta: Any) -> None:
+        """Put the parameters' numbers where the replay reads them: ``theta``'s, or the Values'."""
+        data = self._param_vector
+        n = len(self._used_params)
+        if theta is None:
+            data[:n] = np.fromiter(map(_data, self._used_params), np.float64, n)
+            return
+        try:
+            t = np.asarray(theta, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"theta: expected a vector of numbers ({err})") from None
+        if t.shape != (len(self.params),):
+            raise ValueError(
+                f"theta: expected shape ({len(self.params)},), one number per parameter, "
+                f"got {t.shape}"
+            )
+        np.take(t, self._used_index, out=data[:n])
+
     def _forward(self, X: Any, Y: Any) -> _Workspace:
-        """Fill the value matrix: one row per input, target, parameter, constant and node."""
+        """Fill the value matrix: one row per input, target, parameter, constant and node.
+
+        The parameters' numbers are in ``_param_vector`` already (:meth:`_load`).
+        """
         Xa = self._matrix("X", X, self.n_inputs)
         if Y is None:
             if self.n_targets:
@@ -832,8 +870,6 @@ class CompiledGraph:
         values[: self.n_inputs] = Xa.T
         values[self.n_inputs : self._param_start] = Ya.T
         data = self._param_vector
-        n = len(self._used_params)
-        data[:n] = np.fromiter(map(_data, self._used_params), np.float64, n)
         values[self._param_start : self._const_start] = data[: self._n_row_params, None]
         ws.weights.clear()
         largest = _largest(data) if self.n_matmuls else 0.0
@@ -854,6 +890,7 @@ class CompiledGraph:
         Returns:
             The outputs, shape ``(batch, n_outputs)``.
         """
+        self._load(None)
         with np.errstate(all="ignore"):
             values = self._forward(X, Y).values
         return np.ascontiguousarray(values[self._outputs].T)
@@ -883,12 +920,71 @@ class CompiledGraph:
             The mean of the per-example losses; with ``outputs``, also the other outputs,
             shape ``(batch, n_outputs - 1)``.
         """
+        self._check_loss_graph(outputs)
+        self._load(None)
+        loss, totals, values = self._replay(X, Y)
+        for p, d in zip(self._used_params, totals.tolist(), strict=False):
+            p.grad += d
+        if outputs:
+            return loss, np.ascontiguousarray(values[self._outputs[1:]].T)
+        return loss
+
+    @overload
+    def loss_and_grad_vector(self, theta: Any, X: Any, Y: Any = None) -> tuple[float, Array]: ...
+
+    @overload
+    def loss_and_grad_vector(
+        self, theta: Any, X: Any, Y: Any, *, outputs: Literal[True]
+    ) -> tuple[float, Array, Array]: ...
+
+    def loss_and_grad_vector(
+        self, theta: Any, X: Any, Y: Any = None, *, outputs: bool = False
+    ) -> tuple[float, Array] | tuple[float, Array, Array]:
+        """Mean loss over the batch and its gradient, at the parameter vector ``theta``.
+
+        The network as a function of one vector, L(theta), as an optimizer sees it:
+        ``theta[i]`` stands for ``params[i]`` (:meth:`param_vector` reads the Values' numbers
+        in that order) and ``grad[i]`` is dL/dtheta[i]. The Values are neither read nor
+        written, so a training loop can keep the parameters in one array between steps.
+
+        Args:
+            theta: The parameters' numbers, shape ``(len(params),)``.
+            X: Inputs, shape ``(batch, n_inputs)``.
+            Y: Targets, shape ``(batch, n_targets)`` (or ``(batch,)`` for one target).
+            outputs: Also return the graph's other outputs, as :meth:`loss_and_grad` does.
+
+        Returns:
+            ``(loss, grad)``, or ``(loss, grad, outputs)``; ``grad`` is a new array.
+
+        >>> from microgradnn.nn import Neuron
+        >>> n = Neuron(1, activation="linear")
+        >>> g = compile_model(n, "mse", 1)
+        >>> loss, grad = g.loss_and_grad_vector([2.0, 1.0], [[1.0], [2.0]], [[3.0], [5.0]])
+        >>> loss, grad.tolist()  # y = 2x + 1 fits both points
+        (0.0, [0.0, 0.0])
+        """
+        self._check_loss_graph(outputs)
+        self._load(theta)
+        loss, totals, values = self._replay(X, Y)
+        grad = np.zeros(len(self.params))
+        grad[self._used_index] = totals[: len(self._used_index)]
+        if outputs:
+            return loss, grad, np.ascontiguousarray(values[self._outputs[1:]].T)
+        return loss, grad
+
+    def _check_loss_graph(self, outputs: bool) -> None:
         if self.n_outputs < 1 or (self.n_outputs > 1 and not outputs):
             raise ValueError(
                 "loss_and_grad needs a graph whose only output is a per-example loss (or pass "
                 f"outputs=True for a loss followed by other outputs); this one has "
                 f"{self.n_outputs} outputs: use forward()"
             )
+
+    def _replay(self, X: Any, Y: Any) -> tuple[float, Array, Array]:
+        """Forward and backward over the batch: the mean loss, the gradients, the value matrix.
+
+        The gradients are d(loss)/d(each used parameter), in ``_param_vector``'s order.
+        """
         with np.errstate(all="ignore"):
             ws = self._forward(X, Y)
             values = ws.values
@@ -913,11 +1009,7 @@ class CompiledGraph:
                     k -= 1
                     _dense_backward(s, ws, *ws.weights[k], totals)  # type: ignore[arg-type]
             totals[: self._n_row_params] += grads[self._param_start : self._const_start].sum(axis=1)
-        for p, d in zip(self._used_params, totals.tolist(), strict=False):
-            p.grad += d
-        if outputs:
-            return loss, np.ascontiguousarray(values[self._outputs[1:]].T)
-        return loss
+        return loss, totals, values
 
 
 # The slot behind Value.data: parameters are Values (checked by trace), and the property

@@ -29,6 +29,7 @@ import numbers
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from itertools import repeat
 from typing import Any, NamedTuple, TypeVar
 
 from microgradnn._checks import describe, flag
@@ -46,23 +47,39 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-def _members(module: Module) -> Iterator[tuple[str, Value | Module]]:
+def _members(
+    module: Module, values: bool = True, names: bool = True
+) -> Iterator[tuple[str, Value | Module]]:
     """Every Value and Module one level down in ``module``'s public attributes, by dotted path.
 
     Containers (lists, tuples, dicts) are opened as deep as they nest, with an explicit stack:
-    no recursion, and no closure that could keep the walk alive.
+    no recursion, and no closure that could keep the walk alive. Without ``values`` only the
+    modules come out (a container of Values only is not opened); without ``names`` the paths
+    are the attributes' names alone (a digits MLP has thousands of Values to name).
     """
     stack: list[tuple[str, Any]] = [
         (key, value) for key, value in reversed(vars(module).items()) if key[:1] != "_"
     ]
     while stack:
         path, value = stack.pop()
-        if type(value) is Value or isinstance(value, Module):
+        if type(value) is Value:
+            if values:
+                yield path, value
+        elif isinstance(value, Module):
             yield path, value
-        elif isinstance(value, (list, tuple)):
-            stack.extend((f"{path}.{i}", v) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, dict):
-            stack.extend((f"{path}.{k}", v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, (list, tuple, dict)):
+            items = value.values() if isinstance(value, dict) else value
+            if not values and _VALUE_ONLY.issuperset(map(type, items)):
+                continue
+            if not names:
+                stack.extend(zip(repeat(path), reversed(list(items))))
+            elif isinstance(value, dict):
+                stack.extend((f"{path}.{k}", v) for k, v in reversed(list(value.items())))
+            else:
+                stack.extend((f"{path}.{i}", v) for i, v in reversed(list(enumerate(value))))
+
+
+_VALUE_ONLY = frozenset({Value})
 
 
 class Module:
@@ -102,7 +119,7 @@ class Module:
             out.append((path, module))
             children = [
                 (f"{path}.{key}" if path else key, m)
-                for key, m in _members(module)
+                for key, m in _members(module, values=False)
                 if isinstance(m, Module)
             ]
             stack.extend(reversed(children))
@@ -125,7 +142,14 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """Every parameter (weights, biases, PReLU slopes), in a stable order, each once."""
-        return [p for _, p in self.named_parameters()]
+        out: list[Value] = []
+        seen: set[int] = set()
+        for _, module in self.named_modules():
+            for _, member in _members(module, names=False):
+                if type(member) is Value and id(member) not in seen:
+                    seen.add(id(member))
+                    out.append(member)
+        return out
 
     def num_parameters(self) -> int:
         """How many numbers the model learns."""

@@ -376,12 +376,12 @@ def _loss_of_outputs(fn: LossFn, out: np.ndarray, targets: list[Any]) -> float:
 
 
 def _l2_penalty(params: Sequence[Value], l2: float) -> float:
-    return l2 * math.fsum(p.data * p.data for p in params) if l2 > 0 else 0.0
+    return _l2_penalty_of(_gather(list(params), _DATA), l2)
 
 
 def _l2_penalty_of(data: np.ndarray, l2: float) -> float:
-    """:func:`_l2_penalty` of a vector of the parameters' numbers (the same float)."""
-    return l2 * math.fsum((data * data).tolist()) if l2 > 0 else 0.0
+    """The L2 penalty l2 sum p^2 of a vector of the parameters' numbers."""
+    return l2 * float(np.dot(data, data)) if l2 > 0 else 0.0
 
 
 # -- predict, evaluate, accuracy: the one prediction path ------------------------------------
@@ -584,9 +584,10 @@ def fit(
             is traced once and replayed over the batch with numpy. The parameters then live in
             one numpy vector during the run, the L2 penalty and the update are array
             operations on it (the optimizer's vector rule, :meth:`Optimizer.vectorized
-            <microgradnn.optim.Optimizer.vectorized>`), and the Values are written once per
-            step. Everything you can observe is as in the eager path (within float rounding):
-            the History, ``p.grad`` in ``on_batch_end``, ``p.data`` and ``p.grad`` (the last
+            <microgradnn.optim.Optimizer.vectorized>`), and the Values are written only where
+            someone can look: ``on_batch_end``, validation, callbacks, the run's end.
+            Everything you can observe is as in the eager path (within float rounding): the
+            History, ``p.grad`` in ``on_batch_end``, ``p.data`` and ``p.grad`` (the last
             batch's gradient, with L2 and clipping) and ``optimizer.state_dict()`` after the
             run and at every epoch's end for callbacks and schedules.
         clip_grad_norm: If set, rescale the gradient to at most this norm before each update.
@@ -675,6 +676,7 @@ def fit(
             )
             history.lr.append(float(opt.lr))
             if val is not None:
+                runner.publish()  # the validation pass reads the Values
                 out_val = validate(val[0])
                 penalty = runner.penalty()
                 history.val_loss.append(_loss_of_outputs(fn, out_val, val_targets) + penalty)
@@ -853,15 +855,15 @@ class _CompiledRunner:
     """Traces one example's loss and outputs once, then replays them over each batch with numpy.
 
     One replay per batch gives the loss, the gradients and the outputs behind the accuracy.
-    Between replays the parameters live in one vector, ``data`` (``data[i]`` is
-    ``params[i]``'s number): the L2 penalty (l2 sum p^2, gradient 2 l2 p), clipping and the
-    optimizer's vector rule work on it and on the gradient vector, and one loop writes the new
-    numbers into the Values (which the replay reads) and zeroes their ``grad`` (which it adds
-    into). The Values' ``grad`` and the optimizer's state lists are written only when someone
-    can look (:meth:`publish`): ``on_batch_end`` hooks, the epoch's end when there are
-    callbacks or a schedule of your own, and the end of the run. An optimizer without a vector
-    rule (your own, or one that updates Values outside the model) gets the scalar path: the
-    gradients written into the Values, then clipping and ``step()`` on them.
+    The parameters live in one vector, ``data`` (``data[i]`` is ``params[i]``'s number): the
+    replay reads it (:meth:`CompiledGraph.loss_and_grad_vector`), and the L2 penalty (l2 sum
+    p^2, gradient 2 l2 p), clipping and the optimizer's vector rule work on it and on the
+    gradient vector. The Values' ``data`` and ``grad`` and the optimizer's state lists are
+    written only when someone can look (:meth:`publish`): ``on_batch_end`` hooks, validation,
+    the epoch's end when there are callbacks or a schedule of your own, and the end of the run.
+    An optimizer without a vector rule (your own, or one that updates Values outside the model)
+    gets the scalar path: the gradients written into the Values, then clipping and ``step()``
+    on them, and the new numbers read back.
     """
 
     def __init__(
@@ -901,86 +903,93 @@ class _CompiledRunner:
             target: Any = list(ys) if vector_targets else ys[0]
             return [fn([out], [target]), *outs]
 
+        self._eye = np.eye(self.classes) if self.classes is not None else None
         with eval_mode(model):
             self.graph = trace(example, X.shape[1], n_targets, params)
-            with no_grad():
-                preds = [model(x) for x in X[:3].tolist()]
-            check_mean_loss(fn, preds, _python_targets(y[:3], row))
+        # The loss must be the mean of the examples' losses (the replay averages them): asked
+        # of the loss on three examples' outputs, which the graph gives faster than the model.
+        outs = self.graph.forward(X[:3], self._targets(y[:3]))[:, 1:].tolist()
+        preds: list[Any] = [
+            Value(o[0]) if self.scalar_output else list(map(Value, o)) for o in outs
+        ]
+        check_mean_loss(fn, preds, _python_targets(y[:3], row))
         self.params = params
+        # The graph lists each parameter once; params may name one twice (a Model of your own).
+        self._dedup: tuple[np.ndarray, np.ndarray] | None = None
+        if len(self.graph.params) != len(params):
+            pos = {id(p): i for i, p in enumerate(self.graph.params)}
+            first = {id(p): i for i, p in reversed(list(enumerate(params)))}
+            self._dedup = (
+                np.array([first[id(p)] for p in self.graph.params], dtype=np.intp),
+                np.array([pos[id(p)] for p in params], dtype=np.intp),
+            )
         self.l2 = l2
         self.then = then
         self.vector, self.index = _vector_step(then.optimizer, params)
         self.data = _gather(params, _DATA)
         self.grad: np.ndarray | None = None  # the last step's gradient, once there is one
-        self._grads_zero = False  # every p.grad is 0.0, ready for the replay to add into
-        self._data_written = True  # the Values hold the numbers of ``data``
-        self._eye = np.eye(self.classes) if self.classes is not None else None
+        self._written = True  # the Values hold the numbers of ``data`` and ``grad``
+
+    def _targets(self, yb: np.ndarray) -> np.ndarray:
+        """The batch's targets as the graph's ``Y`` rows: one-hot rows for class labels."""
+        if self._eye is not None:
+            return self._eye[yb.astype(np.int64)]
+        return np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
 
     def step(self, Xb: np.ndarray, yb: np.ndarray, step: int) -> tuple[float, np.ndarray]:
-        params = self.params
-        if not self._grads_zero:
-            for p in params:
-                p.grad = 0.0
-        self._grads_zero = False
-        if self._eye is not None:
-            Y = self._eye[yb.astype(np.int64)]
-        else:
-            Y = np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
-        loss, out = self.graph.loss_and_grad(Xb, Y, outputs=True)
-        grad = _gather(params, _GRAD)
+        Y = self._targets(yb)
         data = self.data
+        if self._dedup is None:
+            loss, grad, out = self.graph.loss_and_grad_vector(data, Xb, Y, outputs=True)
+        else:
+            take, back = self._dedup
+            loss, grad, out = self.graph.loss_and_grad_vector(data[take], Xb, Y, outputs=True)
+            grad = grad[back]
         if self.l2 > 0:
             loss += _l2_penalty_of(data, self.l2)
             grad += (2 * self.l2) * data
         self.grad = grad
+        self._written = False
         then = self.then
         if self.vector is None:
             self._write_grads()
-            then.on_values(step, self.model, params)
-            self.data = _gather(params, _DATA)
+            then.on_values(step, self.model, self.params)
+            self.data = _gather(self.params, _DATA)
         else:
             if then.batch_hooks:
                 self.publish()
                 _call(then.batch_hooks, "on_batch_end", step, self.model)
                 self.refresh()
-                data, grad = self.data, _gather(params, _GRAD)
+                data, grad = self.data, _gather(self.params, _GRAD)
                 self.grad = grad
             if then.clip is not None:
                 clip_grad_norm_(grad, then.clip)
-            self._data_written = False
+            self._written = False
             if self.index is None:
                 self.vector.step(data, grad)
             else:
                 part = data[self.index]
                 self.vector.step(part, grad[self.index])
                 data[self.index] = part
-            self._write_data()
         return loss, out[:, 0] if self.scalar_output else out
-
-    def _write_data(self) -> None:
-        # The numbers are floats already (tolist of a float64 vector), so the data setter's
-        # check is skipped: writing _data directly is 5x faster, and this loop runs every step.
-        for p, d in zip(self.params, self.data.tolist(), strict=True):
-            p._data = d
-            p.grad = 0.0
-        self._grads_zero = True
-        self._data_written = True
 
     def _write_grads(self) -> None:
         if self.grad is not None:
             for p, g in zip(self.params, self.grad.tolist(), strict=True):
                 p.grad = g
-            self._grads_zero = False
 
     def penalty(self) -> float:
         return _l2_penalty_of(self.data, self.l2)
 
     def publish(self) -> None:
-        if self.vector is not None:
-            if not self._data_written:  # a step interrupted between its update and the write
-                self._write_data()
+        if self.vector is not None and not self._written:
+            # The numbers are floats already (tolist of a float64 vector), so the data
+            # setter's check is skipped: writing _data directly is 5x faster.
+            for p, d in zip(self.params, self.data.tolist(), strict=True):
+                p._data = d
             self._write_grads()
             self.vector.sync()
+            self._written = True
 
     def refresh(self) -> None:
         self.data = _gather(self.params, _DATA)

@@ -325,6 +325,54 @@ def test_duplicate_params_counted_once() -> None:
     assert graph.params == [w]
 
 
+@pytest.mark.parametrize(("kind", "loss", "activation", "output"), LOSS_CASES[:3])
+def test_the_vector_entry_point_is_the_eager_gradient_at_theta(
+    kind: str, loss: Callable[..., Value], activation: str, output: str | None
+) -> None:
+    rng = np.random.default_rng(7)
+    model = MLP(3, [6, 4, 1], activation=activation, output_activation=output, seed=2)
+    params = model.parameters()
+    X, Y = rng.normal(size=(11, 3)), targets(kind, rng, 11, 1)
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return loss([model(xs)], [ys[0]])
+
+    graph = trace(fn, 3, 1, params)
+    theta = graph.param_vector() + rng.normal(scale=0.3, size=len(params))
+    before = [(p.data, p.grad) for p in params]
+    got_loss, got_grad = graph.loss_and_grad_vector(theta, X, Y)
+    assert [(p.data, p.grad) for p in params] == before  # the Values are neither read nor written
+    for p, t in zip(params, theta.tolist(), strict=True):
+        p.data = t
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    assert close(got_loss, want_loss)
+    assert_all_close(got_grad.tolist(), want_grads, "gradient vector")
+
+
+def test_the_vector_entry_point_gives_outputs_and_zeros_for_unused_params() -> None:
+    w, b, fn = affine()
+    unused = Value(3.0)
+    graph = trace(lambda xs, ys: [fn(xs, ys), w * xs[0]], 1, 1, [unused, w, b])
+    loss, grad, out = graph.loss_and_grad_vector(
+        [9.0, 2.0, 1.0], [[1.0], [3.0]], [[0.0], [1.0]], outputs=True
+    )
+    # (2x + 1 - y)^2 at (1, 0), (3, 1): 9 and 36; d/dw = mean 2(..)x = (6 + 36) / 2
+    assert (loss, grad.tolist(), out.ravel().tolist()) == (22.5, [0.0, 21.0, 9.0], [2.0, 6.0])
+
+
+def test_the_vector_entry_point_refuses_a_vector_of_the_wrong_size() -> None:
+    w, b, fn = affine()
+    graph = trace(fn, 1, 1, [w, b])
+    with pytest.raises(ValueError, match=r"theta: expected shape \(2,\), one number per .* \(3,\)"):
+        graph.loss_and_grad_vector([1.0, 2.0, 3.0], [[1.0]], [[0.0]])
+    with pytest.raises(TypeError, match="theta: expected a vector of numbers"):
+        graph.loss_and_grad_vector(["a", "b"], [[1.0]], [[0.0]])
+    with pytest.raises(ValueError, match="outputs=True"):
+        trace(lambda xs, ys: [fn(xs, ys), w * 1.0], 1, 1, [w, b]).loss_and_grad_vector(
+            [1.0, 2.0], [[1.0]], [[0.0]]
+        )
+
+
 def test_forward_gives_every_output_for_every_row() -> None:
     model = MLP(3, [5, 4], activation="sigmoid", seed=0)
     X = np.random.default_rng(0).normal(size=(9, 3))

@@ -68,6 +68,16 @@ def test_a_value_reachable_twice_is_listed_once_under_its_first_name() -> None:
             self.more = [shared, {"again": shared}]
 
     assert [n for n, _ in Twice().named_parameters()] == ["a"]
+    assert Twice().parameters() == [shared]
+
+
+def test_parameters_are_the_named_parameters_in_the_same_order() -> None:
+    m = Matrix()
+    m.extra = {"deep": [(Value(7.0), m.W[0][0]), {"x": Value(8.0)}], "empty": []}
+    m.blocks = [Layer(2, 2, seed=1), [Neuron(1, seed=2), m.parts[0]]]
+    named = [p for _, p in m.named_parameters()]
+    assert len(named) == 9 + 2 + 6 + 2
+    assert [id(p) for p in m.parameters()] == [id(p) for p in named]
 
 
 def test_train_eval_reach_nested_modules_and_check_their_argument() -> None:
