@@ -50,9 +50,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from microgradnn._checks import describe, integer
-from microgradnn.engine import CompileError, Value, is_grad_enabled, no_grad, peek, tracing
+from microgradnn.engine import (
+    CompileError,
+    Value,
+    collector_paused,
+    is_grad_enabled,
+    no_grad,
+    peek,
+    tracing,
+)
 from microgradnn.losses import get_loss
-from microgradnn.ops import OPS, Op, find
+from microgradnn.ops import BUILTINS, OPS, Op, find
 
 __all__ = [
     "ArrayOp",
@@ -86,6 +94,7 @@ class _Node(NamedTuple):
 class _Graph:
     nodes: list[_Node]
     outputs: list[Ref]
+    constants: list[str]  # float.hex of each constant as the trace met it
 
 
 def _same_number(a: Any, b: Any) -> bool:
@@ -184,16 +193,25 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
     known = refs.get
     nodes: list[_Node] = []
 
+    constants: list[str] = []  # every constant read, in order, bit for bit (for _compare)
+
     def ref(v: Any) -> Ref:
         if type(v) is not Value:
-            return ("c", float(v))
-        found = known(id(v))
-        return found if found is not None else ("c", peek(v))
+            c = float(v)
+        else:
+            found = known(id(v))
+            if found is not None:
+                return found
+            c = peek(v)
+        constants.append(c.hex())
+        return ("c", c)
 
     for value in _postorder(outputs):
         refs[id(value)] = ("n", len(nodes))
-        nodes.append(_Node(value._op, tuple([ref(p) for p in value._prev])))  # type: ignore[arg-type]
-    return _Graph(nodes, [ref(o) for o in outputs])
+        # A float in _prev is never in refs (a live float and a live Value have other ids).
+        refs_in = tuple([known(id(p)) or ref(p) for p in value._prev])
+        nodes.append(_Node(value._op, refs_in))  # type: ignore[arg-type]
+    return _Graph(nodes, [ref(o) for o in outputs], constants)
 
 
 def _postorder(outputs: Sequence[Any]) -> list[Value]:
@@ -232,6 +250,14 @@ def _postorder(outputs: Sequence[Any]) -> list[Value]:
 
 def _compare(first: _Graph, second: _Graph) -> None:
     """Raise CompileError at the first node where two traces of the same fn differ."""
+    # The usual case, at C speed: == on the nodes is exact but for a constant 0.0 against
+    # -0.0 (and nan, which never equals itself), and the constants' bits settle that.
+    if (
+        first.nodes == second.nodes
+        and first.constants == second.constants
+        and first.outputs == second.outputs
+    ):
+        return
     advice = (
         "the graph depends on the example's data (an `if` on a .data value, or a number read "
         "from .data), so one trace cannot stand for the batch"
@@ -399,6 +425,10 @@ class _Group:
     buckets: list[tuple[int, Rows, Rows]] = field(default_factory=list)
     positions: tuple[int, ...] = ()  # input positions with at least one such edge
     views: tuple[slice, ...] | None = None  # per position, when every one is a run of rows
+    # The built-in variadic rows (Σ, logsumexp) take the gathered (arity, n, batch) block as
+    # it is, one array instead of a tuple of its rows: a reduction over axis 0, no copy.
+    stacked: bool = False
+    whole: slice | None = None  # the block's rows, when they are one run (position-major)
 
 
 @dataclass
@@ -521,11 +551,13 @@ class CompiledGraph:
         self.n_nodes = len(graph.nodes)
         nodes = graph.nodes
 
-        scalar_depth: list[int] = []
-        for node in nodes:
-            scalar_depth.append(
-                1 + max((scalar_depth[r[1]] for r in node.inputs if r[0] == "n"), default=0)
-            )
+        scalar_depth = [0] * len(nodes)
+        for m, node in enumerate(nodes):
+            d = 0
+            for kind, v in node.inputs:
+                if kind == "n" and scalar_depth[v] > d:
+                    d = scalar_depth[v]
+            scalar_depth[m] = d + 1
         self.n_levels = max(scalar_depth, default=0)
 
         # The replay's depth of each node: 1 + the depth of its deepest interior input, where a
@@ -663,6 +695,9 @@ class CompiledGraph:
             runs = [_as_slice(block[j]) for j in range(arity)]
             if all(type(r) is slice for r in runs):
                 group.views = tuple(runs)  # type: ignore[arg-type]
+            whole = _as_slice(block.reshape(-1))
+            group.whole = whole if type(whole) is slice else None
+            group.stacked = first.op.variadic and first.op.name in BUILTINS
             _plan_backward(group, needs)
             self._steps.append(group)
             shape = (len(members), arity)
@@ -1078,11 +1113,14 @@ def _count(rows: Rows) -> int:
 def _gather(g: _Group, values: Array, scratch: Array) -> tuple[Array, ...]:
     """The group's inputs as the op table expects them: one (n, batch) array per position."""
     if g.views is not None:  # every position reads a run of rows: views, no copy
+        if g.stacked and g.whole is not None:  # and the runs follow each other: one view
+            k, n = g.block.shape
+            return values[g.whole].reshape(k, n, values.shape[1])  # type: ignore[return-value]
         return tuple([values[rows] for rows in g.views])
     k, n = g.block.shape
     out = scratch[: k * n].reshape(k, n, values.shape[1])
     np.take(values, g.block, axis=0, out=out, mode="clip")
-    return tuple(out)
+    return out if g.stacked else tuple(out)  # type: ignore[return-value]
 
 
 def _rows_of(values: Array, rows: Rows, scratch: Array) -> Array:
@@ -1286,21 +1324,23 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
     rng = np.random.default_rng(0)
     xs_first = (0.25 + 0.75 * rng.random(n_inputs)).tolist()
     xs_second = (-0.25 - 0.75 * rng.random(n_inputs)).tolist()
-    first = _record(fn, xs_first, [1.0] * n_targets, index)
-    rejected: Exception | None = None
-    for target in (0.0, -1.0, 2.0) if n_targets else (0.0,):
-        try:
-            second = _record(fn, xs_second, [target] * n_targets, index)
-            break
-        except (ValueError, TypeError) as err:
-            rejected = rejected or err
-    else:
-        raise CompileError(
-            "fn accepted the first placeholder example (targets 1.0) but rejected every second "
-            f"one (targets 0, -1 and 2), so the graph cannot be checked: {rejected}"
-        ) from rejected
-    _compare(first, second)
-    return CompiledGraph(first, n_inputs, n_targets, unique)
+    with collector_paused():  # two graphs of fresh nodes, and no cycles among them
+        first = _record(fn, xs_first, [1.0] * n_targets, index)
+        rejected: Exception | None = None
+        for target in (0.0, -1.0, 2.0) if n_targets else (0.0,):
+            try:
+                second = _record(fn, xs_second, [target] * n_targets, index)
+                break
+            except (ValueError, TypeError) as err:
+                rejected = rejected or err
+        else:
+            raise CompileError(
+                "fn accepted the first placeholder example (targets 1.0) but rejected every "
+                f"second one (targets 0, -1 and 2), so the graph cannot be checked: {rejected}"
+            ) from rejected
+        _compare(first, second)
+        del second
+        return CompiledGraph(first, n_inputs, n_targets, unique)
 
 
 def compile_model(

@@ -261,7 +261,8 @@ def _holds_module(value: Any) -> bool:
         if isinstance(v, Module):
             return True
         if isinstance(v, (list, tuple)):
-            stack.extend(v)
+            if not _VALUE_ONLY.issuperset(map(type, v)):  # a neuron's weights: nothing inside
+                stack.extend(v)
         elif isinstance(v, dict):
             stack.extend(v.values())
     return False

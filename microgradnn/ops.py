@@ -293,7 +293,8 @@ def _np_sum(xs: tuple[Any, ...]) -> Any:
 
 
 def _np_logsumexp(xs: tuple[Any, ...]) -> Any:
-    stacked = np.stack(np.broadcast_arrays(*xs))
+    # The compiled replay passes a gathered block as one (n, ...) array: no stacking then.
+    stacked = xs if isinstance(xs, np.ndarray) else np.stack(np.broadcast_arrays(*xs))
     m = np.max(stacked, axis=0)
     finite = np.isfinite(m)
     shift = np.where(finite, m, 0.0)
@@ -408,7 +409,9 @@ _TABLE: list[Op] = [
         variadic=True,
         local_text=("softmax_i = exp(x_i - out)",),
         np_forward=_np_logsumexp,
-        np_local=lambda xs, out: tuple(np.exp(x - out) for x in xs),
+        np_local=lambda xs, out: (
+            np.exp(xs - out) if isinstance(xs, np.ndarray) else tuple(np.exp(x - out) for x in xs)
+        ),
         torch=lambda torch, xs: torch.logsumexp(torch.stack(list(xs)), 0),
         doc="log(e**x_1 + ... + e**x_n) in one stable node; d/dx_i = softmax(x)_i",
     ),
