@@ -507,6 +507,22 @@ def test_a_random_constant_is_refused() -> None:
         trace(lambda xs, ys: w * xs[0] * rng.random(), 1, 0, [w])
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "refused"),
+    [(0.0, -0.0, True), (-0.0, 0.0, True), (math.nan, math.nan, False), (2.0, 2.0, False)],
+)
+def test_constants_are_compared_bit_for_bit(first: float, second: float, refused: bool) -> None:
+    # 0.0 == -0.0 but 1 / x tells them apart; nan != nan but is the same constant each time.
+    w = Value(1.0)
+    seen = iter([first, second])
+    fn = lambda xs, ys: w * xs[0] + next(seen)  # noqa: E731
+    if refused:
+        with pytest.raises(CompileError, match="constant differs"):
+            trace(fn, 1, 0, [w])
+    else:
+        assert trace(fn, 1, 0, [w]).n_nodes == 2
+
+
 def test_active_dropout_raises_and_eval_mode_compiles() -> None:
     model = MLP(4, [32, 32, 1], dropout=0.5, seed=0)
     with pytest.raises(CompileError, match="Dropout"):
