@@ -515,7 +515,7 @@ def test_constants_are_compared_bit_for_bit(first: float, second: float, refused
     # 0.0 == -0.0 but 1 / x tells them apart; nan != nan but is the same constant each time.
     w = Value(1.0)
     seen = iter([first, second])
-    fn = lambda xs, ys: w * xs[0] + next(seen)  # noqa: E731
+    fn = lambda xs, ys: w * xs[0] + next(seen)
     if refused:
         with pytest.raises(CompileError, match="constant differs"):
             trace(fn, 1, 0, [w])
