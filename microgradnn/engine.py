@@ -468,17 +468,12 @@ class Value(metaclass=_OpMethods):
             for child in inputs:
                 if type(child) is Value and child not in seen:
                     seen.add(child)
-                    b = child._b  # child._prev, inline: this loop runs once per node
-                    grandchildren = (
-                        child._a
-                        if b is ...
-                        else (child._a,)
-                        if b is None
-                        else (
-                            child._a,
-                            b,
-                        )
-                    )
+                    # child._prev, read without the property's call: this runs once per node
+                    b = child._b
+                    if b is ...:
+                        grandchildren = child._a
+                    else:
+                        grandchildren = (child._a,) if b is None else (child._a, b)
                     for g in grandchildren:
                         if type(g) is Value and g not in seen:
                             stack.append((child, iter(grandchildren)))

@@ -53,6 +53,27 @@ def test_smoke_run_reports_every_workload(tmp_path: Path) -> None:
     assert "Short table for the main README" in proc.stdout
 
 
+@pytest.mark.slow
+def test_the_ablation_runs_every_variant_and_checks_their_losses(tmp_path: Path) -> None:
+    # It puts back earlier versions of engine code: a change of the engine must keep them
+    # running (and computing the same losses), or the table would silently go stale.
+    out = tmp_path / "README.md"
+    out.write_text("intro\n<!-- ablation:start -->\nold\n<!-- ablation:end -->\n")
+    args = ["--rounds", "1", "--steps", "2", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, str(RUN.parent / "ablation.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text()
+    for row in ("today's engine (every optimization)", "the same loop, each node's inputs"):
+        assert f"| {row}" in text
+    assert "old" not in text.splitlines()
+
+
 def test_results_section_is_replaced_not_duplicated(tmp_path: Path) -> None:
     run = load_runner()
     path = tmp_path / "README.md"
