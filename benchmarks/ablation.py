@@ -67,7 +67,7 @@ def old_make() -> None:
         out.data = op.forward(xs) if op.variadic else op.forward(*xs)
         out.grad = 0.0
         out.label = ""
-        # Stored as today's engine stores them (see engine._node1, _node2 and _node).
+        # Stored as today's engine stores them (see engine._node and engine._node_n).
         if not engine.is_grad_enabled():
             out._a, out._b, out._op = (), ..., None
         elif op.variadic or len(prev) > 2:
@@ -175,8 +175,7 @@ def tuple_inputs() -> None:
             out._a, out._b, out._op = (), ..., None
         return out
 
-    engine._node1 = lambda op, a, data: node(op, (a,), data)
-    engine._node2 = lambda op, a, b, data: node(op, (a, b), data)
+    engine._node = lambda op, a, b, data: node(op, (a,) if b is None else (a, b), data)
 
     def _backward(out: Any) -> None:
         op = out._op

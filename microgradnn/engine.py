@@ -183,25 +183,11 @@ _new = object.__new__
 # singletons survive copy.deepcopy. The ``_prev`` property rebuilds the tuple for readers.
 
 
-def _node1(op: Op, a: Operand, data: float) -> Value:
-    """A new Value holding ``data``, made by ``op`` from one input (a leaf under no_grad)."""
-    out = _new(Value)
-    out._data = data
-    out.grad = 0.0
-    out.label = ""
-    if _no_grad_contexts == 0 or _GRAD_ENABLED.get():
-        out._a = a
-        out._b = None
-        out._op = op
-    else:
-        out._a = ()
-        out._b = ...
-        out._op = None
-    return out
+def _node(op: Op, a: Operand, b: Operand | None, data: float) -> Value:
+    """A new Value holding ``data``, made by ``op`` from ``a`` and ``b`` (None: ``a`` alone).
 
-
-def _node2(op: Op, a: Operand, b: Operand, data: float) -> Value:
-    """A new Value holding ``data``, made by ``op`` from two inputs (a leaf under no_grad)."""
+    Under no_grad the result is a leaf.
+    """
     out = _new(Value)
     out._data = data
     out.grad = 0.0
@@ -217,7 +203,7 @@ def _node2(op: Op, a: Operand, b: Operand, data: float) -> Value:
     return out
 
 
-def _node(op: Op, prev: tuple[Operand, ...], data: float) -> Value:
+def _node_n(op: Op, prev: tuple[Operand, ...], data: float) -> Value:
     """A new Value holding ``data``, made by ``op`` from the inputs ``prev`` (any number)."""
     out = _new(Value)
     out._data = data
@@ -241,17 +227,17 @@ def _binary(op: Op) -> tuple[Callable[[Value, Any], Value], Callable[[Value, Any
 
     def apply(self: Value, other: Any) -> Value:
         if type(other) is Value:
-            return _node2(op, self, other, forward(self._data, other._data))
+            return _node(op, self, other, forward(self._data, other._data))
         c = _const(other)
         if c is None:
             return NotImplemented  # type: ignore[no-any-return]
-        return _node2(op, self, c, forward(self._data, c))
+        return _node(op, self, c, forward(self._data, c))
 
     def reflected(self: Value, other: Any) -> Value:
         c = _const(other)
         if c is None:
             return NotImplemented  # type: ignore[no-any-return]
-        return _node2(op, c, self, forward(c, self._data))
+        return _node(op, c, self, forward(c, self._data))
 
     return apply, reflected
 
@@ -348,7 +334,7 @@ class Value(metaclass=_OpMethods):
     __pow__, __rpow__ = _binary(OPS["pow"])  # self ** other, other ** self
 
     def __neg__(self) -> Value:  # -self
-        return _node1(_NEG, self, -self._data)
+        return _node(_NEG, self, None, -self._data)
 
     def __pos__(self) -> Value:  # +self
         return self
@@ -626,7 +612,7 @@ def _method(op: Op) -> Any:
                     raise ValueError(
                         f"Value.{name}: expected at least one value, got none"
                     ) from None
-            return _node(op, prev, _checked(forward(xs), builtin, op))
+            return _node_n(op, prev, _checked(forward(xs), builtin, op))
 
         _describe(variadic, op)
         return staticmethod(variadic)
@@ -635,12 +621,12 @@ def _method(op: Op) -> Any:
         if builtin:  # the table's own rows return floats: nothing to check
 
             def unary(self: Value) -> Value:
-                return _node1(op, self, forward(self._data))
+                return _node(op, self, None, forward(self._data))
 
         else:
 
             def unary(self: Value) -> Value:
-                return _node1(op, self, _checked(forward(self._data), builtin, op))
+                return _node(op, self, None, _checked(forward(self._data), builtin, op))
 
         _describe(unary, op)
         return unary
@@ -659,7 +645,7 @@ def _method(op: Op) -> Any:
         prev = (self, *rest)
         xs = [v._data if type(v) is Value else v for v in prev]
         data = _checked(forward(*xs), builtin, op)
-        return _node2(op, *prev, data) if len(prev) == 2 else _node(op, prev, data)
+        return _node(op, *prev, data) if len(prev) == 2 else _node_n(op, prev, data)
 
     _describe(nary, op)
     return nary

@@ -27,18 +27,20 @@ def load_runner() -> ModuleType:
     return module
 
 
+def run_script(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script as ``make bench`` does; its exit status must be 0."""
+    proc = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
 @pytest.mark.slow
 def test_smoke_run_reports_every_workload(tmp_path: Path) -> None:
     out = tmp_path / "README.md"
     out.write_text("# Benchmarks\n\nhand-written text\n")
-    proc = subprocess.run(
-        [sys.executable, str(RUN), "--smoke", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_script(RUN, "--smoke", "--out", str(out))
     text = out.read_text()
     assert text.startswith("# Benchmarks\n\nhand-written text\n")
     for heading in ("### W1", "### W2", "### W3", "### W4", "### Targets", "### How the cost"):
@@ -59,15 +61,7 @@ def test_the_ablation_runs_every_variant_and_checks_their_losses(tmp_path: Path)
     # running (and computing the same losses), or the table would silently go stale.
     out = tmp_path / "README.md"
     out.write_text("intro\n<!-- ablation:start -->\nold\n<!-- ablation:end -->\n")
-    args = ["--rounds", "1", "--steps", "2", "--out", str(out)]
-    proc = subprocess.run(
-        [sys.executable, str(RUN.parent / "ablation.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_script(RUN.parent / "ablation.py", "--rounds", "1", "--steps", "2", "--out", str(out))
     text = out.read_text()
     for row in ("today's engine (every optimization)", "the same loop, each node's inputs"):
         assert f"| {row}" in text
