@@ -123,6 +123,14 @@ class Op:
     arity: int = 0
     plain: bool = True
 
+    def __copy__(self) -> Op:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
+        # A row of the table, compared by identity (``node._op is OPS["mul"]``): a copied
+        # graph (copy.deepcopy of a model or of a loss) keeps pointing at the same rows.
+        return self
+
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"name: expected an identifier such as 'sin', got {self.name!r}")

@@ -107,6 +107,50 @@ def test_prev_is_ordered_tuple() -> None:
     assert orders == {tuple(float(k) for k in range(50))}
 
 
+def test_a_node_is_one_object_for_the_cycle_collector() -> None:
+    # Its inputs sit in slots of the Value, not in a tuple of their own (which the collector
+    # would track too): a learner's loop runs with the collector on.
+    x, w = Value(0.5), Value(2.0)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        nodes = [(w * x).relu() for _ in range(1_000)] + [-x for _ in range(500)]
+        tracked = len(gc.get_objects()) - before
+    finally:
+        if was:
+            gc.enable()
+    assert 2_500 <= tracked <= 2_510, f"{tracked} tracked objects for 2,500 nodes"
+    assert nodes[0]._prev[0]._prev == (w, x)
+
+
+def test_a_copied_graph_keeps_its_inputs_and_back_propagates_alike() -> None:
+    import copy
+
+    def build() -> Value:
+        a, b = Value(1.5, label="a"), Value(-0.5, label="b")
+        return Value.sum([a * b, (-a).tanh(), a.prelu(b), b]).logsumexp([a, 2.0])
+
+    want = build()
+    want.backward()
+    root = build()
+    copied = copy.deepcopy(root)
+    copied.backward()
+    got_order, want_order = copied.topological_order(), want.topological_order()
+    assert all(g._op is w._op for g, w in zip(got_order, want_order, strict=True))
+    assert [(v.data, v.grad, v.label) for v in got_order] == [
+        (v.data, v.grad, v.label) for v in want_order
+    ]
+    assert [len(v._prev) for v in got_order] == [len(v._prev) for v in want_order]
+
+
+def test_results_under_no_grad_are_leaves_with_no_inputs() -> None:
+    x = Value(2.0)
+    with no_grad():
+        made = [x * 3, -x, x.tanh(), Value.sum([x, x]), x.prelu(0.5), x + x]
+    assert all(v._prev == () and v.is_leaf for v in made)
+
+
 def test_backward_twice() -> None:
     rng = random.Random(0)
     for _ in range(200):
