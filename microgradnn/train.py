@@ -824,6 +824,8 @@ def _vector_step(opt: Any, params: list[Value]) -> tuple[VectorStep | None, np.n
     """
     if not isinstance(opt, Optimizer) or not opt.has_vector_rule():
         return None, None
+    if len({id(p) for p in params}) != len(params):  # one Value listed twice: its own step()
+        return None, None
     ours = opt.params
     if len(ours) == len(params) and all(a is b for a, b in zip(ours, params, strict=True)):
         return opt.vectorized(), None
@@ -923,13 +925,16 @@ class _CompiledRunner:
         data = self.data
         if self._dedup is None:
             loss, grad, out = self.graph.loss_and_grad_vector(data, Xb, Y, outputs=True)
-        else:
+            if self.l2 > 0:
+                loss += _l2_penalty_of(data, self.l2)
+                grad += (2 * self.l2) * data
+        else:  # as eager: each listing adds its l2 p^2, and a Value's grad sums them all
             take, back = self._dedup
             loss, grad, out = self.graph.loss_and_grad_vector(data[take], Xb, Y, outputs=True)
+            if self.l2 > 0:
+                loss += _l2_penalty_of(data, self.l2)
+                np.add.at(grad, back, (2 * self.l2) * data)
             grad = grad[back]
-        if self.l2 > 0:
-            loss += _l2_penalty_of(data, self.l2)
-            grad += (2 * self.l2) * data
         self.grad = grad
         self._written = False
         then = self.then

@@ -417,6 +417,38 @@ def test_an_optimizer_over_some_parameters_in_another_order(which: str) -> None:
         assert [p.data for p in m2.parameters()[1::2]] == [p.data for p in untouched]
 
 
+def test_a_model_that_lists_a_parameter_twice_trains_as_in_the_eager_fit() -> None:
+    """A step of your own that steps such a Value twice: the compiled fit must do the same."""
+
+    class Twice(MLP):
+        def parameters(self) -> list[Value]:
+            ps = super().parameters()
+            return [*ps, ps[0]]
+
+    class PlainStep:  # an optimizer of your own: no vector rule
+        def __init__(self, params: list[Value]) -> None:
+            self.params, self.lr = params, 0.2
+
+        def step(self) -> None:
+            for p in self.params:
+                p.data -= self.lr * p.grad
+
+    def sgd_once_each(ps: list[Value]) -> Any:  # ours, over the model's Values listed once
+        return SGD(list({id(p): p for p in ps}.values()), lr=0.2)
+
+    for make_opt in (PlainStep, sgd_once_each):
+        runs = []
+        for compiled in (False, True):
+            model = Twice(2, [6, 5, 1], activation="tanh", seed=4)
+            X, y = moons()
+            h = fit(model, X, y, loss="hinge", optimizer=make_opt(model.parameters()), epochs=3,
+                    batch_size=8, l2=1e-3, compiled=compiled, progress=False)  # fmt: skip
+            runs.append((h.train_loss, [p.data for p in model.parameters()]))
+        (loss1, w1), (loss2, w2) = runs
+        np.testing.assert_allclose(loss2, loss1, rtol=1e-9)
+        np.testing.assert_allclose(w2, w1, rtol=1e-9)
+
+
 def test_an_optimizer_updating_a_value_outside_the_model() -> None:
     """The extra Value has no gradient from the loss; both paths step it as a Value."""
     extras = []
