@@ -593,7 +593,9 @@ def _method(op: Op) -> Any:
     if op.variadic:
 
         def variadic(values: Iterable[Operand]) -> Value:
-            if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
+            if type(values) is not list and (  # a list (a neuron's terms) needs no ABC check
+                isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable)
+            ):
                 raise TypeError(
                     f"Value.{name}: expected a list of Values or numbers, got {describe(values)}"
                 )
