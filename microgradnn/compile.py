@@ -128,7 +128,7 @@ class _Tracer:
     of the graph and may be read freely.
     """
 
-    def __init__(self, leaves: list[Value], params: dict[int, int]) -> None:
+    def __init__(self, leaves: list[Value], params: dict[int, Any]) -> None:
         self._traced: dict[int, bool] = {id(v): True for v in leaves}
         self._traced.update(dict.fromkeys(params, True))
 
@@ -174,11 +174,14 @@ def _user_frame() -> str:
     return ""
 
 
-def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int, int]) -> _Graph:
-    """Run ``fn`` on one placeholder example and record its graph."""
+def _record(fn: TraceFn, xs: list[float], ys: list[float], param_refs: dict[int, Ref]) -> _Graph:
+    """Run ``fn`` on one placeholder example and record its graph.
+
+    ``param_refs`` maps ``id(p)`` of each parameter to its reference, ``("p", k)``.
+    """
     inputs = [Value(v, label=f"x{i}") for i, v in enumerate(xs)]
     targets = [Value(v, label=f"y{j}") for j, v in enumerate(ys)]
-    with tracing(_Tracer([*inputs, *targets], param_index)):
+    with tracing(_Tracer([*inputs, *targets], param_refs)):
         result = fn(inputs, targets)
     single = not isinstance(result, list | tuple)
     outputs: list[Any] = [result] if single else list(result)  # type: ignore[arg-type]
@@ -187,7 +190,7 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
             what = "fn's result" if single else f"fn's output {i}"
             raise TypeError(f"{what}: expected a Value or a number, got {describe(out)}")
 
-    refs: dict[int, Ref] = {pid: ("p", k) for pid, k in param_index.items()}
+    refs = dict(param_refs)
     refs.update({id(v): ("x", i) for i, v in enumerate(inputs)})
     refs.update({id(v): ("y", j) for j, v in enumerate(targets)})
     known = refs.get
@@ -206,11 +209,22 @@ def _record(fn: TraceFn, xs: list[float], ys: list[float], param_index: dict[int
         constants.append(c.hex())
         return ("c", c)
 
-    for value in _postorder(outputs):
-        refs[id(value)] = ("n", len(nodes))
-        # A float in _prev is never in refs (a live float and a live Value have other ids).
-        refs_in = tuple([known(id(p)) or ref(p) for p in value._prev])
-        nodes.append(_Node(value._op, refs_in))  # type: ignore[arg-type]
+    node = tuple.__new__  # _Node(op, inputs) without NamedTuple's Python-level __new__
+    for m, value in enumerate(_postorder(outputs)):
+        refs[id(value)] = ("n", m)
+        # value._prev, read from the engine's two slots (see engine._node) without building it:
+        # this loop runs once per node of the trace. A float input is never in refs (a live
+        # float and a live Value have other ids).
+        b = value._b
+        if b is ...:
+            ins = tuple([known(id(p)) or ref(p) for p in value._a])
+        elif b is None:
+            a = value._a
+            ins = (known(id(a)) or ref(a),)
+        else:
+            a = value._a
+            ins = (known(id(a)) or ref(a), known(id(b)) or ref(b))
+        nodes.append(node(_Node, (value._op, ins)))
     return _Graph(nodes, [ref(o) for o in outputs], constants)
 
 
@@ -1325,11 +1339,12 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
     xs_first = (0.25 + 0.75 * rng.random(n_inputs)).tolist()
     xs_second = (-0.25 - 0.75 * rng.random(n_inputs)).tolist()
     with collector_paused():  # two graphs of fresh nodes, and no cycles among them
-        first = _record(fn, xs_first, [1.0] * n_targets, index)
+        refs: dict[int, Ref] = {pid: ("p", k) for pid, k in index.items()}
+        first = _record(fn, xs_first, [1.0] * n_targets, refs)
         rejected: Exception | None = None
         for target in (0.0, -1.0, 2.0) if n_targets else (0.0,):
             try:
-                second = _record(fn, xs_second, [target] * n_targets, index)
+                second = _record(fn, xs_second, [target] * n_targets, refs)
                 break
             except (ValueError, TypeError) as err:
                 rejected = rejected or err
