@@ -252,3 +252,19 @@ def test_no_answer_is_printed_before_its_question(run: tuple[Any, dict[str, Any]
         cell = code_cell(committed, marker)
         assert [o.output_type for o in cell.outputs] == ["stream"]
         assert cell_output(committed, marker).startswith("Replace")
+
+
+def test_the_network_as_a_function_of_one_vector(run: tuple[Any, dict[str, Any]]) -> None:
+    nb, _ = run
+    text = cell_output(nb, "theta = replay.param_vector()")
+    found = re.search(
+        r"batch loss (\d\.\d+) \(backward's graph: (\d\.\d+)\); largest "
+        r"gradient difference (\S+)\nafter 20 steps on theta: batch loss (\d\.\d+)",
+        text,
+    )
+    assert found, text
+    before, eager, difference, after = found.groups()
+    assert before == eager, "the prose: the same numbers"
+    assert float(difference) < 1e-12
+    assert float(after) < float(before), "the prose: the batch's loss falls"
+    assert "the model's own weights moved: False" in text

@@ -263,6 +263,47 @@ draw_dot(tiny_loss, compiled=tiny_replay, model=tiny, hide_constants=True, show_
          edge_labels=False, narrow=True, fontsize=12)
 
 # %% [markdown]
+# ## The network as a function of one vector
+#
+# An optimizer does not see neurons. It sees one long vector θ holding every weight and bias
+# (all of `mlp.parameters()`, in that order) and one function: the mean loss of
+# a batch, L(θ), with its gradient ∇L(θ), one number per parameter. The replay's
+# `loss_and_grad_vector(theta, X, Y)` is that function, and gradient descent becomes one line
+# on arrays, `theta -= lr * grad`: what a PyTorch optimizer's `step()` does to its tensors.
+#
+# **Predict:** is this gradient the one `backward()` leaves in each `p.grad`, or only close to
+# it? After 20 steps on one batch, is that batch's loss lower, and have the model's own
+# weights moved?
+
+# %%
+theta = replay.param_vector()  # entry i is mlp.parameters()[i].data
+weights_before = theta.copy()
+X_batch, y_batch = X_train[:32], y_train[:32]
+loss_before, grad = replay.loss_and_grad_vector(theta, X_batch, one_hot(y_batch, 10))
+
+mlp.zero_grad()  # the same batch through the scalar engine, for comparison
+batch_loss = cross_entropy_loss([mlp(list(x)) for x in X_batch], list(y_batch))
+batch_loss.backward()
+eager_grad = np.array([p.grad for p in mlp.parameters()])
+mlp.zero_grad()
+print(f"batch loss {loss_before:.6f} (backward's graph: {batch_loss.data:.6f}); largest "
+      f"gradient difference {np.abs(grad - eager_grad).max():.1e}")
+
+for step in range(20):
+    loss, grad = replay.loss_and_grad_vector(theta, X_batch, one_hot(y_batch, 10))
+    theta -= 0.1 * grad
+loss_after, _ = replay.loss_and_grad_vector(theta, X_batch, one_hot(y_batch, 10))
+print(f"after 20 steps on theta: batch loss {loss_after:.6f}")
+print("the model's own weights moved:", not np.array_equal(replay.param_vector(), weights_before))
+
+# %% [markdown]
+# The two gradients are the same numbers up to the last digits (the replay adds the same
+# products in another order), the batch's loss falls, and the model's weights have not moved:
+# θ is a copy, and only the vector was updated. `fit(compiled=True)` works this way: its
+# parameters live in one such vector between steps, and it writes them into the Values only
+# where you can look (a callback, validation, the end of the run).
+
+# %% [markdown]
 # ## Exercises
 #
 # Put your answer in place of `None` and run the cell; each check computes the expected answer
@@ -397,3 +438,6 @@ else:
 # - The compiled replay turns each layer's products and sums into one matrix product, the
 #   `X·Wᵀ + b` of PyTorch's `Linear`: `explain()` and `draw_dot(..., compiled=...)` show which
 #   scalar nodes become which array operation.
+# - To an optimizer the network is one function of one vector, L(θ): `loss_and_grad_vector`
+#   gives the batch's loss and its gradient (the numbers `backward()` gives), and a step of
+#   gradient descent is `theta -= lr * grad`.
