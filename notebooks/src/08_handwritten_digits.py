@@ -289,8 +289,8 @@ mlp.zero_grad()
 print(f"batch loss {loss_before:.6f} (backward's graph: {batch_loss.data:.6f}); largest "
       f"gradient difference {np.abs(grad - eager_grad).max():.1e}")
 
-for step in range(20):
-    loss, grad = replay.loss_and_grad_vector(theta, X_batch, one_hot(y_batch, 10))
+for _ in range(20):  # gradient descent on the vector itself
+    _, grad = replay.loss_and_grad_vector(theta, X_batch, one_hot(y_batch, 10))
     theta -= 0.1 * grad
 loss_after, _ = replay.loss_and_grad_vector(theta, X_batch, one_hot(y_batch, 10))
 print(f"after 20 steps on theta: batch loss {loss_after:.6f}")
