@@ -560,6 +560,10 @@ def test_before_backward_grads_are_not_computed_yet() -> None:
     src = draw_dot(out, "backward").source
     assert ">grad ?<" in src
     assert ">grad 0<" not in src
+    assert "means not computed yet" in src
+    # a forward picture without grads has no "grad ?" to explain
+    assert "means not computed yet" not in draw_dot(out, show_grad=False).source
+    assert "means not computed yet" in draw_dot(out).source
 
 
 def test_after_backward_a_computed_zero_is_shown_as_zero() -> None:

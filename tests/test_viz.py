@@ -749,6 +749,9 @@ def test_legend_explains_only_what_the_picture_shows() -> None:
     y.backward()
     fwd = draw_dot(y).source
     assert "forward view: values and local derivatives" in fwd
+    bare = draw_dot(y, edge_labels=False).source  # no edge, so no local derivative, is labelled
+    assert "forward view: values<" in bare
+    assert "local derivatives" not in bare
     assert ">input<" in fwd
     assert ">output<" in fwd
     for absent in (">parameter<", ">computed<", "const", "neuron:", "amounts", "seed", "weights"):

@@ -783,7 +783,8 @@ class _Builder:
         if self.backward:
             title = f"backward view{by}: gradients flow from {a.names[a.root]} back to the inputs"
         else:
-            title = f"forward view{by}: values and local derivatives"
+            shows = "values and local derivatives" if self.o.edge_labels else "values"
+            title = f"forward view{by}: {shows}"
         subtitle = ""
         if self.collapsed and self.examples > 1:
             subtitle = (
@@ -868,8 +869,8 @@ class _Builder:
             say("grey grad: not final yet (a use has still to pass back)", PENDING)
         if "highlight" in p or "changed" in p:
             say("orange: the step that just ran and the grads it changed", HIGHLIGHT)
-        note = grad_note(a, self.state)
-        if note:
+        note = grad_note(a, self.state) if self.o.show_grad or self.backward else ""
+        if note:  # only where a grad is drawn
             say(note, NEGATIVE)
         self._blame_lines(say)
         wrap = NARROW_WRAP if self.o.is_narrow else None
