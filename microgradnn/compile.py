@@ -557,7 +557,9 @@ class CompiledGraph:
 
     def __init__(self, graph: _Graph, n_inputs: int, n_targets: int, params: list[Value]) -> None:
         for op in {id(node.op): node.op for node in graph.nodes}.values():
-            _check_array_rules(op)
+            if op not in _ARRAY_RULES_CHECKED:
+                _check_array_rules(op)
+                _ARRAY_RULES_CHECKED.add(op)
         self.n_inputs = n_inputs
         self.n_targets = n_targets
         self.n_outputs = len(graph.outputs)
@@ -1070,6 +1072,11 @@ def _apply(op: Op, inputs: tuple[Array, ...]) -> Array:
     """The op's forward on arrays: its numpy twin, or its float rule where that works on arrays."""
     rule = op.array_forward
     return rule(inputs) if op.variadic else rule(*inputs)  # type: ignore[no-any-return]
+
+
+_ARRAY_RULES_CHECKED: set[Op] = set()
+"""Rows whose array rules passed :func:`_check_array_rules` (a row is immutable; redefining an
+op makes a new row, which is checked afresh)."""
 
 
 def _check_array_rules(op: Op) -> None:
