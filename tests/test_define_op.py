@@ -169,6 +169,20 @@ def test_a_rule_that_means_something_else_on_arrays_is_a_compile_error() -> None
         trace(lambda xs, ys: (xs[0] * w).twice(), 1, 0, [w])
 
 
+def test_a_redefined_op_is_checked_afresh_when_compiled() -> None:
+    w = Value(0.7)
+    define_op("twice", forward=lambda a: 2.0 * a, local=lambda a, out: (2.0,))
+    assert trace(lambda xs, ys: (xs[0] * w).twice(), 1, 0, [w]).forward([[1.0]]).item() == 1.4
+    define_op(
+        "twice",
+        forward=lambda a: 2.0 * a if isinstance(a, float) else 3.0 * a,
+        local=lambda a, out: (2.0,),
+        replace=True,
+    )
+    with pytest.raises(CompileError, match=r"op 'twice': its forward rule on numpy arrays gives"):
+        trace(lambda xs, ys: (xs[0] * w).twice(), 1, 0, [w])
+
+
 def test_replace_redefines_an_op_as_re_running_a_notebook_cell_does() -> None:
     _sin()
     with pytest.raises(ValueError, match=r"an op 'sin' is already defined; pass replace=True"):
