@@ -15,6 +15,7 @@ import math
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -579,3 +580,65 @@ def test_browser_steps_a_network_neuron_by_neuron(browser: Any, tmp_path: Path) 
     assert _text(browser, ".mg-counter") == "Done"
     assert browser.find_elements("css selector", ".mg-pending") == []
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+
+
+@pytest.mark.browser
+def test_browser_compare_page_drives_both_steppers_and_marks_the_difference(
+    browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from microgradnn import zoo
+    from microgradnn.viz.stepper import compare_backward
+
+    x, y = zoo.TanhUsesInput(0.7, label="x"), zoo.TanhUsesInput(-1.2, label="y")
+    a = x * y
+    n = a * 1.5 + a * -0.5 + x
+    n.label = "n"
+    o = n.tanh()  # its planted bug: the tanh closure uses the input, not the output
+    comparison = compare_backward(o)
+    stop = comparison.first_difference
+    assert stop is not None
+    path = comparison.save(tmp_path / "compare.html")
+    browser.get(path.resolve().as_uri())
+    root = browser.find_element(By.CSS_SELECTOR, ".mg-compare")
+
+    def frame() -> int:
+        return int(root.get_attribute("data-frame"))
+
+    def panes() -> list[int]:
+        sliders = root.find_elements(By.CSS_SELECTOR, ".mg-pane .mg-stepper input[type=range]")
+        return [int(s.get_attribute("value")) for s in sliders]
+
+    def marked() -> list[str]:
+        return [e.get_attribute("id") for e in root.find_elements(By.CSS_SELECTOR, ".mg-diff")]
+
+    def press(act: str) -> None:
+        root.find_element(By.CSS_SELECTOR, f".mg-compare-controls [data-act={act}]").click()
+
+    counter = root.find_element(By.CSS_SELECTOR, ".mg-compare-counter")
+    # it opens at the first difference, the differing grad marked in both panes
+    assert frame() == stop
+    assert counter.text == f"frame {stop}: the first difference"
+    assert panes() == [stop, stop]
+    names = comparison.correct[0].analysis.names
+    want = sorted(f"v{i}grad" for i in comparison.differing[stop])
+    assert [names[i] for i in comparison.differing[stop]] == ["n"]
+    assert sorted(m.split("_")[-1] for m in marked()) == sorted(want * 2)
+    press("first")  # every grad agrees before the bug's step: nothing is marked
+    assert (frame(), panes(), marked()) == (0, [0, 0], [])
+    assert counter.text == f"frame 0 of {comparison.page_data()['n'] - 1}"
+    press("next")
+    assert (frame(), panes()) == (1, [1, 1])
+    press("difference")
+    assert frame() == stop and len(marked()) == 2
+    press("first")
+    press("play")  # play stops by itself at the first difference
+    assert root.find_element(By.CSS_SELECTOR, "[data-act=play]").text == "pause"
+    deadline = time.monotonic() + 1.2 * stop + 5  # a frame every 1.2 s
+    while time.monotonic() < deadline:
+        if root.find_element(By.CSS_SELECTOR, "[data-act=play]").text == "play":
+            break
+        time.sleep(0.2)
+    assert frame() == stop
+    assert root.find_element(By.CSS_SELECTOR, "[data-act=play]").text == "play"
