@@ -631,7 +631,7 @@ def test_browser_compare_page_drives_both_steppers_and_marks_the_difference(
     press("next")
     assert (frame(), panes()) == (1, [1, 1])
     press("difference")
-    assert frame() == stop and len(marked()) == 2
+    assert (frame(), len(marked())) == (stop, 2)
     press("first")
     press("play")  # play stops by itself at the first difference
     assert root.find_element(By.CSS_SELECTOR, "[data-act=play]").text == "pause"
