@@ -495,14 +495,22 @@ def _resolve_optimizer(
     return optimizer
 
 
-def _resolve_schedule(schedule: Any, optimizer: Any) -> Any:
+def resolve_schedule(schedule: Any, optimizer: Any) -> Any:
+    """A schedule bound to ``optimizer``: ``schedule`` itself, or ``schedule(optimizer)``.
+
+    What ``fit(schedule=...)`` and ``TrainingView(schedule=...)`` accept; None stays None.
+
+    Raises:
+        ValueError: The schedule is bound to another optimizer.
+        TypeError: Neither a schedule (an object with ``step()``) nor a function making one.
+    """
     if schedule is None:
         return None
     if isinstance(schedule, _HasStep):
         bound = getattr(schedule, "optimizer", optimizer)
         if bound is not optimizer:
             raise ValueError(
-                "schedule is bound to another optimizer than the one fit uses; pass that "
+                "schedule is bound to another optimizer than the one being trained; pass that "
                 "optimizer too, or a function optimizer -> schedule"
             )
         return schedule
@@ -629,7 +637,7 @@ def fit(
     params = model.parameters()
     modules = model.modules()
     opt = _resolve_optimizer(optimizer, params, lr)
-    sched = _resolve_schedule(schedule, opt)
+    sched = resolve_schedule(schedule, opt)
 
     runner: _Runner
     step = _Step(opt, clip_grad_norm, callbacks)

@@ -109,6 +109,28 @@ def test_whole_epochs_equal_fit():
     assert sorted(np.concatenate([f.batch for f in view.frames[:4]]).tolist()) == list(range(24))
 
 
+def test_a_schedule_steps_once_per_epoch_as_in_fit():
+    from microgradnn.lr_scheduler import StepLR
+
+    X, y = _data()
+    model = MLP(2, [4, 3, 1], activation="tanh", seed=3)
+    view = TrainingView(model, X, y, loss="bce_logits", optimizer="momentum", lr=0.1,
+                        batch_size=7, l2=1e-3, seed=5,
+                        schedule=lambda opt: StepLR(opt, step_size=1, gamma=0.5))  # fmt: skip
+    view.train(12)  # three epochs of 4 steps
+    assert [f.lr for f in view.frames] == [0.1] * 4 + [0.05] * 4 + [0.025] * 4
+    theirs = MLP(2, [4, 3, 1], activation="tanh", seed=3)
+    fit(theirs, X, y, loss="bce_logits", optimizer="momentum", lr=0.1, epochs=3, batch_size=7,
+        seed=5, l2=1e-3, schedule=lambda opt: StepLR(opt, step_size=1, gamma=0.5),
+        progress=False)  # fmt: skip
+    assert [p.data for p in model.parameters()] == [p.data for p in theirs.parameters()]
+    other = get_optimizer("sgd", MLP(2, [2, 1], seed=0).parameters())
+    with pytest.raises(ValueError, match="bound to another optimizer"):
+        TrainingView(MLP(2, [2, 1], seed=0), X, y, loss="bce_logits", schedule=StepLR(other, 1))
+    with pytest.raises(TypeError, match="schedule: expected a schedule"):
+        TrainingView(MLP(2, [2, 1], seed=0), X, y, loss="bce_logits", schedule=0.5)
+
+
 def test_training_in_pieces_equals_training_at_once():
     whole = _view("momentum", 5, steps=7)
     X, y = _data()

@@ -69,7 +69,7 @@ from microgradnn.losses import Loss, get_loss, l2_regularization, labels_of, los
 from microgradnn.module import eval_mode, io_sizes
 from microgradnn.nn import Dropout
 from microgradnn.optim import Optimizer, get_optimizer
-from microgradnn.train import Predictor
+from microgradnn.train import Predictor, resolve_schedule
 from microgradnn.viz.analysis import analyze, short_name
 from microgradnn.viz.clusters import model_info
 from microgradnn.viz.display import HTML, PNG, GraphvizNotFoundError, mime_bundle, standalone_page
@@ -244,6 +244,10 @@ class TrainingView:
             :func:`~microgradnn.data.batches` of a fresh permutation per epoch drawn from
             ``numpy.random.default_rng(seed)``, as in ``fit``.
         l2: The L2 penalty coefficient (the loss gains ``l2 * sum(p**2)``).
+        schedule: A learning-rate schedule bound to ``optimizer``, or a function ``optimizer ->
+            schedule`` (the form to use with an optimizer given by name, e.g. ``lambda opt:
+            StepLR(opt, step_size=10)``); stepped once per epoch, as in ``fit``. Each frame
+            records the lr its step used.
         seed: Seed of the shuffling.
         validation_data: ``(X_val, y_val)``, whose loss is recorded after every step.
         example: The row of ``X`` whose graph the page shows first.
@@ -267,6 +271,7 @@ class TrainingView:
         lr: float | None = None,
         batch_size: int | None = None,
         l2: float = 0.0,
+        schedule: Any = None,
         seed: int = 0,
         validation_data: tuple[ArrayLike, ArrayLike] | None = None,
         example: int = 0,
@@ -329,6 +334,7 @@ class TrainingView:
             raise TypeError(
                 f"optimizer: expected a name or an Optimizer, got {check.describe(optimizer)}"
             )
+        self.schedule = resolve_schedule(schedule, self.optimizer)
         info = model_info(model)
         self.info = info
         names = dict(model.named_parameters()) if hasattr(model, "named_parameters") else {}
@@ -381,6 +387,8 @@ class TrainingView:
                 return got[1]
             self._batches = None
             self._epoch += 1
+            if self.schedule is not None:  # at each epoch's end, as fit steps it
+                self.schedule.step()
 
     def train(self, steps: int = 1) -> None:
         """Run ``steps`` optimizer steps on the model, one batch each, recording every one."""
