@@ -492,3 +492,30 @@ def test_a_bundle_renders_its_png_once_and_again_after_more_steps(
     view.train(1)
     view._repr_mimebundle_()
     assert len(calls) == 2
+
+
+def test_clipping_scales_the_step_as_in_fit_and_each_frame_says_by_how_much():
+    X, y = _data()
+    model = MLP(2, [4, 3, 1], activation="tanh", seed=3)
+    view = TrainingView(model, X, y, loss="bce_logits", optimizer="sgd", lr=0.5, batch_size=7,
+                        l2=1e-3, seed=5, clip_grad_norm=0.6)  # fmt: skip
+    view.train(8)
+    theirs = MLP(2, [4, 3, 1], activation="tanh", seed=3)
+    fit(theirs, X, y, loss="bce_logits", optimizer="sgd", lr=0.5, epochs=2, batch_size=7,
+        seed=5, l2=1e-3, clip_grad_norm=0.6, progress=False)  # fmt: skip
+    assert [p.data for p in model.parameters()] == [p.data for p in theirs.parameters()]
+    clipped = 0
+    for f in view.frames:
+        unclipped = f.contributions.sum(axis=0) + f.l2_grad  # backward's grad, before clipping
+        norm = float(np.sqrt(np.sum(unclipped**2)))
+        assert f.grad_norm == pytest.approx(norm, rel=1e-12)
+        assert f.clip_scale == pytest.approx(min(1.0, 0.6 / (norm + 1e-6)), rel=1e-12)
+        np.testing.assert_allclose(f.grad, unclipped * f.clip_scale, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(f.after, f.before - 0.5 * f.grad, rtol=1e-12, atol=1e-15)
+        clipped += f.clip_scale < 1
+    assert 0 < clipped < len(view.frames), "some steps clipped, some not: both are tested"
+    plain = TrainingView(MLP(2, [4, 3, 1], activation="tanh", seed=3), X, y, loss="bce_logits")
+    plain.train(1)
+    assert (plain.frames[0].grad_norm, plain.frames[0].clip_scale) == (None, 1.0)
+    with pytest.raises(ValueError, match="clip_grad_norm"):
+        TrainingView(MLP(2, [2, 1], seed=0), X, y, loss="bce_logits", clip_grad_norm=0.0)

@@ -198,3 +198,33 @@ def test_a_click_on_a_ringed_point_changes_the_example(loaded: Any, view: Traini
     assert _state(loaded)["example"] == "21"
     label = loaded.execute_script("return document.querySelector('.mw-example').textContent")
     assert label.startswith("example 21")
+
+
+def test_a_clipped_step_says_so_in_its_captions_and_table(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    X, y = make_moons(n=30, noise=0.1, seed=2)
+    model = MLP(2, [4, 3, 1], activation="tanh", seed=1)
+    v = TrainingView(model, X, y, loss="bce_logits", lr=0.5, batch_size=8, clip_grad_norm=0.01)
+    v.train(3)
+    last = v.frames[-1]
+    assert last.clip_scale < 1
+    path = tmp_path_factory.mktemp("clipped") / "watch.html"
+    v.save_html(path)
+    browser.get(path.resolve().as_uri())
+    _wait(lambda: _state(browser)["ready"] == "1")
+
+    def caption() -> str:
+        script = "return document.querySelector('.mw-caption').textContent"
+        return str(browser.execute_script(script))
+
+    header = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.mw-table th')).map(e => e.textContent)"
+    )
+    assert "grad (clipped)" in header
+    assert _state(browser)["phase"] == "update"
+    shown_scale = f"{last.clip_scale:.4g}"
+    assert f"its grads are the clipped ones, × {shown_scale}" in caption()
+    _click(browser, "prev")  # the backward phase of the same step
+    assert _state(browser)["phase"] == "backward"
+    assert f"is over clip_grad_norm 0.01: every grad is scaled by {shown_scale}" in caption()

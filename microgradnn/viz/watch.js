@@ -289,7 +289,8 @@
     var rows = D.batch[f], B = rows.length;
     var qa = contribQ[f], scale = contribScale[f * S + param];
     var pid = D.contrib.params[param], l2 = contribL2[f * S + param];
-    var total = grads[f * P + pid];
+    var used = grads[f * P + pid], k = D.clipScale[f];
+    var total = k < 1 && k > 0 ? used / k : used;  /* backward's grad: the bars add up to it */
     var vals = [], run = [], acc = 0;
     for (var i = 0; i < B; i++) {
       vals.push(qa[param * B + i] / 127 * scale);
@@ -321,7 +322,8 @@
     var th = total / far * half;
     cx.fillStyle = '#000'; cx.fillRect(w - 40, th >= 0 ? mid - th : mid, 16, Math.abs(th));
     cx.fillStyle = '#212529';
-    cx.fillText(B + ' examples + L2 = grad of ' + D.names[pid] + ' = ' + fmt(total), 4, 14);
+    cx.fillText(B + ' examples + L2 = grad of ' + D.names[pid] + ' = ' + fmt(total) +
+                (used !== total ? ', clipped to ' + fmt(used) : ''), 4, 14);
     cx.fillText('bars: up to ' + fmt(scale) + ' each; line: running sum (to ' + fmt(far) +
                 ', own scale)', 4, 29);
     cx.fillText('grad', w - 44, h - 3);
@@ -333,7 +335,8 @@
      the order by |new - old| changes (rebuilding it cost more than all else in a frame). */
   var rowEls = [], cellEls = [], shownOrder = '';
   function buildTable() {
-    var head = '<tr><th>parameter</th><th>old value</th><th>grad</th><th>lr</th>' +
+    var head = '<tr><th>parameter</th><th>old value</th><th>' +
+      (D.clip !== null ? 'grad (clipped)' : 'grad') + '</th><th>lr</th>' +
       stateNames.map(function (k) { return '<th>' + (STATE_LABEL[k] || k) + '</th>'; }).join('') +
       '<th>new value</th><th>new − old</th></tr>';
     var cols = 6 + stateNames.length, body = '';
@@ -397,14 +400,19 @@
         fmt(D.batchLoss[f]) + '. Example ' + ex + "'s own loss (highlighted in the graph) = " +
         fmt(D.exampleLoss[String(ex)][f]) + '.';
     }
+    var clipped = D.clip !== null && D.clipScale[f] < 1;
     if (p === 2) {
       return 'Backward: loss.backward() fills every grad (the graph shows example ' + ex +
         "'s own backward pass). The bars: each batch example's share of one weight's grad; " +
-        'with the L2 term they add up to the grad the optimizer uses.';
+        'with the L2 term they add up to the batch\'s grad' + (clipped ?
+          ', whose norm ' + fmt(D.gradNorm[f]) + ' is over clip_grad_norm ' + fmt(D.clip) +
+          ': every grad is scaled by ' + fmt(D.clipScale[f]) + ' before the update.' :
+          ', the grad the optimizer uses.');
     }
     var h = Object.keys(D.hypers).map(function (k) { return k + '=' + D.hypers[k]; });
     return 'Update: optimizer.step() (' + D.optimizer + ', ' + h.join(', ') + ') moves every ' +
-      'parameter (the table, largest moves first); the boundary and the zero lines move, ' +
+      'parameter (the table, largest moves first' + (clipped ? '; its grads are the clipped ' +
+      'ones, × ' + fmt(D.clipScale[f]) : '') + '); the boundary and the zero lines move, ' +
       'and the training loss becomes ' + fmt(D.trainLoss[f + 1]) + '.';
   }
   function render() {

@@ -68,7 +68,7 @@ from microgradnn.engine import Value, no_grad
 from microgradnn.losses import Loss, get_loss, l2_regularization, labels_of, loss_info
 from microgradnn.module import eval_mode, io_sizes
 from microgradnn.nn import Dropout
-from microgradnn.optim import Optimizer, get_optimizer
+from microgradnn.optim import Optimizer, clip_grad_norm_, get_optimizer
 from microgradnn.train import Predictor, resolve_schedule
 from microgradnn.viz.analysis import analyze, short_name
 from microgradnn.viz.clusters import model_info
@@ -119,19 +119,23 @@ class StepFrame:
         val_loss: The same on ``validation_data`` (None without it).
         lr: The learning rate of the step.
         before: Every parameter's value before the step (order of ``model.parameters()``).
-        grad: Every parameter's grad, the batch's, as ``optimizer.step()`` saw it.
+        grad: Every parameter's grad, the batch's, as ``optimizer.step()`` saw it (after
+            clipping, with ``clip_grad_norm``).
         after: Every parameter's value after the step.
         state: The optimizer's per-parameter state after the step (``exp_avg``, ``exp_avg_sq``
             for Adam, ``momentum_buffer`` for momentum); empty for plain SGD.
         contributions: Shape ``(len(batch), n_params)``: what each batch example added to each
             parameter's data-loss gradient (its share of the mean included).
         l2_grad: What the L2 penalty added to each parameter's gradient.
-        layer_grad: Per layer, the mean |grad| of its parameters.
+        layer_grad: Per layer, the mean |grad| of its parameters (backward's, before any
+            clipping).
         dead: Per layer, how many ReLU-like neurons output 0 on every training row after the
             update (None for a layer without such neurons).
         examples: The recorded examples' graphs, by row of ``X``.
         grid: The model's output on the boundary grid after the update, ``(GRID, GRID)`` for
             one output, ``(GRID, GRID, K)`` for K classes (None unless 2-D inputs).
+        grad_norm: With ``clip_grad_norm``, the gradient's norm before clipping (else None).
+        clip_scale: What clipping multiplied every grad by (1.0 when it did not clip).
     """
 
     step: int
@@ -151,6 +155,8 @@ class StepFrame:
     dead: tuple[int | None, ...] = field(repr=False)
     examples: dict[int, ExampleGraph] = field(repr=False)
     grid: np.ndarray | None = field(repr=False)
+    grad_norm: float | None = None
+    clip_scale: float = 1.0
 
 
 def _matrix(X: ArrayLike, what: str, nin: int | None) -> np.ndarray:
@@ -248,6 +254,9 @@ class TrainingView:
             schedule`` (the form to use with an optimizer given by name, e.g. ``lambda opt:
             StepLR(opt, step_size=10)``); stepped once per epoch, as in ``fit``. Each frame
             records the lr its step used.
+        clip_grad_norm: If set, rescale the gradient to at most this norm before each update
+            (:func:`~microgradnn.optim.clip_grad_norm_`, as ``fit`` does); each frame records
+            the norm and the scale.
         seed: Seed of the shuffling.
         validation_data: ``(X_val, y_val)``, whose loss is recorded after every step.
         example: The row of ``X`` whose graph the page shows first.
@@ -272,6 +281,7 @@ class TrainingView:
         batch_size: int | None = None,
         l2: float = 0.0,
         schedule: Any = None,
+        clip_grad_norm: float | None = None,
         seed: int = 0,
         validation_data: tuple[ArrayLike, ArrayLike] | None = None,
         example: int = 0,
@@ -298,6 +308,9 @@ class TrainingView:
             None if batch_size is None else check.integer("batch_size", batch_size, low=1)
         )
         self.l2 = check.number("l2", l2, low=0.0)
+        self.clip = check.optional_number(
+            "clip_grad_norm", clip_grad_norm, low=0.0, low_open=True
+        )
         self.seed = check.integer("seed", seed)
         self.example = check.integer("example", example, low=0, high=n - 1)
         if examples is None:
@@ -435,6 +448,12 @@ class TrainingView:
         recorded = time.perf_counter() - start - trained
 
         step_start = time.perf_counter()
+        norm: float | None = None
+        used, scale = grad, 1.0
+        if self.clip is not None:
+            norm = clip_grad_norm_(params, self.clip)
+            used = np.array([p.grad for p in params])
+            scale = min(1.0, self.clip / (norm + 1e-6))  # clip_grad_norm_'s own factor
         lr = float(self.optimizer.lr)
         self.optimizer.step()
         trained += time.perf_counter() - step_start
@@ -456,7 +475,7 @@ class TrainingView:
                 val_loss=val_loss,
                 lr=lr,
                 before=before,
-                grad=grad,
+                grad=used,
                 after=np.array([p.data for p in params]),
                 state=state,
                 contributions=contributions,
@@ -465,6 +484,8 @@ class TrainingView:
                 dead=self._dead(),
                 examples=graphs,
                 grid=self._grid(),
+                grad_norm=norm,
+                clip_scale=scale,
             )
         )
         self.record_seconds.append(recorded + time.perf_counter() - record_start)
@@ -855,6 +876,9 @@ class _PageBuilder:
             "optimizer": type(v.optimizer).__name__,
             "hypers": {k: str(x) for k, x in v.optimizer.hyperparameters().items()},
             "lr": [f.lr for f in frames],
+            "clip": v.clip,
+            "gradNorm": [f.grad_norm for f in frames],
+            "clipScale": [f.clip_scale for f in frames],
             "epoch": [f.epoch for f in frames],
             "batch": [f.batch.tolist() for f in frames],
             "batchLoss": [f.batch_loss for f in frames],
