@@ -308,9 +308,7 @@ class TrainingView:
             None if batch_size is None else check.integer("batch_size", batch_size, low=1)
         )
         self.l2 = check.number("l2", l2, low=0.0)
-        self.clip = check.optional_number(
-            "clip_grad_norm", clip_grad_norm, low=0.0, low_open=True
-        )
+        self.clip = check.optional_number("clip_grad_norm", clip_grad_norm, low=0.0, low_open=True)
         self.seed = check.integer("seed", seed)
         self.example = check.integer("example", example, low=0, high=n - 1)
         if examples is None:
