@@ -166,6 +166,33 @@ class BackwardFrame:
     info: ModelInfo | None = field(default=None, repr=False)
     cluster: str | None = None
 
+    @classmethod
+    def done(
+        cls,
+        index: int,
+        grads: tuple[float, ...],
+        explanation: str,
+        analysis: Analysis,
+        info: ModelInfo | None = None,
+        cluster: str | None = None,
+    ) -> BackwardFrame:
+        """The last frame: ``backward()`` has returned, every grad is final."""
+        return cls(
+            index=index,
+            kind="done",
+            node=None,
+            node_index=None,
+            contributions=(),
+            grads=grads,
+            processed=(True,) * len(grads),
+            counter="Done",
+            explanation=explanation,
+            analysis=analysis,
+            step=0,
+            info=info,
+            cluster=cluster,
+        )
+
     @property
     def caption(self) -> str:
         """The frame in words, with where it is: ``Step 1 of 5: o = tanh(n), ...``."""
@@ -616,20 +643,13 @@ def _steps(
         ]
         if len(leaves) > 12:
             listed.append(f"… and {len(leaves) - 12} more")
+        leaves_text = "Leaves: " + ", ".join(listed) if listed else "The output is a leaf."
         frames.append(
-            BackwardFrame(
-                index=len(frames),
-                kind="done",
-                node=None,
-                node_index=None,
-                contributions=(),
-                grads=tuple(v.grad for v in order),
-                processed=tuple(True for _ in order),
-                counter="Done",
-                explanation="every grad is final. "
-                + ("Leaves: " + ", ".join(listed) if listed else "The output is a leaf."),
-                step=0,
-                analysis=a,
+            BackwardFrame.done(
+                len(frames),
+                tuple(v.grad for v in order),
+                "every grad is final. " + leaves_text,
+                a,
                 info=info,
                 cluster=cluster,
             )
@@ -1213,21 +1233,7 @@ def _learner_frames(m: learner.Mirror, rec: learner.Recording, a: Analysis) -> l
             )
         )
         before = after
-    frames.append(
-        BackwardFrame(
-            index=len(frames),
-            kind="done",
-            node=None,
-            node_index=None,
-            contributions=(),
-            grads=before,
-            processed=tuple(True for _ in range(n)),
-            counter="Done",
-            explanation="your backward() has returned",
-            step=0,
-            analysis=a,
-        )
-    )
+    frames.append(BackwardFrame.done(len(frames), before, "your backward() has returned", a))
     return frames
 
 
