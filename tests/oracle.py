@@ -29,6 +29,7 @@ __all__ = [
     "close",
     "rebuild_in_torch",
     "same_float",
+    "torch_mlp_grads",
     "torch_or_skip",
     "torch_value_and_grads",
     "value_and_grads",
@@ -40,6 +41,22 @@ Tensor = Any
 def torch_or_skip() -> ModuleType:
     """Import torch, or skip the calling test when it is not installed."""
     return pytest.importorskip("torch", reason="the PyTorch oracle needs torch (extra 'torch')")
+
+
+def torch_mlp_grads(net: Any) -> list[float]:
+    """The grads of ``model.to_torch()``'s Linear layers, in the model's ``parameters()`` order.
+
+    microgradnn lists each neuron's weights, then its bias; PyTorch keeps a layer's weights as
+    one matrix (a row per neuron) and its biases as one vector.
+    """
+    torch = torch_or_skip()
+    grads: list[float] = []
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):
+            w, b = layer.weight.grad.numpy(), layer.bias.grad.numpy()
+            for j in range(w.shape[0]):
+                grads.extend([*w[j].tolist(), float(b[j])])
+    return grads
 
 
 def _leaf(torch: ModuleType, x: float) -> Tensor:

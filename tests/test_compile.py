@@ -34,6 +34,7 @@ from microgradnn.losses import (
 )
 from microgradnn.nn import MLP
 from tests.op_db import OP_DB
+from tests.oracle import torch_mlp_grads
 from tests.strategies import Dag, dags
 
 TOL = 1e-9
@@ -265,12 +266,7 @@ def test_mlp_gradients_match_torch() -> None:
     want = torch.nn.functional.mse_loss(out, torch.tensor(Y, dtype=torch.float64))
     want.backward()
     assert close(loss, want.item())
-    want_grads = []
-    for layer in net:
-        if isinstance(layer, torch.nn.Linear):
-            w, b = layer.weight.grad.numpy(), layer.bias.grad.numpy()
-            for j in range(w.shape[0]):
-                want_grads.extend([*w[j].tolist(), float(b[j])])
+    want_grads = torch_mlp_grads(net)
     assert_all_close([p.grad for p in model.parameters()], want_grads, "torch gradients")
 
 

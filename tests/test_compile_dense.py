@@ -26,6 +26,7 @@ from microgradnn import Value
 from microgradnn.compile import CompiledGraph, compile_model, trace
 from microgradnn.losses import cross_entropy_loss, hinge_loss, mse_loss
 from microgradnn.nn import MLP, Activation, Dense, Sequential
+from tests.oracle import torch_mlp_grads
 
 RTOL = 1e-12
 
@@ -189,12 +190,7 @@ def test_lifted_gradients_match_torch() -> None:
     )
     want.backward()
     assert loss == pytest.approx(want.item(), rel=1e-12)
-    grads = []
-    for layer in net:
-        if isinstance(layer, torch.nn.Linear):
-            w, b = layer.weight.grad.numpy(), layer.bias.grad.numpy()
-            for j in range(w.shape[0]):
-                grads.extend([*w[j].tolist(), float(b[j])])
+    grads = np.array(torch_mlp_grads(net))
     got = np.array([p.grad for p in model.parameters()])
     np.testing.assert_allclose(got, grads, rtol=0, atol=1e-12 * np.abs(grads).max())
 
