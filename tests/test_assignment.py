@@ -10,7 +10,6 @@ none of the answers. nbgrader and Otter themselves are not needed: the cells run
 from __future__ import annotations
 
 import ast
-import importlib.util
 import math
 import re
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 
 import nbformat
 import pytest
+
+from tests.scripts import load_script
 
 HERE = Path(__file__).resolve().parents[1] / "examples" / "assignment"
 NBGRADER = HERE / "backprop.ipynb"
@@ -47,12 +48,7 @@ def _nb(path: Path) -> Any:
 
 
 def _build_module() -> Any:
-    spec = importlib.util.spec_from_file_location("assignment_build", HERE / "build.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(HERE / "build.py", "assignment_build")
 
 
 def _grade_id(cell: Any) -> str:

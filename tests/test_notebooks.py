@@ -13,7 +13,6 @@ pairs with its notebook, and saving a source unedited leaves it as it is.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +22,8 @@ import jupytext
 import pytest
 from jupytext.cli import jupytext as jupytext_cli
 from jupytext.config import load_jupytext_config
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
@@ -36,12 +37,7 @@ pytestmark = pytest.mark.notebooks
 @pytest.fixture(scope="module")
 def build() -> ModuleType:
     """``notebooks/_build.py`` as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("notebooks_build", NB_DIR / "_build.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(NB_DIR / "_build.py", "notebooks_build")
 
 
 def _read(path: Path) -> dict[str, Any]:
