@@ -84,6 +84,7 @@ __all__ = [
     "RMSprop",
     "StepLR",
     "VectorStep",
+    "clip_coefficient",
     "clip_grad_norm_",
     "clip_grad_value_",
     "get_optimizer",
@@ -1050,14 +1051,24 @@ def clip_grad_norm_(
             f"the total norm of order {p!r} of the gradients is {total!r}, so it cannot be "
             "clipped; set error_if_nonfinite=False to scale the gradients anyway"
         )
-    coef = max_norm / (total + 1e-6)
-    if not coef >= 1.0:
+    coef = clip_coefficient(total, max_norm)
+    if coef != 1.0:
         if vector is not None:
             vector *= coef
         else:
             for v in values:
                 v.grad = v.grad * coef
     return total
+
+
+def clip_coefficient(total: float, max_norm: float) -> float:
+    """What :func:`clip_grad_norm_` multiplies every gradient by, given their total norm.
+
+    ``max_norm / (total + 1e-6)`` (PyTorch's formula) when that is below 1, or nan for a nan
+    norm; 1.0 when the gradient is short enough to keep.
+    """
+    coef = max_norm / (total + 1e-6)
+    return 1.0 if coef >= 1.0 else coef
 
 
 def clip_grad_value_(params: Iterable[Value] | Value, clip_value: float) -> None:

@@ -25,10 +25,12 @@ from microgradnn.optim import (
     Optimizer,
     RMSProp,
     RMSprop,
+    clip_coefficient,
     clip_grad_norm_,
     clip_grad_value_,
     get_optimizer,
 )
+from tests.oracle import same_float
 
 START = (0.7, -1.3, 0.4)
 REL = 1e-12
@@ -734,6 +736,20 @@ def test_clip_grad_norm_nonfinite_matches_torch(torch: Any) -> None:
     assert [x for x in got if not math.isnan(x)] == [x for x in want if not math.isnan(x)]
     with pytest.raises(RuntimeError, match="inf"):
         clip_grad_norm_(values_with_grads(grads), 1.0, error_if_nonfinite=True)
+
+
+def test_clip_coefficient_is_the_factor_clip_grad_norm_applies() -> None:
+    for grads, max_norm in (([3.0, 4.0], 1.0), ([0.3, 0.4], 1.0), ([math.nan, 1.0], 1.0)):
+        vs = [Value(0.0) for _ in grads]
+        for v, g in zip(vs, grads, strict=True):
+            v.grad = g
+        total = clip_grad_norm_(vs, max_norm)
+        coef = clip_coefficient(total, max_norm)
+        for v, g in zip(vs, grads, strict=True):
+            assert same_float(v.grad, g * coef), (grads, coef)
+    assert clip_coefficient(5.0, 1.0) == 1.0 / (5.0 + 1e-6)  # PyTorch's formula
+    assert clip_coefficient(0.5, 1.0) == 1.0  # short enough: kept
+    assert math.isnan(clip_coefficient(math.nan, 1.0))  # scaled to nan, as PyTorch
 
 
 def test_clip_grad_norm_closed_form_and_edge_cases() -> None:

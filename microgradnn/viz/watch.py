@@ -68,7 +68,7 @@ from microgradnn.engine import Value, no_grad
 from microgradnn.losses import Loss, get_loss, l2_regularization, labels_of, loss_info
 from microgradnn.module import eval_mode, io_sizes
 from microgradnn.nn import Dropout
-from microgradnn.optim import Optimizer, clip_grad_norm_, get_optimizer
+from microgradnn.optim import Optimizer, clip_coefficient, clip_grad_norm_, get_optimizer
 from microgradnn.train import Predictor, resolve_schedule
 from microgradnn.viz.analysis import analyze, short_name
 from microgradnn.viz.clusters import model_info
@@ -451,7 +451,7 @@ class TrainingView:
         if self.clip is not None:
             norm = clip_grad_norm_(params, self.clip)
             used = np.array([p.grad for p in params])
-            scale = min(1.0, self.clip / (norm + 1e-6))  # clip_grad_norm_'s own factor
+            scale = clip_coefficient(norm, self.clip)
         lr = float(self.optimizer.lr)
         self.optimizer.step()
         trained += time.perf_counter() - step_start
