@@ -435,8 +435,13 @@ class _Group:
     stop: int
     block: Index  # (arity, n): the rows that feed input position j of each node
     # Backward: the edges (position-major: edge = j * n + node) that carry gradient into a row
-    # that needs it, in buckets (m, rows, edges): each row of the bucket is fed by m edges.
-    buckets: list[tuple[int, Rows, Rows]] = field(default_factory=list)
+    # that needs it, in buckets (m, count, rows, edges): each of the bucket's count rows is fed
+    # by m edges.
+    buckets: list[tuple[int, int, Rows, Rows]] = field(default_factory=list)
+    # The local derivatives when the op's rule gives plain numbers (add, sub, Σ: the same for
+    # every example), as an (arity, 1, 1) array: known after the first backward pass.
+    constant_local: Array | None = None
+    local_checked: bool = False
     positions: tuple[int, ...] = ()  # input positions with at least one such edge
     views: tuple[slice, ...] | None = None  # per position, when every one is a run of rows
     # The built-in variadic rows (Σ, logsumexp) take the gathered (arity, n, batch) block as
@@ -530,6 +535,10 @@ class _Workspace:
     temp: Array  # (rows, batch) scratch: grads[rows] for fancy-indexed rows
     # Per matmul of this replay: its W, and max |W| × max |U| (see _dense_forward).
     weights: list[tuple[Array, float]] = field(default_factory=list)
+    # Per step, the views of these arrays it reads and writes, sliced once per batch size
+    # rather than on every replay (a slice costs as much as a small numpy call).
+    forward: list[tuple[Any, ...]] = field(default_factory=list)
+    backward: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class CompiledGraph:
@@ -726,7 +735,7 @@ class CompiledGraph:
             (s.block.size if isinstance(s, _Group) else s.n_in for s in self._steps), default=0
         )
         self._bucket_rows = max(
-            (_count(rows) for g in self._steps if type(g) is _Group for _, rows, _ in g.buckets),
+            (count for g in self._steps if type(g) is _Group for _, count, _, _ in g.buckets),
             default=0,
         )
         self._workspaces: dict[int, _Workspace] = {}
@@ -866,9 +875,22 @@ class CompiledGraph:
                 self._const_values[:, None]
             )
             empty = np.empty((0, batch))
-            ws = _Workspace(values, empty, empty, empty, empty, empty)
+            ws = _Workspace(values, empty, np.empty((self._edges, batch)), empty, empty, empty)
+            ws.forward = [_forward_views(s, ws, self._param_vector) for s in self._steps]
             self._workspaces[batch] = ws
         return ws
+
+    def _backward_workspace(self, ws: _Workspace) -> None:
+        """Give a workspace the backward pass's arrays and views (forward() needs none)."""
+        if ws.backward:
+            return
+        values = ws.values
+        batch = values.shape[1]
+        ws.grads = np.empty_like(values)
+        ws.contrib = np.empty((self._edges, batch))
+        ws.summed = np.empty((self._bucket_rows, batch))
+        ws.temp = np.empty((self._bucket_rows, batch))
+        ws.backward = [_backward_views(s, ws) for s in self._steps]
 
     def param_vector(self) -> Array:
         """The parameters' numbers as one vector: entry i is ``params[i].data``.
@@ -915,8 +937,6 @@ class CompiledGraph:
         if batch == 0:
             raise ValueError("expected a batch of at least 1 example, got 0")
         ws = self._workspace(batch)
-        if len(ws.gathered) < self._edges:
-            ws.gathered = np.empty((self._edges, batch))
         values = ws.values
         values[: self.n_inputs] = Xa.T
         values[self.n_inputs : self._param_start] = Ya.T
@@ -924,11 +944,14 @@ class CompiledGraph:
         values[self._param_start : self._const_start] = data[: self._n_row_params, None]
         ws.weights.clear()
         largest = _largest(data) if self.n_matmuls else 0.0
-        for s in self._steps:
+        for s, views in zip(self._steps, ws.forward, strict=True):
             if type(s) is _Group:
-                values[s.start : s.stop] = _apply(s.op, _gather(s, values, ws.gathered))
+                out, inputs = views
+                if inputs is None:
+                    inputs = _gather(s, values, ws.gathered)
+                out[...] = _apply(s.op, inputs)
             else:
-                _dense_forward(s, data, largest, ws)  # type: ignore[arg-type]
+                _dense_forward(s, data, largest, ws, *views)  # type: ignore[arg-type]
         return ws
 
     def forward(self, X: Any, Y: Any = None) -> Array:
@@ -1040,11 +1063,7 @@ class CompiledGraph:
             ws = self._forward(X, Y)
             values = ws.values
             batch = values.shape[1]
-            if len(ws.grads) == 0:
-                ws.grads = np.empty_like(values)
-                ws.contrib = np.empty((self._edges, batch))
-                ws.summed = np.empty((self._bucket_rows, batch))
-                ws.temp = np.empty((self._bucket_rows, batch))
+            self._backward_workspace(ws)
             grads = ws.grads
             grads[self._param_start :] = 0.0
             out = self._outputs[0]
@@ -1052,13 +1071,13 @@ class CompiledGraph:
             grads[out] += 1.0 / batch  # d(mean)/d(each example's loss)
             totals = np.zeros(len(self._param_vector))
             k = len(ws.weights)
-            for s in reversed(self._steps):
+            for s, views in zip(reversed(self._steps), reversed(ws.backward), strict=True):
                 if type(s) is _Group:
                     if s.buckets:
-                        _backward_group(s, ws)
+                        _backward_group(s, ws, *views)
                 else:
                     k -= 1
-                    _dense_backward(s, ws, *ws.weights[k], totals)  # type: ignore[arg-type]
+                    _dense_backward(s, ws, *ws.weights[k], totals, *views)  # type: ignore[arg-type]
             totals[: self._n_row_params] += grads[self._param_start : self._const_start].sum(axis=1)
         return loss, totals, values
 
@@ -1144,6 +1163,37 @@ def _gather(g: _Group, values: Array, scratch: Array) -> tuple[Array, ...]:
     return out if g.stacked else tuple(out)  # type: ignore[return-value]
 
 
+def _forward_views(s: Step, ws: _Workspace, data: Array) -> tuple[Any, ...]:
+    """What a step's forward reads and writes, as views where they are runs of rows (else None).
+
+    A group: its rows and its inputs. A matmul: Z, U, W (a view of the parameter vector, which
+    :meth:`CompiledGraph._load` fills in place) and the biases as a column.
+    """
+    values = ws.values
+    if type(s) is _Group:
+        return values[s.start : s.stop], _gather(s, values, ws.gathered) if s.views else None
+    d: _Dense = s  # type: ignore[assignment]
+    U = values[d.inputs] if type(d.inputs) is slice else None
+    W = data[d.weights].reshape(d.stop - d.start, d.n_in) if type(d.weights) is slice else None
+    b = data[d.bias][:, None] if type(d.bias) is slice else None
+    return values[d.start : d.stop], U, W, b
+
+
+def _backward_views(s: Step, ws: _Workspace) -> tuple[Any, ...]:
+    """What a step's backward reads and writes, as views where they are runs of rows."""
+    values, grads = ws.values, ws.grads
+    if type(s) is _Group:
+        k, n = s.block.shape
+        contrib = ws.contrib[: k * n]
+        inputs = _gather(s, values, ws.gathered) if s.views else None
+        out, upstream = values[s.start : s.stop], grads[s.start : s.stop]
+        return upstream, out, inputs, contrib.reshape(k, n, values.shape[1]), contrib
+    d: _Dense = s  # type: ignore[assignment]
+    U = values[d.inputs] if type(d.inputs) is slice else None
+    dU = grads[d.inputs] if type(d.inputs) is slice else None
+    return grads[d.start : d.stop], U, dU
+
+
 def _rows_of(values: Array, rows: Rows, scratch: Array) -> Array:
     if type(rows) is slice:
         return values[rows]
@@ -1159,7 +1209,16 @@ def _largest(a: Array) -> float:
     return float(np.abs(a).max()) if a.size else 0.0
 
 
-def _dense_forward(d: _Dense, data: Array, largest_param: float, ws: _Workspace) -> None:
+def _dense_forward(
+    d: _Dense,
+    data: Array,
+    largest_param: float,
+    ws: _Workspace,
+    Z: Array,
+    U: Array | None,
+    W: Array | None,
+    bias: Array | None,
+) -> None:
     """Z = W·U + b (+ the constants); keeps this replay's W and max |U| for the backward pass.
 
     A matrix product adds its terms in its own order (blocked, with fused multiply-adds), the
@@ -1168,11 +1227,10 @@ def _dense_forward(d: _Dense, data: Array, largest_param: float, ws: _Workspace)
     largest float) the terms are added one by one, left to right, as ``Value.sum`` does, so
     that inf, nan and overflow come out where eager has them.
     """
-    values = ws.values
-    n_out = d.stop - d.start
-    W = data[d.weights].reshape(n_out, d.n_in)
-    U = _rows_of(values, d.inputs, ws.gathered)
-    Z = values[d.start : d.stop]
+    if W is None:
+        W = data[d.weights].reshape(d.stop - d.start, d.n_in)
+    if U is None:
+        U = _rows_of(ws.values, d.inputs, ws.gathered)
     largest_input = _largest(U)
     extra = largest_param + (_largest(d.const) if d.const is not None else 0.0)
     if d.n_in * largest_param * largest_input + extra <= _SAFE:
@@ -1182,13 +1240,22 @@ def _dense_forward(d: _Dense, data: Array, largest_param: float, ws: _Workspace)
         for j in range(1, d.n_in):
             Z += W[:, j : j + 1] * U[j]
     if d.bias is not None:
-        Z += data[d.bias][:, None]
+        Z += data[d.bias][:, None] if bias is None else bias
     if d.const is not None:
         Z += d.const
     ws.weights.append((W, largest_param * largest_input))
 
 
-def _dense_backward(d: _Dense, ws: _Workspace, W: Array, bound: float, totals: Array) -> None:
+def _dense_backward(
+    d: _Dense,
+    ws: _Workspace,
+    W: Array,
+    bound: float,
+    totals: Array,
+    dZ: Array,
+    U: Array | None,
+    dU_rows: Array | None,
+) -> None:
     """Backward through Z = W·U + b: dU = Wᵀ·dZ, dW = dZ·Uᵀ and db = Σ dZ.
 
     dU goes into the inputs' grads; dW and db into the parameters' ``totals``: ``dZ`` holds
@@ -1197,9 +1264,8 @@ def _dense_backward(d: _Dense, ws: _Workspace, W: Array, bound: float, totals: A
     come near overflow are added in the gathered replay's order instead (``bound`` is
     max |W| × max |U| from the forward pass).
     """
-    grads = ws.grads
-    dZ = grads[d.start : d.stop]
-    U = _rows_of(ws.values, d.inputs, ws.gathered)
+    if U is None:
+        U = _rows_of(ws.values, d.inputs, ws.gathered)
     n_out, batch = dZ.shape
     largest_grad = _largest(dZ)
     safe = max(batch, n_out) * largest_grad * bound <= _SAFE  # False for a nan
@@ -1222,7 +1288,10 @@ def _dense_backward(d: _Dense, ws: _Workspace, W: Array, bound: float, totals: A
             dU = np.matmul(W.T, dZ, out=ws.contrib[: d.n_in])
         else:
             dU = np.stack([(W[:, j : j + 1] * dZ).sum(axis=0) for j in range(d.n_in)])
-        grads[d.inputs] += dU  # the rows of U are distinct: no two updates collide
+        if dU_rows is None:
+            ws.grads[d.inputs] += dU  # the rows of U are distinct: no two updates collide
+        else:
+            dU_rows += dU
 
 
 def _plan_backward(group: _Group, needs: NDArray[np.bool_]) -> None:
@@ -1242,28 +1311,44 @@ def _plan_backward(group: _Group, needs: NDArray[np.bool_]) -> None:
     for m in np.unique(counts).tolist():
         which = np.flatnonzero(counts == m)
         runs = (starts[which][:, None] + np.arange(m)[None, :]).reshape(-1)
-        group.buckets.append((m, _as_slice(uniq[which]), _as_slice(selected[order[runs]])))
+        rows_m = _as_slice(uniq[which])
+        group.buckets.append((m, len(which), rows_m, _as_slice(selected[order[runs]])))
 
 
-def _backward_group(g: _Group, ws: _Workspace) -> None:
-    """grad[input] += local * grad[node] for every edge of the group that needs it."""
-    values, grads = ws.values, ws.grads
-    k, n = g.block.shape
-    batch = values.shape[1]
-    upstream = grads[g.start : g.stop]
-    inputs = _gather(g, values, ws.gathered)
-    out = values[g.start : g.stop]
+def _backward_group(
+    g: _Group,
+    ws: _Workspace,
+    upstream: Array,
+    out: Array,
+    inputs: tuple[Array, ...] | None,
+    contrib: Array,
+    edges: Array,
+) -> None:
+    """grad[input] += local * grad[node] for every edge of the group that needs it.
+
+    ``contrib`` is the (arity, n, batch) scratch for local * upstream, ``edges`` the same
+    memory as (arity * n, batch); ``inputs`` is None when they must be gathered.
+    """
+    grads = ws.grads
+    k = len(contrib)
+    if inputs is None:
+        inputs = _gather(g, ws.values, ws.gathered)
     op = g.op
-    contrib = ws.contrib[: k * n].reshape(k, n, batch)
     if op.vjp is not None:  # PyTorch's rounding of the product (see Op.vjp)
         parts = op.vjp(inputs, out, upstream) if op.variadic else op.vjp(*inputs, out, upstream)
         for j in g.positions:
             contrib[j] = parts[j]
     else:
-        rule = op.array_local
-        local = rule(inputs, out) if op.variadic else rule(*inputs, out)
-        if all(type(d) is float for d in local):  # constant locals (add, sum): one multiply
-            np.multiply(np.array(local)[:, None, None], upstream, out=contrib)
+        constant = g.constant_local
+        if constant is None:
+            rule = op.array_local
+            local = rule(inputs, out) if op.variadic else rule(*inputs, out)
+            if not g.local_checked:  # a rule is pure: plain numbers now, the same ones next time
+                g.local_checked = True
+                if op.masked is False and all(type(d) is float for d in local):
+                    g.constant_local = constant = np.array(local)[:, None, None]
+        if constant is not None:  # plain-number locals (add, sub, Σ): one multiply
+            np.multiply(constant, upstream, out=contrib)
         else:
             for j in g.positions:
                 np.multiply(local[j], upstream, out=contrib[j])
@@ -1271,15 +1356,13 @@ def _backward_group(g: _Group, ws: _Workspace) -> None:
             off = op.masked(*inputs, out) if callable(op.masked) else (True,) * k
             for j in g.positions:
                 np.copyto(contrib[j], 0.0, where=np.equal(local[j], 0.0) & off[j])
-    edges = ws.contrib[: k * n]
-    for m, rows, take in g.buckets:
-        count = _count(rows)
+    for m, count, rows, take in g.buckets:
         if type(take) is slice:
             e = edges[take]
         else:
             e = np.take(edges, take, axis=0, out=ws.gathered[: len(take)], mode="clip")
         if m > 1:
-            e = np.sum(e.reshape(count, m, batch), axis=1, out=ws.summed[:count])
+            e = np.sum(e.reshape(count, m, -1), axis=1, out=ws.summed[:count])
         if type(rows) is slice:
             grads[rows] += e
         else:
