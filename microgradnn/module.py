@@ -29,7 +29,6 @@ import numbers
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from itertools import repeat
 from typing import Any, NamedTuple, TypeVar
 
 from microgradnn._checks import describe, flag
@@ -47,15 +46,12 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-def _members(
-    module: Module, values: bool = True, names: bool = True
-) -> Iterator[tuple[str, Value | Module]]:
+def _members(module: Module, values: bool = True) -> Iterator[tuple[str, Value | Module]]:
     """Every Value and Module one level down in ``module``'s public attributes, by dotted path.
 
     Containers (lists, tuples, dicts) are opened as deep as they nest, with an explicit stack:
     no recursion, and no closure that could keep the walk alive. Without ``values`` only the
-    modules come out (a container of Values only is not opened); without ``names`` the paths
-    are the attributes' names alone (a digits MLP has thousands of Values to name).
+    modules come out (a container of Values only is not opened).
     """
     stack: list[tuple[str, Any]] = [
         (key, value) for key, value in reversed(vars(module).items()) if key[:1] != "_"
@@ -71,15 +67,34 @@ def _members(
             items = value.values() if isinstance(value, dict) else value
             if not values and _VALUE_ONLY.issuperset(map(type, items)):
                 continue
-            if not names:
-                stack.extend(zip(repeat(path), reversed(list(items))))
-            elif isinstance(value, dict):
+            if isinstance(value, dict):
                 stack.extend((f"{path}.{k}", v) for k, v in reversed(list(value.items())))
             else:
                 stack.extend((f"{path}.{i}", v) for i, v in reversed(list(enumerate(value))))
 
 
 _VALUE_ONLY = frozenset({Value})
+
+
+def _values(module: Module) -> list[Value]:
+    """The Values that :func:`_members` finds in ``module``, in its order, without names.
+
+    A list of Values only (a neuron's weights) is taken whole: ``parameters()`` of a digits
+    MLP does not visit its thousands of weights one by one.
+    """
+    out: list[Value] = []
+    stack: list[Any] = [value for key, value in reversed(vars(module).items()) if key[:1] != "_"]
+    while stack:
+        value = stack.pop()
+        if type(value) is Value:
+            out.append(value)
+        elif isinstance(value, (list, tuple, dict)) and not isinstance(value, Module):
+            items = value.values() if isinstance(value, dict) else value
+            if _VALUE_ONLY.issuperset(map(type, items)):
+                out.extend(items)
+            else:
+                stack.extend(reversed(list(items)))
+    return out
 
 
 class Module:
@@ -142,14 +157,10 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """Every parameter (weights, biases, PReLU slopes), in a stable order, each once."""
-        out: list[Value] = []
-        seen: set[int] = set()
+        found: list[Value] = []
         for _, module in self.named_modules():
-            for _, member in _members(module, names=False):
-                if type(member) is Value and id(member) not in seen:
-                    seen.add(id(member))
-                    out.append(member)
-        return out
+            found += _values(module)
+        return list(dict.fromkeys(found))  # each once, where first found (identity: no __eq__)
 
     def num_parameters(self) -> int:
         """How many numbers the model learns."""
