@@ -38,6 +38,7 @@ two (such as an active Dropout mask), raises :class:`CompileError`.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import os
@@ -327,6 +328,14 @@ class _Neuron:
     bias: int | None  # a parameter added as it is
     const: float  # the constants added (0.0 when none)
     absorbed: list[int]  # the other nodes the matmul computes: the products, a chain's inner +
+    inner: list[int]  # of these, a chain's inner +
+    inputs: list[Ref]  # the u of each product, in the order of weights
+    key: frozenset[Ref]  # the inputs as _ref_key gives them: the neurons of a layer share it
+    const_input: bool  # some u is a constant (its key differs from the Ref then)
+    columns: list[int] = field(default_factory=list)  # the parameter for each column of W
+
+
+_kind = operator.itemgetter(0)  # a Ref's kind: "x", "y", "p", "c" or "n"
 
 
 def _ref_key(r: Ref) -> Ref:
@@ -384,6 +393,7 @@ def _find_neurons(graph: _Graph) -> list[_Neuron]:
         biases: list[int] = []
         consts: list[float] = []
         absorbed: list[int] = []
+        inner: list[int] = []
         stack = [m]
         while stack:
             for kind, v in nodes[stack.pop()].inputs:
@@ -397,13 +407,21 @@ def _find_neurons(graph: _Graph) -> list[_Neuron]:
                 else:
                     stack.append(v)
                     absorbed.append(v)
-        keys = {_ref_key(u) for _, u in weights}
+                    inner.append(v)
+        inputs = [u for _, u in weights]
+        const_input = "c" in map(_kind, inputs)
+        keys = frozenset(map(_ref_key, inputs) if const_input else inputs)
         if not weights or len(biases) > 1 or len(keys) != len(weights):
             continue
         for v in absorbed:
             claimed[v] = True
         bias = biases[0] if biases else None
-        neurons.append(_Neuron(m, weights, bias, sum(consts, 0.0), sorted(absorbed)))
+        neurons.append(
+            _Neuron(
+                m, weights, bias, sum(consts, 0.0), sorted(absorbed), inner, inputs, keys,
+                const_input,
+            )
+        )  # fmt: skip
     neurons.reverse()
     return neurons
 
@@ -417,8 +435,16 @@ Rows = Union[slice, Index]
 
 def _as_slice(idx: Index) -> Rows:
     """``idx`` as a slice when it is a run of consecutive rows: a view instead of a copy."""
-    if len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
+    n = len(idx)
+    if n == 0:
+        return idx
+    first = int(idx[0])
+    if int(idx[-1]) - first != n - 1:
+        return idx
+    # A short run is checked in Python (a numpy call costs more than its work there).
+    short = n <= 64
+    if idx.tolist() == list(range(first, first + n)) if short else np.all(np.diff(idx) == 1):
+        return slice(first, first + n)
     return idx
 
 
@@ -565,7 +591,7 @@ class CompiledGraph:
     """
 
     def __init__(self, graph: _Graph, n_inputs: int, n_targets: int, params: list[Value]) -> None:
-        for op in {id(node.op): node.op for node in graph.nodes}.values():
+        for op in {node.op for node in graph.nodes}:  # an Op hashes by identity
             if op not in _ARRAY_RULES_CHECKED:
                 _check_array_rules(op)
                 _ARRAY_RULES_CHECKED.add(op)
@@ -574,32 +600,23 @@ class CompiledGraph:
         self.n_outputs = len(graph.outputs)
         self.params = params
         self.n_nodes = len(graph.nodes)
-        nodes = graph.nodes
-
-        scalar_depth = [0] * len(nodes)
-        for m, node in enumerate(nodes):
-            d = 0
-            for kind, v in node.inputs:
-                if kind == "n" and scalar_depth[v] > d:
-                    d = scalar_depth[v]
-            scalar_depth[m] = d + 1
-        self.n_levels = max(scalar_depth, default=0)
+        nodes = self._nodes = graph.nodes
 
         # The replay's depth of each node: 1 + the depth of its deepest interior input, where a
         # neuron's inputs are the u of its products. Nodes of one depth, op and arity form a
         # group; neurons of one depth and the same inputs form a matmul.
-        neurons = {nr.root: nr for nr in _find_neurons(graph)}
+        neurons = self._neurons = {nr.root: nr for nr in _find_neurons(graph)}
         absorbed = {v for nr in neurons.values() for v in nr.absorbed}
+        kept = [m for m in range(len(nodes)) if m not in absorbed]  # the nodes that stay nodes
         depth = [0] * len(nodes)
         keyed: dict[tuple[Any, ...], list[int]] = {}
-        for m, node in enumerate(nodes):
-            if m in absorbed:
-                continue
+        for m in kept:
             nr = neurons.get(m)
-            refs = [u for _, u in nr.weights] if nr is not None else node.inputs
+            node = nodes[m]
+            refs = nr.inputs if nr is not None else node.inputs
             depth[m] = 1 + max((depth[r[1]] for r in refs if r[0] == "n"), default=0)
             if nr is not None:
-                key: tuple[Any, ...] = (depth[m], "dense", frozenset(_ref_key(u) for u in refs))
+                key: tuple[Any, ...] = (depth[m], "dense", nr.key)
             else:
                 key = (depth[m], id(node.op), len(node.inputs))
             keyed.setdefault(key, []).append(m)
@@ -620,9 +637,10 @@ class CompiledGraph:
         for members in ordered:
             if members[0] in neurons:
                 for m in members:
-                    for _, (kind, v) in neurons[m].weights:
-                        if kind == "c":
-                            note(kind, v)
+                    if neurons[m].const_input:
+                        for kind, v in neurons[m].inputs:
+                            if kind == "c":
+                                note(kind, v)
                 continue
             for j in range(len(nodes[members[0]].inputs)):
                 for m in members:
@@ -659,14 +677,17 @@ class CompiledGraph:
         for members in ordered:
             if members[0] not in neurons:
                 continue
-            cols = sorted(
-                {_ref_key(u): u for _, u in neurons[members[0]].weights}.values(), key=row
-            )
+            cols = sorted({_ref_key(u): u for u in neurons[members[0]].inputs}.values(), key=row)
             columns.append(cols)
             for m in members:
-                by_input = {_ref_key(u): k for k, u in neurons[m].weights}
-                for u in cols:
-                    pslot.setdefault(by_input[_ref_key(u)], len(pslot))
+                nr = neurons[m]
+                if not nr.const_input and nr.inputs == cols:  # its products in W's column order
+                    nr.columns = [k for k, _ in nr.weights]
+                else:
+                    by_input = {_ref_key(u): k for k, u in nr.weights}
+                    nr.columns = [by_input[_ref_key(u)] for u in cols]
+                for k in nr.columns:
+                    pslot.setdefault(k, len(pslot))
             for m in members:
                 b = neurons[m].bias
                 if b is not None:
@@ -681,24 +702,26 @@ class CompiledGraph:
         # A row needs a gradient when a parameter flows into it: every neuron's sum does.
         needs = np.zeros(self._n_rows, dtype=bool)
         needs[self._param_start : self._const_start] = True
-        for m, node in enumerate(nodes):
+        for m in kept:
             if m in neurons:
                 needs[row_of_node[m]] = True
-            elif m not in absorbed:
-                needs[row_of_node[m]] = any(needs[row(r)] for r in node.inputs)
+            else:
+                needs[row_of_node[m]] = any(needs[row(r)] for r in nodes[m].inputs)
 
         self._steps: list[Step] = []
         self.array_ops: list[ArrayOp] = []
-        self._node_op = [0] * len(nodes)  # per traced node, the array op that computes it
+        self._ordered = ordered
+        product = find(infix="*").name
         layers = iter(columns)
         for index, members in enumerate(ordered):
             start, stop = row_of_node[members[0]], row_of_node[members[0]] + len(members)
             dense = members[0] in neurons
-            covered = [v for m in members for v in (*neurons[m].absorbed, m)] if dense else members
-            counts: dict[str, int] = {}
-            for m in sorted(covered):
-                self._node_op[m] = index
-                counts[nodes[m].op.name] = counts.get(nodes[m].op.name, 0) + 1
+            counts: dict[str, int] = {nodes[members[0]].op.name: len(members)}
+            if dense:  # the products come first in trace order, then the sums
+                counts = {product: sum(len(neurons[m].weights) for m in members)}
+                for m in members:
+                    for v in (*neurons[m].inner, m):
+                        counts[nodes[v].op.name] = counts.get(nodes[v].op.name, 0) + 1
             level = depth[members[0]]
             if dense:
                 step = self._dense_step(
@@ -730,7 +753,6 @@ class CompiledGraph:
         self.n_groups = len(self._steps)
         self.n_matmuls = sum(1 for s in self._steps if type(s) is _Dense)
         self._outputs = np.array([row(r) for r in graph.outputs], dtype=np.intp)
-        self._traced_ops = [node.op for node in nodes]
         self._edges = max(
             (s.block.size if isinstance(s, _Group) else s.n_in for s in self._steps), default=0
         )
@@ -751,11 +773,7 @@ class CompiledGraph:
     ) -> _Dense:
         """The matmul of neurons that read the inputs ``cols`` (in the order of their rows)."""
         zero = len(self._param_vector) - 1
-        keys = [_ref_key(u) for u in cols]
-        W = np.empty((len(members), len(cols)), dtype=np.intp)
-        for i, nr in enumerate(members):
-            by_input = {_ref_key(u): pslot[k] for k, u in nr.weights}
-            W[i] = [by_input[key] for key in keys]
+        W = np.array([list(map(pslot.__getitem__, nr.columns)) for nr in members], dtype=np.intp)
         b = np.array([zero if nr.bias is None else pslot[nr.bias] for nr in members], np.intp)
         const = np.array([[nr.const] for nr in members])
         in_rows = np.array([row(u) for u in cols], dtype=np.intp)
@@ -772,6 +790,30 @@ class CompiledGraph:
             const=const if any(nr.const.hex() != "0x0.0p+0" for nr in members) else None,
             input_grad=bool(needs[in_rows].any()),
         )
+
+    @functools.cached_property
+    def n_levels(self) -> int:
+        """The graph's depth: the longest chain of op nodes from an input to an output."""
+        depth = [0] * len(self._nodes)
+        for m, node in enumerate(self._nodes):
+            d = 0
+            for kind, v in node.inputs:
+                if kind == "n" and depth[v] > d:
+                    d = depth[v]
+            depth[m] = d + 1
+        return max(depth, default=0)
+
+    @functools.cached_property
+    def _node_op(self) -> list[int]:
+        """Per traced node, the array op that computes it (for explain, locate and pictures)."""
+        node_op = [0] * len(self._nodes)
+        for index, members in enumerate(self._ordered):
+            for m in members:
+                node_op[m] = index
+                if m in self._neurons:
+                    for v in self._neurons[m].absorbed:
+                        node_op[v] = index
+        return node_op
 
     def __repr__(self) -> str:
         return (
@@ -844,7 +886,7 @@ class CompiledGraph:
                 raise TypeError(f"outputs[{i}]: expected a Value, got {describe(v)}")
         order = _postorder(roots)
         if len(order) > self.n_nodes or any(
-            v._op is not op for v, op in zip(order, self._traced_ops, strict=False)
+            v._op is not node.op for v, node in zip(order, self._nodes, strict=False)
         ):
             raise ValueError(
                 f"outputs: this graph ({len(order)} op nodes) is not the one traced "
