@@ -54,6 +54,7 @@ from microgradnn._checks import describe, integer
 from microgradnn.engine import (
     CompileError,
     Value,
+    all_values,
     collector_paused,
     is_grad_enabled,
     no_grad,
@@ -69,6 +70,7 @@ __all__ = [
     "CompiledGraph",
     "check_mean_loss",
     "compile_model",
+    "numbers_of",
     "trace",
 ]
 
@@ -336,6 +338,7 @@ class _Neuron:
 
 
 _kind = operator.itemgetter(0)  # a Ref's kind: "x", "y", "p", "c" or "n"
+_op_attr = operator.attrgetter("_op")  # None for a leaf Value
 
 
 def _ref_key(r: Ref) -> Ref:
@@ -939,14 +942,14 @@ class CompiledGraph:
 
         What :meth:`loss_and_grad_vector` takes: the network as a function of one vector.
         """
-        return np.fromiter(map(_data, self.params), np.float64, len(self.params))
+        return numbers_of(self.params)
 
     def _load(self, theta: Any) -> None:
         """Put the parameters' numbers where the replay reads them: ``theta``'s, or the Values'."""
         data = self._param_vector
         n = len(self._used_params)
         if theta is None:
-            data[:n] = np.fromiter(map(_data, self._used_params), np.float64, n)
+            data[:n] = numbers_of(self._used_params)
             return
         try:
             t = np.asarray(theta, dtype=np.float64)
@@ -1127,6 +1130,11 @@ class CompiledGraph:
 # The slot behind Value.data: parameters are Values (checked by trace), and the property
 # costs a call per parameter per replay.
 _data = operator.attrgetter("_data")
+
+
+def numbers_of(values: Sequence[Value]) -> Array:
+    """The Values' numbers as one float64 vector (the slots, past the tracer's check)."""
+    return np.fromiter(map(_data, values), np.float64, len(values))
 
 
 def _apply(op: Op, inputs: tuple[Array, ...]) -> Array:
@@ -1447,19 +1455,18 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
     n_targets = integer("n_targets", n_targets, low=0)
     if isinstance(params, Value | str) or not isinstance(params, Iterable):
         raise TypeError(f"params: expected a list of Values, got {describe(params)}")
-    unique: list[Value] = []
-    index: dict[int, int] = {}
-    for i, p in enumerate(params):
-        if type(p) is not Value:
-            raise TypeError(f"params[{i}]: expected a Value, got {describe(p)}")
-        if not p.is_leaf:
-            raise ValueError(
-                f"params[{i}]: expected a leaf Value (made by Value(...)), got a Value computed "
-                "by an op"
-            )
-        if id(p) not in index:
-            index[id(p)] = len(unique)
-            unique.append(p)
+    params = list(params)
+    if not all_values(params) or any(map(_op_attr, params)):
+        for i, p in enumerate(params):  # name the first one that is not a leaf Value
+            if type(p) is not Value:
+                raise TypeError(f"params[{i}]: expected a Value, got {describe(p)}")
+            if not p.is_leaf:
+                raise ValueError(
+                    f"params[{i}]: expected a leaf Value (made by Value(...)), got a Value "
+                    "computed by an op"
+                )
+    unique = list(dict.fromkeys(params))  # each once, in order (a Value hashes by identity)
+    index = dict(zip(map(id, unique), range(len(unique)), strict=True))
     if not is_grad_enabled():
         raise CompileError("trace records the graph, so it cannot run inside no_grad()")
 

@@ -41,6 +41,7 @@ __all__ = [
     "CompileError",
     "Tracer",
     "Value",
+    "all_values",
     "is_grad_enabled",
     "is_tracing",
     "no_grad",
@@ -513,6 +514,11 @@ _NEG = OPS["neg"]
 _VALUE_ONLY = frozenset({Value})
 
 
+def all_values(items: Iterable[Any]) -> bool:
+    """Whether every item is a Value: one pass over their types at C speed (no Python loop)."""
+    return _VALUE_ONLY.issuperset(map(type, items))
+
+
 def _backpropagate(root: Value, seed: float) -> None:
     """backward(): the chain rule at every node of ``root``'s graph, from ``root`` down."""
     order = root.topological_order()
@@ -602,7 +608,7 @@ def _method(op: Op) -> Any:
             # Through a list: a tuple built from a generator is resized, and each one freed
             # would then fill another free list (a memory test sees thousands of blocks).
             prev = tuple(values if type(values) is list else list(values))
-            if _VALUE_ONLY.issuperset(map(type, prev)):  # every input a Value: none to convert
+            if all_values(prev):  # every input a Value: none to convert
                 xs = tuple([v._data for v in prev])
             else:
                 prev = tuple([_operand(v, f"Value.{name}") for v in prev])

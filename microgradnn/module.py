@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 from microgradnn._checks import describe, flag
-from microgradnn.engine import Value
+from microgradnn.engine import Value, all_values
 
 __all__ = ["IncompatibleKeys", "Module", "eval_mode", "io_sizes"]
 
@@ -65,15 +65,12 @@ def _members(module: Module, values: bool = True) -> Iterator[tuple[str, Value |
             yield path, value
         elif isinstance(value, (list, tuple, dict)):
             items = value.values() if isinstance(value, dict) else value
-            if not values and _VALUE_ONLY.issuperset(map(type, items)):
+            if not values and all_values(items):
                 continue
             if isinstance(value, dict):
                 stack.extend((f"{path}.{k}", v) for k, v in reversed(list(value.items())))
             else:
                 stack.extend((f"{path}.{i}", v) for i, v in reversed(list(enumerate(value))))
-
-
-_VALUE_ONLY = frozenset({Value})
 
 
 def _values(module: Module) -> list[Value]:
@@ -90,7 +87,7 @@ def _values(module: Module) -> list[Value]:
             out.append(value)
         elif isinstance(value, (list, tuple, dict)) and not isinstance(value, Module):
             items = value.values() if isinstance(value, dict) else value
-            if _VALUE_ONLY.issuperset(map(type, items)):
+            if all_values(items):
                 out.extend(items)
             else:
                 stack.extend(reversed(list(items)))
@@ -272,7 +269,7 @@ def _holds_module(value: Any) -> bool:
         if isinstance(v, Module):
             return True
         if isinstance(v, (list, tuple)):
-            if not _VALUE_ONLY.issuperset(map(type, v)):  # a neuron's weights: nothing inside
+            if not all_values(v):  # a neuron's weights: nothing inside
                 stack.extend(v)
         elif isinstance(v, dict):
             stack.extend(v.values())

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from microgradnn import _checks as check
-from microgradnn.compile import CompiledGraph, CompileError, check_mean_loss, trace
+from microgradnn.compile import CompiledGraph, CompileError, check_mean_loss, numbers_of, trace
 from microgradnn.data import batches
 from microgradnn.engine import Value, collector_paused, no_grad
 from microgradnn.losses import LOSS_INFO, Loss, get_loss, l2_regularization, loss_info
@@ -374,7 +374,7 @@ def _loss_of_outputs(fn: LossFn, out: np.ndarray, targets: list[Any]) -> float:
 
 
 def _l2_penalty(params: Sequence[Value], l2: float) -> float:
-    return _l2_penalty_of(_gather(list(params), _DATA), l2)
+    return _l2_penalty_of(numbers_of(list(params)), l2)
 
 
 def _l2_penalty_of(data: np.ndarray, l2: float) -> float:
@@ -816,12 +816,11 @@ class _EagerRunner:
         pass
 
 
-_DATA = operator.attrgetter("_data")
 _GRAD = operator.attrgetter("grad")
 
 
-def _gather(values: list[Value], attribute: Callable[[Value], float]) -> np.ndarray:
-    return np.fromiter(map(attribute, values), np.float64, len(values))
+def _grads(values: list[Value]) -> np.ndarray:
+    return np.fromiter(map(_GRAD, values), np.float64, len(values))
 
 
 def _vector_step(opt: Any, params: list[Value]) -> tuple[VectorStep | None, np.ndarray | None]:
@@ -918,7 +917,7 @@ class _CompiledRunner:
         self.l2 = l2
         self.then = then
         self.vector, self.index = _vector_step(then.optimizer, params)
-        self.data = _gather(params, _DATA)
+        self.data = numbers_of(params)
         self.grad: np.ndarray | None = None  # the last step's gradient, once there is one
         self._written = True  # the Values hold the numbers of ``data`` and ``grad``
 
@@ -949,13 +948,13 @@ class _CompiledRunner:
         if self.vector is None:
             self._write_grads()
             then.on_values(step, self.model, self.params)
-            self.data = _gather(self.params, _DATA)
+            self.data = numbers_of(self.params)
         else:
             if then.batch_hooks:
                 self.publish()
                 _call(then.batch_hooks, "on_batch_end", step, self.model)
                 self.refresh()
-                data, grad = self.data, _gather(self.params, _GRAD)
+                data, grad = self.data, _grads(self.params)
                 self.grad = grad
             if then.clip is not None:
                 clip_grad_norm_(grad, then.clip)
@@ -987,6 +986,6 @@ class _CompiledRunner:
             self._written = True
 
     def refresh(self) -> None:
-        self.data = _gather(self.params, _DATA)
+        self.data = numbers_of(self.params)
         if self.vector is not None:
             self.vector.load()

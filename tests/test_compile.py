@@ -593,6 +593,16 @@ def test_loss_that_rejects_every_second_example_raises() -> None:
             r"params\[0\]: expected a Value, got float",
         ),
         ((lambda xs, ys: xs[0], 1, 0, [Value(1.0) * 2]), ValueError, "expected a leaf Value"),
+        (
+            (lambda xs, ys: xs[0], 1, 0, [Value(1.0), Value(2.0), 3.0]),
+            TypeError,
+            r"params\[2\]: expected a Value, got float",
+        ),
+        (
+            (lambda xs, ys: xs[0], 1, 0, [Value(1.0), Value(1.0) * 2]),
+            ValueError,
+            r"params\[1\]: expected a leaf Value",
+        ),
         ((lambda xs, ys: "loss", 1, 0, []), TypeError, "expected a Value or a number, got str"),
         ((lambda xs, ys: [xs[0], None], 1, 0, []), TypeError, "output 1: expected a Value"),
     ],
