@@ -567,7 +567,7 @@ class _Workspace:
     # Per step, the views of these arrays it reads and writes, sliced once per batch size
     # rather than on every replay (a slice costs as much as a small numpy call).
     forward: list[tuple[Any, ...]] = field(default_factory=list)
-    backward: list[tuple[Any, ...]] = field(default_factory=list)
+    backward: list[tuple[Any, ...]] | None = None  # with grads & co, at the first replay
 
 
 class CompiledGraph:
@@ -925,10 +925,13 @@ class CompiledGraph:
             self._workspaces[batch] = ws
         return ws
 
-    def _backward_workspace(self, ws: _Workspace) -> None:
-        """Give a workspace the backward pass's arrays and views (forward() needs none)."""
-        if ws.backward:
-            return
+    def _bind_backward(self, ws: _Workspace) -> list[tuple[Any, ...]]:
+        """The workspace's views for the backward pass, made with its arrays at the first call.
+
+        (:meth:`forward` needs none of them.)
+        """
+        if ws.backward is not None:
+            return ws.backward
         values = ws.values
         batch = values.shape[1]
         ws.grads = np.empty_like(values)
@@ -936,6 +939,7 @@ class CompiledGraph:
         ws.summed = np.empty((self._bucket_rows, batch))
         ws.temp = np.empty((self._bucket_rows, batch))
         ws.backward = [_backward_views(s, ws) for s in self._steps]
+        return ws.backward
 
     def param_vector(self) -> Array:
         """The parameters' numbers as one vector: entry i is ``params[i].data``.
@@ -1108,7 +1112,7 @@ class CompiledGraph:
             ws = self._forward(X, Y)
             values = ws.values
             batch = values.shape[1]
-            self._backward_workspace(ws)
+            backward = self._bind_backward(ws)
             grads = ws.grads
             grads[self._param_start :] = 0.0
             out = self._outputs[0]
@@ -1116,7 +1120,7 @@ class CompiledGraph:
             grads[out] += 1.0 / batch  # d(mean)/d(each example's loss)
             totals = np.zeros(len(self._param_vector))
             k = len(ws.weights)
-            for s, views in zip(reversed(self._steps), reversed(ws.backward), strict=True):
+            for s, views in zip(reversed(self._steps), reversed(backward), strict=True):
                 if type(s) is _Group:
                     if s.buckets:
                         _backward_group(s, ws, *views)
@@ -1194,10 +1198,6 @@ def _agrees(a: float, b: float) -> bool:
     if a != a or b != b:
         return a != a and b != b
     return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-300)
-
-
-def _count(rows: Rows) -> int:
-    return rows.stop - rows.start if type(rows) is slice else len(rows)
 
 
 def _gather(g: _Group, values: Array, scratch: Array) -> tuple[Array, ...]:

@@ -126,6 +126,30 @@ def test_mlp_loss_and_grads_match_eager(
     assert_all_close(got_grads, want_grads, "parameter gradients")
 
 
+def test_one_graph_replays_any_sequence_of_batch_sizes() -> None:
+    # The replay keeps views of its arrays per batch size (two at a time) and learns after the
+    # first backward pass which locals are plain numbers: every call must still be eager's.
+    rng = np.random.default_rng(5)
+    model = MLP(3, [4, 3], activation="tanh", seed=5)
+    params = model.parameters()
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return cross_entropy_loss([model(xs)], [list(ys)]) - (xs[0] - xs[1]) * 0.5
+
+    graph = trace(fn, 3, 3, params)
+    for i, batch in enumerate([7, 3, 7, 5, 1, 7, 3]):
+        X = rng.normal(size=(batch, 3))
+        Y = np.eye(3)[rng.integers(0, 3, size=batch)]
+        if i == 3:  # a forward-only call first: its workspace gets the backward arrays later
+            graph.forward(X, Y)
+        want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+        got_loss, got_grads = compiled_mean_loss(graph, X, Y, params)
+        assert close(got_loss, want_loss), batch
+        assert_all_close(got_grads, want_grads, f"gradients, call {i} (batch {batch})")
+        for p, g in zip(params, rng.normal(scale=0.3, size=len(params)).tolist(), strict=True):
+            p.data += g  # new weights for the next call: the views must read them
+
+
 def test_vector_outputs_and_targets_match_eager() -> None:
     rng = np.random.default_rng(0)
     model = MLP(4, [6, 3], activation="tanh", seed=3)
