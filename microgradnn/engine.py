@@ -432,9 +432,14 @@ class Value(metaclass=_OpMethods):
                 b.grad += local_b * out.grad
         else:
             prev = out._a
+            g = out.grad
+            if op.passes_grad:  # Σ: each local derivative is 1, so each input gets g itself
+                for child in prev:
+                    if type(child) is Value:
+                        child.grad += g
+                return
             xs = tuple([p._data if type(p) is Value else p for p in prev])
             locals_ = op.local(xs, out._data) if op.variadic else op.local(*xs, out._data)
-            g = out.grad
             for child, local in zip(prev, locals_, strict=True):
                 if type(child) is Value:
                     child.grad += local * g

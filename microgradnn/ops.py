@@ -99,6 +99,10 @@ class Op:
             ``vjp(a, b, out, grad) -> (contribution to a, to b)`` (log at a subnormal input
             divides ``grad / a`` instead of multiplying by ``1/a = inf``). It must equal
             ``local × grad`` wherever both are finite; the pictures still show ``local``.
+        passes_grad: Every local derivative is exactly 1 (Σ): the chain rule hands each input
+            the upstream gradient as it is, ``child.grad += out.grad`` (1 × g is g, exactly,
+            in IEEE arithmetic too), without calling ``local``. Checked on a probe when the
+            row is made; ``local`` still says so, for pictures and the stepper.
         arity: Number of inputs (-1 for variadic), taken from ``forward``'s signature.
         plain: Neither ``masked`` nor a ``vjp``: the lecture's rule applies as it is.
     """
@@ -120,6 +124,7 @@ class Op:
     probability: bool = False
     masked: bool | Callable[..., tuple[Any, ...]] = False
     vjp: Callable[..., tuple[Any, ...]] | None = None
+    passes_grad: bool = False
     arity: int = 0
     plain: bool = True
 
@@ -152,6 +157,24 @@ class Op:
             raise ValueError(f"{self.name}: a prefix op takes 1 input, forward takes {arity}")
         if len(self.defaults) > max(arity - 1, 0):
             raise ValueError(f"{self.name}: more defaults than inputs after the first")
+        if self.passes_grad:
+            self._check_passes_grad()
+
+    def _check_passes_grad(self) -> None:
+        """Refuse ``passes_grad`` on a row whose ``local`` is not 1 everywhere it is probed."""
+        if not self.plain:
+            raise ValueError(f"{self.name}: passes_grad cannot be combined with masked or vjp")
+        xs = (0.5, -2.0, 3.25)[: 3 if self.variadic else self.arity]
+        try:
+            out = self.forward(xs) if self.variadic else self.forward(*xs)
+            local = self.local(xs, out) if self.variadic else self.local(*xs, out)
+        except Exception as err:
+            raise ValueError(f"{self.name}: passes_grad, but local fails on {xs}: {err}") from None
+        if tuple(local) != (1.0,) * len(xs):
+            raise ValueError(
+                f"{self.name}: passes_grad says every local derivative is 1, but local gives "
+                f"{tuple(local)} at {xs}"
+            )
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}, symbol={self.symbol!r})"
@@ -402,6 +425,7 @@ _TABLE: list[Op] = [
         local=lambda xs, out: (1.0,) * len(xs),
         symbol="Σ",
         variadic=True,
+        passes_grad=True,
         local_text=("1",),
         np_forward=_np_sum,
         torch=lambda torch, xs: sum(xs),

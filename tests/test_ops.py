@@ -10,6 +10,7 @@ fails if an op has no record, so a new op cannot ship untested.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from types import ModuleType
@@ -21,6 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from microgradnn import OPS, Value
+from microgradnn.engine import _node_n
+from microgradnn.ops import Op
 from tests.op_db import OP_DB, RECORDS, Extreme, Form, Leaf, OpInfo
 from tests.oracle import (
     assert_close,
@@ -374,3 +377,39 @@ def test_softplus_matches_torch_default_threshold_within_its_approximation() -> 
         ours = Value(x).softplus().data
         theirs = float(torch.nn.functional.softplus(torch.tensor(x, dtype=torch.float64)))
         assert abs(ours - theirs) <= math.exp(-20) * 1.01
+
+
+# -- passes_grad: the chain rule without a multiply where every local derivative is 1 -----------
+
+
+def test_only_the_sum_row_passes_its_gradient_through() -> None:
+    assert {name for name, op in OPS.items() if op.passes_grad} == {"sum"}
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=6))
+def test_rows_that_pass_the_gradient_have_unit_local_derivatives(xs: list[float]) -> None:
+    for op in (op for op in OPS.values() if op.passes_grad):
+        out = op.forward(tuple(xs))
+        assert op.local(tuple(xs), out) == (1.0,) * len(xs)
+
+
+@pytest.mark.parametrize("seed", [1.5, -0.0, 0.0, INF, -INF, NAN, 5e-324, 1e308])
+def test_passing_the_gradient_is_bit_for_bit_the_lectures_rule(seed: float) -> None:
+    # The oracle: the same row without passes_grad, so backward runs local x grad as written.
+    plain = dataclasses.replace(OPS["sum"], passes_grad=False)
+    grads = []
+    for op in (OPS["sum"], plain):
+        a, b = Value(2.0), Value(-3.0)
+        xs = (a, b, a, 4.0)  # a input listed twice, and a plain-number constant
+        out = _node_n(op, xs, op.forward(tuple(x if type(x) is float else x.data for x in xs)))
+        out.backward(seed)
+        grads.append([a.grad.hex(), b.grad.hex()])
+    assert grads[0] == grads[1]
+
+
+def test_a_row_that_claims_unit_derivatives_must_have_them() -> None:
+    with pytest.raises(ValueError, match="passes_grad says every local derivative is 1"):
+        Op("twice", lambda xs: 2 * sum(xs), lambda xs, out: (2.0,) * len(xs), variadic=True,
+           passes_grad=True)  # fmt: skip
+    with pytest.raises(ValueError, match="cannot be combined with masked"):
+        Op("picky", lambda a: a, lambda a, out: (1.0,), masked=True, passes_grad=True)
