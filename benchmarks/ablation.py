@@ -36,6 +36,7 @@ VARIANTS = {
     "all_gc_on": "today's engine with the cycle collector running",
     "learner": "today's engine, the demo loop as a learner writes it (collector on)",
     "learner_tuple": "the same loop, each node's inputs in a tuple of their own (before)",
+    "learner_sum_local": "the same loop, Σ's chain rule through its local derivatives (before)",
     "micrograd": "micrograd 0.1.0",
     "micrograd_gc_off": "micrograd 0.1.0 with the cycle collector off",
 }
@@ -155,6 +156,13 @@ def old_topo() -> None:
     Value.topological_order = topological_order
 
 
+def sum_through_local() -> None:
+    """Σ's chain-rule step through ``local`` and a multiply, as for any other variadic op."""
+    from microgradnn.ops import OPS
+
+    object.__setattr__(OPS["sum"], "passes_grad", False)  # a frozen row: this process only
+
+
 def tuple_inputs() -> None:
     """Every node's inputs in a tuple of their own (_prev a slot), as before the two slots.
 
@@ -252,6 +260,8 @@ def worker(variant: str, cfg: dict[str, Any]) -> dict[str, Any]:
     if variant.startswith("learner"):
         if variant == "learner_tuple":
             tuple_inputs()
+        if variant == "learner_sum_local":
+            sum_through_local()
         return workers.w1_learner(cfg)
     return workers.w1_eager(cfg)
 
