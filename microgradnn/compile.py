@@ -794,6 +794,13 @@ class CompiledGraph:
             input_grad=bool(needs[in_rows].any()),
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A workspace holds views of this graph's arrays (W is a view of the parameter
+        # vector): a copy makes its own at its first call, bound to the copy's arrays.
+        state = self.__dict__.copy()
+        state["_workspaces"] = {}
+        return state
+
     @functools.cached_property
     def n_levels(self) -> int:
         """The graph's depth: the longest chain of op nodes from an input to an output."""

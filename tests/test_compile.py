@@ -10,6 +10,7 @@ mean loss and the same parameter gradients to 1e-9.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import random
@@ -148,6 +149,30 @@ def test_one_graph_replays_any_sequence_of_batch_sizes() -> None:
         assert_all_close(got_grads, want_grads, f"gradients, call {i} (batch {batch})")
         for p, g in zip(params, rng.normal(scale=0.3, size=len(params)).tolist(), strict=True):
             p.data += g  # new weights for the next call: the views must read them
+
+
+@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy])
+def test_a_copied_graph_replays_with_its_own_numbers(copier: Callable[[Any], Any]) -> None:
+    # The copy is made after a replay, so the original's workspace (its views of the parameter
+    # vector) exists: the copy must not read the numbers through it.
+    rng = np.random.default_rng(2)
+    model = MLP(3, [4, 2], activation="tanh", seed=2)
+    params = model.parameters()
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+
+    def fn(xs: list[Value], ys: list[Value]) -> Value:
+        return mse_loss([model(xs)], [list(ys)])
+
+    graph = compile_model(model, mse_loss, 3, 2)
+    graph.loss_and_grad(X, Y)
+    twin = copier(graph)
+    for p, g in zip(params, rng.normal(size=len(params)).tolist(), strict=True):
+        p.data += g
+    want_loss, want_grads = eager_mean_loss(fn, X, Y, params)
+    for g in (twin, graph):
+        loss, grad = g.loss_and_grad_vector([p.data for p in params], X, Y)
+        assert close(loss, want_loss)
+        assert_all_close(grad.tolist(), want_grads, "gradients")
 
 
 def test_vector_outputs_and_targets_match_eager() -> None:
