@@ -952,6 +952,16 @@ class Sequential(Module):
         seq: torch.nn.Sequential = torch_bridge.to_torch(self)
         return seq
 
+    @classmethod
+    def from_torch(cls, seq: torch.nn.Module) -> Sequential:
+        """Rebuild a Sequential, layer for module, from a ``torch.nn.Sequential``.
+
+        See :func:`microgradnn.torch_bridge.sequential_from_torch`.
+        """
+        from microgradnn import torch_bridge
+
+        return torch_bridge.sequential_from_torch(seq)
+
 
 def _layer_forward(layer: Module, x: Sequence[Operand]) -> list[Any]:
     """One layer of a Sequential on a list of inputs, its outputs as a list."""

@@ -1,4 +1,4 @@
-"""The PyTorch bridge: an MLP or a Sequential as a ``torch.nn.Sequential``, and an MLP back.
+"""The PyTorch bridge: an MLP or a Sequential as a ``torch.nn.Sequential``, and back.
 
 torch is imported only when a function here is called (``pip install 'microgradnn[torch]'``).
 Each activation's torch module comes from its row in :data:`~microgradnn.activations.ACTIVATIONS`;
@@ -8,6 +8,7 @@ op's PyTorch twin from the op table, so outputs and gradients agree.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from microgradnn.nn import (
     MLP,
     SOFTMAX,
     Activation,
+    Dense,
     Dropout,
     Layer,
     Neuron,
@@ -26,7 +28,7 @@ from microgradnn.nn import (
 )
 from microgradnn.ops import OPS
 
-__all__ = ["from_torch", "to_torch"]
+__all__ = ["from_torch", "sequential_from_torch", "to_torch"]
 
 TORCH_HINT = "pip install 'microgradnn[torch]'"
 _op_module: Any = None
@@ -192,7 +194,13 @@ class _LinearSpec:
 _BY_TORCH_NAME = {row.torch: row.name for row in ACTIVATIONS.values() if row.torch is not None}
 
 
-def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
+_SUPPORTED = (
+    "Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01), PReLU, Softmax(dim=-1), Identity, Dropout"
+)
+
+
+def _modules(torch: Any, seq: Any) -> list[Any]:
+    """The modules of a torch Sequential in order, nested Sequentials opened."""
     if not isinstance(seq, torch.nn.Module):
         raise TypeError(f"from_torch: expected a torch.nn.Sequential, got {describe(seq)}")
 
@@ -203,12 +211,36 @@ def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
         else:
             yield module
 
+    return list(flatten(seq))
+
+
+def _activation_name(torch: Any, module: Any, i: int) -> str:
+    """The activation a torch module applies, by its name in ACTIVATIONS (PReLU aside)."""
+    kind = type(module).__name__
+    if isinstance(module, torch.nn.LeakyReLU):
+        if module.negative_slope != 0.01:
+            raise ValueError(
+                f"module {i}: LeakyReLU slope {module.negative_slope} (microgradnn's "
+                "leaky_relu uses 0.01)"
+            )
+        return "leaky_relu"
+    if isinstance(module, torch.nn.Softmax):
+        if module.dim not in (-1, 1):
+            raise ValueError(
+                f"module {i}: Softmax(dim={module.dim}); microgradnn's softmax reads the "
+                "outputs of one example, Softmax(dim=-1)"
+            )
+        return SOFTMAX
+    if kind in _BY_TORCH_NAME:
+        return _BY_TORCH_NAME[kind]
+    if kind == "MicrogradnnActivation":
+        return str(module.name)
+    raise ValueError(f"from_torch does not know {kind} (module {i}); it knows {_SUPPORTED}")
+
+
+def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
     specs: list[_LinearSpec] = []
-    supported = (
-        "Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01), PReLU, Softmax(dim=-1) (last), Identity, "
-        "Dropout"
-    )
-    for i, module in enumerate(flatten(seq)):
+    for i, module in enumerate(_modules(torch, seq)):
         kind = type(module).__name__
         if isinstance(module, torch.nn.Linear):
             weight = module.weight.detach().to(torch.float64).tolist()
@@ -238,26 +270,8 @@ def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
                     f"module {i}: PReLU has {len(alphas)} slopes for a layer of {spec.nout}"
                 )
             spec.activation, spec.alphas = "prelu", alphas
-        elif isinstance(module, torch.nn.LeakyReLU):
-            if module.negative_slope != 0.01:
-                raise ValueError(
-                    f"module {i}: LeakyReLU slope {module.negative_slope} (microgradnn's "
-                    "leaky_relu uses 0.01)"
-                )
-            spec.activation = "leaky_relu"
-        elif isinstance(module, torch.nn.Softmax):
-            if module.dim not in (-1, 1):
-                raise ValueError(
-                    f"module {i}: Softmax(dim={module.dim}); an MLP's softmax reads the outputs "
-                    "of one example, Softmax(dim=-1)"
-                )
-            spec.activation = SOFTMAX
-        elif kind in _BY_TORCH_NAME:
-            spec.activation = _BY_TORCH_NAME[kind]
-        elif kind == "MicrogradnnActivation":
-            spec.activation = module.name
         else:
-            raise ValueError(f"from_torch does not know {kind} (module {i}); it knows {supported}")
+            spec.activation = _activation_name(torch, module, i)
     if not specs:
         raise ValueError("from_torch found no torch.nn.Linear layer")
     return specs
@@ -286,7 +300,10 @@ def from_torch(seq: Any) -> MLP:
         raise ValueError("an MLP has softmax only after its last Linear layer, not a hidden one")
     if len(hidden) > 1:
         found = ", ".join(f"{s.activation} after layer {i}" for i, s in enumerate(linears[:-1]))
-        raise ValueError(f"an MLP uses one activation for every hidden layer, got {found}")
+        raise ValueError(
+            f"an MLP uses one activation for every hidden layer, got {found} "
+            "(Sequential.from_torch keeps each layer's own)"
+        )
     drops = {spec.dropout for spec in linears[:-1]}
     if len(drops) > 1:
         raise ValueError(f"an MLP uses one dropout after every hidden layer, got {sorted(drops)}")
@@ -314,5 +331,77 @@ def from_torch(seq: Any) -> MLP:
                 neuron.b.data = spec.bias[j]
             if spec.alphas is not None and isinstance(neuron.activation, PReLU):
                 neuron.activation.alpha.data = spec.alphas[j % len(spec.alphas)]
+    model.train(bool(seq.training))
+    return model
+
+
+def sequential_from_torch(seq: Any) -> Sequential:
+    """Rebuild a :class:`~microgradnn.nn.Sequential`, layer for module, from a torch Sequential.
+
+    For what an MLP cannot hold: another activation after each layer, dropout anywhere, a layer
+    without biases. Each ``Linear`` becomes a :class:`~microgradnn.nn.Dense` holding its
+    weights (torch's ``weight[j]`` is neuron j's), each activation an
+    :class:`~microgradnn.nn.Activation`, each ``Dropout`` a Dropout of the same ``p``;
+    ``Identity`` is left out and nested Sequentials are opened. A ``PReLU(n)`` with one slope
+    per output of the Linear before it becomes that Dense's per-neuron slopes, a ``PReLU()``
+    one shared ``Activation("prelu")``. Understands the modules :func:`from_torch` does,
+    anywhere in the stack, and what :func:`to_torch` writes for a Sequential.
+    """
+    torch = _torch("Sequential.from_torch()")
+    modules = [m for m in _modules(torch, seq) if not isinstance(m, torch.nn.Identity)]
+    if not modules or not isinstance(modules[0], torch.nn.Linear):
+        first = type(modules[0]).__name__ if modules else "nothing"
+        raise ValueError(
+            f"Sequential.from_torch expects a torch.nn.Linear first (it says how many inputs "
+            f"the model takes), got {first}"
+        )
+    f64 = torch.float64
+    dropout_seeds = random.Random(0)  # reproducible masks, a different one for each Dropout
+    layers: list[Module] = []
+    for i, module in enumerate(modules):
+        if isinstance(module, torch.nn.Linear):
+            after = modules[i + 1] if i + 1 < len(modules) else None
+            per_neuron = isinstance(after, torch.nn.PReLU) and after.num_parameters > 1
+            dense = Dense(
+                module.out_features,
+                activation="prelu" if per_neuron else None,
+                use_bias=module.bias is not None,
+                input_dim=module.in_features,
+                seed=0,
+            )
+            weight = module.weight.detach().to(f64).tolist()
+            bias = None if module.bias is None else module.bias.detach().to(f64).tolist()
+            for j, neuron in enumerate(dense.neurons):
+                for w, value in zip(neuron.w, weight[j], strict=True):
+                    w.data = value
+                if neuron.b is not None and bias is not None:
+                    neuron.b.data = bias[j]
+            layers.append(dense)
+        elif isinstance(module, torch.nn.Dropout):
+            layers.append(Dropout(float(module.p), seed=dropout_seeds))
+        elif isinstance(module, torch.nn.PReLU):
+            alphas = module.weight.detach().to(f64).tolist()
+            before = modules[i - 1]
+            if len(alphas) > 1:
+                if not isinstance(before, torch.nn.Linear) or before.out_features != len(alphas):
+                    width = before.out_features if isinstance(before, torch.nn.Linear) else None
+                    raise ValueError(
+                        f"module {i}: PReLU with {len(alphas)} slopes needs a Linear of "
+                        f"{len(alphas)} outputs just before it, got "
+                        f"{type(before).__name__}{f' of {width}' if width else ''}"
+                    )
+                built = layers[-1]  # the Dense of that Linear, built with per-neuron slopes
+                assert isinstance(built, Dense)
+                for neuron, alpha in zip(built.neurons, alphas, strict=True):
+                    slope = neuron.activation
+                    assert isinstance(slope, PReLU)
+                    slope.alpha.data = alpha
+            else:
+                act = Activation("prelu")
+                act.activation.alpha.data = alphas[0]
+                layers.append(act)
+        else:
+            layers.append(Activation(_activation_name(torch, module, i)))
+    model = Sequential(layers)
     model.train(bool(seq.training))
     return model

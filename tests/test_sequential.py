@@ -509,6 +509,101 @@ def test_an_mlp_with_a_softmax_output_goes_to_torch_and_back(torch: Any) -> None
         )
 
 
+@pytest.mark.torch
+def test_a_torch_network_an_mlp_cannot_hold_comes_back_as_a_sequential(torch: Any) -> None:
+    # Another activation after each layer, dropout in the middle, a layer without biases,
+    # per-output PReLU slopes, a nested Sequential: torch's own outputs are the oracle.
+    nn_ = torch.nn
+    torch.manual_seed(0)
+    theirs = nn_.Sequential(
+        nn_.Linear(3, 5),
+        nn_.Tanh(),
+        nn_.Dropout(0.2),
+        nn_.Linear(5, 4, bias=False),
+        nn_.PReLU(4),
+        nn_.Sequential(nn_.Linear(4, 4), nn_.ReLU(), nn_.Identity()),
+        nn_.Linear(4, 4),
+        nn_.PReLU(),
+        nn_.Linear(4, 3),
+        nn_.Softmax(dim=-1),
+    ).double()
+    with torch.no_grad():
+        theirs[4].weight.copy_(torch.tensor([0.1, -0.2, 0.3, 0.05]))
+        theirs[7].weight.fill_(0.4)
+    theirs.eval()
+    with pytest.raises(ValueError, match="Sequential.from_torch keeps each layer's own"):
+        MLP.from_torch(theirs)
+    ours = Sequential.from_torch(theirs)
+    assert [repr(layer) for layer in ours] == [
+        "Dense(5, input_dim=3)",
+        "Activation('tanh')",
+        "Dropout(p=0.2)",
+        "Dense(4, activation='prelu', use_bias=False, input_dim=5)",
+        "Dense(4, input_dim=4)",
+        "Activation('relu')",
+        "Dense(4, input_dim=4)",
+        "Activation('prelu')",
+        "Dense(3, input_dim=4)",
+        "Activation('softmax')",
+    ]
+    assert not ours.training
+    X = np.random.default_rng(1).normal(size=(7, 3))
+    got = [[v.data for v in ours(x)] for x in X.tolist()]
+    np.testing.assert_allclose(got, theirs(torch.tensor(X)).detach().numpy(), rtol=1e-12)
+    # ... and it goes back to the same torch network, weights and all.
+    again = ours.to_torch().eval()
+    assert [type(m).__name__ for m in again] == [
+        type(m).__name__
+        for m in theirs.modules()
+        if not isinstance(m, nn_.Sequential | nn_.Identity)
+    ]
+    np.testing.assert_allclose(
+        again(torch.tensor(X)).detach().numpy(),
+        theirs(torch.tensor(X)).detach().numpy(),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.torch
+def test_every_layer_kind_goes_to_torch_and_back_unchanged(torch: Any) -> None:
+    shared = Activation("prelu")
+    shared.activation.alpha.data = 0.1
+    model = Sequential(
+        Dense(4, input_dim=3, activation="leaky_relu", seed=0),
+        shared,
+        Dropout(0.3, seed=0),
+        Dense(4, activation="hard_sigmoid", seed=1),
+        Activation("sign"),
+        Dense(2, activation="softmax", seed=2),
+    )
+    back = Sequential.from_torch(model.to_torch())
+    assert back.training
+    back.eval()
+    model.eval()
+    X = np.random.default_rng(4).normal(size=(6, 3)).tolist()
+    assert [[v.data for v in back(x)] for x in X] == [[v.data for v in model(x)] for x in X]
+
+
+@pytest.mark.torch
+def test_sequential_from_torch_refuses_what_it_cannot_rebuild(torch: Any) -> None:
+    nn_ = torch.nn
+    cases = [
+        (nn_.Sequential(nn_.ReLU(), nn_.Linear(2, 1)), "expects a torch.nn.Linear first"),
+        (nn_.Sequential(), "got nothing"),
+        (nn_.Sequential(nn_.Linear(2, 3), nn_.GELU()), "does not know GELU"),
+        (nn_.Sequential(nn_.Linear(2, 3), nn_.LeakyReLU(0.2)), "slope 0.2"),
+        (nn_.Sequential(nn_.Linear(2, 3), nn_.Softmax(dim=0)), r"Softmax\(dim=0\)"),
+        (nn_.Sequential(nn_.Linear(2, 3), nn_.ReLU(), nn_.PReLU(3)), "PReLU with 3 slopes"),
+        (nn_.Sequential(nn_.Linear(2, 4), nn_.PReLU(3)), "a Linear of 3 outputs"),
+        (nn_.Sequential(nn_.Linear(2, 3), nn_.Linear(4, 1)), "takes 4 inputs"),
+    ]
+    for seq, message in cases:
+        with pytest.raises(ValueError, match=message):
+            Sequential.from_torch(seq)
+    with pytest.raises(TypeError, match=r"expected a torch\.nn\.Sequential"):
+        Sequential.from_torch("Linear(2, 3)")
+
+
 # -- pictures: clustered by neuron, as the MLP ---------------------------------------------------
 
 
