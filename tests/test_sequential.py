@@ -462,18 +462,23 @@ def test_to_torch_is_the_same_network_with_the_same_gradients(torch: Any) -> Non
         np.testing.assert_allclose(b, linear.bias.grad.numpy(), rtol=1e-9, atol=1e-13)
 
 
-@pytest.mark.torch
-def test_to_torch_of_every_layer_kind(torch: Any) -> None:
+def every_layer_kind() -> Sequential:
+    """Dense with several activations, a shared PReLU, Dropout, ops torch lacks, softmax."""
     shared = Activation("prelu")
     shared.activation.alpha.data = 0.1
-    model = Sequential(
+    return Sequential(
         Dense(4, input_dim=3, activation="leaky_relu", seed=0),
         shared,
         Dropout(0.3, seed=0),
         Dense(4, activation="hard_sigmoid", seed=1),
         Activation("sign"),
         Dense(2, activation="softmax", seed=2),
-    ).eval()
+    )
+
+
+@pytest.mark.torch
+def test_to_torch_of_every_layer_kind(torch: Any) -> None:
+    model = every_layer_kind().eval()
     seq = model.to_torch()
     kinds = [type(m).__name__ for m in seq]
     assert kinds == [
@@ -531,7 +536,7 @@ def test_a_torch_network_an_mlp_cannot_hold_comes_back_as_a_sequential(torch: An
         theirs[4].weight.copy_(torch.tensor([0.1, -0.2, 0.3, 0.05]))
         theirs[7].weight.fill_(0.4)
     theirs.eval()
-    with pytest.raises(ValueError, match="Sequential.from_torch keeps each layer's own"):
+    with pytest.raises(ValueError, match=r"Sequential\.from_torch keeps each layer's own"):
         MLP.from_torch(theirs)
     ours = Sequential.from_torch(theirs)
     assert [repr(layer) for layer in ours] == [
@@ -566,16 +571,7 @@ def test_a_torch_network_an_mlp_cannot_hold_comes_back_as_a_sequential(torch: An
 
 @pytest.mark.torch
 def test_every_layer_kind_goes_to_torch_and_back_unchanged(torch: Any) -> None:
-    shared = Activation("prelu")
-    shared.activation.alpha.data = 0.1
-    model = Sequential(
-        Dense(4, input_dim=3, activation="leaky_relu", seed=0),
-        shared,
-        Dropout(0.3, seed=0),
-        Dense(4, activation="hard_sigmoid", seed=1),
-        Activation("sign"),
-        Dense(2, activation="softmax", seed=2),
-    )
+    model = every_layer_kind()
     back = Sequential.from_torch(model.to_torch())
     assert back.training
     back.eval()
