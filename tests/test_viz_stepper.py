@@ -642,3 +642,11 @@ def test_browser_compare_page_drives_both_steppers_and_marks_the_difference(
         time.sleep(0.2)
     assert frame() == stop
     assert root.find_element(By.CSS_SELECTOR, "[data-act=play]").text == "play"
+    # One set of controls drives both: a pane shows only its zoom button and its own counter.
+    for controls in root.find_elements(By.CSS_SELECTOR, ".mg-pane .mg-controls"):
+        shown = [
+            e.get_attribute("data-act") or e.get_attribute("class")
+            for e in controls.find_elements(By.XPATH, "./*")
+            if e.is_displayed()
+        ]
+        assert shown == ["zoom", "mg-counter"]
