@@ -594,7 +594,7 @@ class CompiledGraph:
     """
 
     def __init__(self, graph: _Graph, n_inputs: int, n_targets: int, params: list[Value]) -> None:
-        for op in {node.op for node in graph.nodes}:  # an Op hashes by identity
+        for op in dict.fromkeys(node.op for node in graph.nodes):  # in order of first use
             if op not in _ARRAY_RULES_CHECKED:
                 _check_array_rules(op)
                 _ARRAY_RULES_CHECKED.add(op)

@@ -595,6 +595,32 @@ def test_op_without_numpy_rule_names_the_op() -> None:
         ops.unregister("mytanh")
 
 
+def test_of_two_ops_without_numpy_rules_the_first_used_is_named() -> None:
+    # The same graph gives the same error on every run, whatever the ops' ids.
+    tanh = OPS["tanh"]
+    names = [f"mytanh{i}" for i in range(6)]
+    for name in names:
+        ops.register(
+            dataclasses.replace(tanh, name=name, method=name, np_forward=None, np_local=None)
+        )
+    try:
+        w = Value(1.0)
+        for first in names:
+            order = [first, *(n for n in reversed(names) if n != first)]
+
+            def fn(xs: list[Value], ys: list[Value], order: list[str] = order) -> Value:
+                out = w * xs[0]
+                for name in order:
+                    out = getattr(out, name)()
+                return out
+
+            with pytest.raises(CompileError, match=rf"op '{first}'"):
+                trace(fn, 1, 0, [w])
+    finally:
+        for name in names:
+            ops.unregister(name)
+
+
 def test_trace_inside_no_grad_raises() -> None:
     w = Value(1.0)
     with no_grad(), pytest.raises(CompileError, match="no_grad"):
