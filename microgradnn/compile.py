@@ -945,7 +945,9 @@ class CompiledGraph:
         ws.contrib = np.empty((self._edges, batch))
         ws.summed = np.empty((self._bucket_rows, batch))
         ws.temp = np.empty((self._bucket_rows, batch))
-        ws.backward = [_backward_views(s, ws) for s in self._steps]
+        ws.backward = [
+            _backward_views(s, ws, views) for s, views in zip(self._steps, ws.forward, strict=True)
+        ]
         return ws.backward
 
     def param_vector(self) -> Array:
@@ -1236,17 +1238,21 @@ def _forward_views(s: Step, ws: _Workspace, data: Array) -> tuple[Any, ...]:
     return values[d.start : d.stop], U, W, b
 
 
-def _backward_views(s: Step, ws: _Workspace) -> tuple[Any, ...]:
-    """What a step's backward reads and writes, as views where they are runs of rows."""
-    values, grads = ws.values, ws.grads
+def _backward_views(s: Step, ws: _Workspace, forward: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a step's backward reads and writes, as views where they are runs of rows.
+
+    The grads' views are made here; the numbers' views are the forward's (``forward``, from
+    :func:`_forward_views`), the same arrays.
+    """
+    grads = ws.grads
     if type(s) is _Group:
+        out, inputs = forward
         k, n = s.block.shape
         contrib = ws.contrib[: k * n]
-        inputs = _gather(s, values, ws.gathered) if s.views else None
-        out, upstream = values[s.start : s.stop], grads[s.start : s.stop]
-        return upstream, out, inputs, contrib.reshape(k, n, values.shape[1]), contrib
+        upstream = grads[s.start : s.stop]
+        return upstream, out, inputs, contrib.reshape(k, n, grads.shape[1]), contrib
     d: _Dense = s  # type: ignore[assignment]
-    U = values[d.inputs] if type(d.inputs) is slice else None
+    U = forward[1]
     dU = grads[d.inputs] if type(d.inputs) is slice else None
     return grads[d.start : d.stop], U, dU
 
