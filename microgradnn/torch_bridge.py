@@ -190,6 +190,21 @@ class _LinearSpec:
         self.dropout = 0.0
         self.has_activation = False
 
+    @classmethod
+    def read(cls, torch: Any, linear: Any) -> _LinearSpec:
+        """A ``torch.nn.Linear``'s weights and biases, as float64 numbers."""
+        weight = linear.weight.detach().to(torch.float64).tolist()
+        bias = None if linear.bias is None else linear.bias.detach().to(torch.float64).tolist()
+        return cls(weight, bias)
+
+    def write(self, neurons: list[Neuron]) -> None:
+        """Give the neurons these numbers: ``weight[j]`` and ``bias[j]`` are neuron j's."""
+        for j, neuron in enumerate(neurons):
+            for w, value in zip(neuron.w, self.weight[j], strict=True):
+                w.data = value
+            if neuron.b is not None and self.bias is not None:
+                neuron.b.data = self.bias[j]
+
 
 _BY_TORCH_NAME = {row.torch: row.name for row in ACTIVATIONS.values() if row.torch is not None}
 
@@ -243,9 +258,7 @@ def _parse(torch: Any, seq: Any) -> list[_LinearSpec]:
     for i, module in enumerate(_modules(torch, seq)):
         kind = type(module).__name__
         if isinstance(module, torch.nn.Linear):
-            weight = module.weight.detach().to(torch.float64).tolist()
-            bias = None if module.bias is None else module.bias.detach().to(torch.float64).tolist()
-            specs.append(_LinearSpec(weight, bias))
+            specs.append(_LinearSpec.read(torch, module))
             continue
         if isinstance(module, torch.nn.Identity):
             continue
@@ -324,11 +337,8 @@ def from_torch(seq: Any) -> MLP:
     )
     layers = [layer for layer in model.layers if isinstance(layer, Layer)]
     for layer, spec in zip(layers, linears, strict=True):
+        spec.write(layer.neurons)
         for j, neuron in enumerate(layer.neurons):
-            for w, value in zip(neuron.w, spec.weight[j], strict=True):
-                w.data = value
-            if neuron.b is not None and spec.bias is not None:
-                neuron.b.data = spec.bias[j]
             if spec.alphas is not None and isinstance(neuron.activation, PReLU):
                 neuron.activation.alpha.data = spec.alphas[j % len(spec.alphas)]
     model.train(bool(seq.training))
@@ -355,7 +365,6 @@ def sequential_from_torch(seq: Any) -> Sequential:
             f"Sequential.from_torch expects a torch.nn.Linear first (it says how many inputs "
             f"the model takes), got {first}"
         )
-    f64 = torch.float64
     dropout_seeds = random.Random(0)  # reproducible masks, a different one for each Dropout
     layers: list[Module] = []
     for i, module in enumerate(modules):
@@ -369,18 +378,12 @@ def sequential_from_torch(seq: Any) -> Sequential:
                 input_dim=module.in_features,
                 seed=0,
             )
-            weight = module.weight.detach().to(f64).tolist()
-            bias = None if module.bias is None else module.bias.detach().to(f64).tolist()
-            for j, neuron in enumerate(dense.neurons):
-                for w, value in zip(neuron.w, weight[j], strict=True):
-                    w.data = value
-                if neuron.b is not None and bias is not None:
-                    neuron.b.data = bias[j]
+            _LinearSpec.read(torch, module).write(dense.neurons)
             layers.append(dense)
         elif isinstance(module, torch.nn.Dropout):
             layers.append(Dropout(float(module.p), seed=dropout_seeds))
         elif isinstance(module, torch.nn.PReLU):
-            alphas = module.weight.detach().to(f64).tolist()
+            alphas = module.weight.detach().to(torch.float64).tolist()
             before = modules[i - 1]
             if len(alphas) > 1:
                 if not isinstance(before, torch.nn.Linear) or before.out_features != len(alphas):
