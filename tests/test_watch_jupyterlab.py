@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,12 +91,22 @@ def _shots() -> Path:
 
 
 def _wait(driver: Any, ok: Any, seconds: float, what: str) -> Any:
+    """Poll ``ok()`` until it is truthy; a server error while the server is busy (a kernel
+    starting: HTTP 500) counts as not yet, and is named if the time runs out."""
     end = time.monotonic() + seconds
+    error: Exception | None = None
     while True:
-        got = ok()
+        try:
+            got = ok()
+        except urllib.error.HTTPError as err:
+            if err.code < 500:
+                raise
+            got, error = None, err
         if got:
             return got
         if time.monotonic() > end:
+            if error is not None:
+                what = f"{what} (the server last answered {error})"
             driver.save_screenshot(str(_shots() / "watch-lab-timeout.png"))
             seen = driver.execute_script(
                 "return Array.prototype.map.call(document.querySelectorAll("
