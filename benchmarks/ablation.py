@@ -113,6 +113,18 @@ def old_make() -> None:
     microgradnn.nn._MUL = Value.__mul__  # nn keeps its own reference to the operator
 
 
+def per_node(step: Any) -> None:
+    """backward() as the engine before one loop did it: ``step(node)``, one call per node."""
+    from microgradnn import engine
+
+    def chain_rule(nodes: Any) -> None:
+        for node in nodes:
+            step(node)
+
+    engine._chain_rule = chain_rule
+    engine.Value._backward = step
+
+
 def old_backward() -> None:
     """One generic chain-rule step: build the children's numbers, zip them with the locals."""
     from microgradnn.engine import Value
@@ -128,7 +140,7 @@ def old_backward() -> None:
             if type(child) is Value:
                 child.grad += local * self.grad
 
-    Value._backward = _backward
+    per_node(_backward)
 
 
 def old_topo() -> None:
@@ -223,7 +235,7 @@ def tuple_inputs() -> None:
                 if type(child) is Value:
                     child.grad += local * g
 
-    Value._backward = _backward
+    per_node(_backward)
 
 
 def chained_neuron_sums() -> None:

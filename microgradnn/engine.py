@@ -9,9 +9,10 @@ gradient grows by its local derivative times the node's gradient,
 
 Design notes, for readers who know micrograd:
 
-- The backward step is one shared method, :meth:`Value._backward`, that reads the local
-  derivatives from the op table. No per-node closure captures its own node, so a graph holds
-  no reference cycles and is freed by reference counting the moment you drop it.
+- The backward step is one shared function, :func:`_chain_rule`, that reads the local
+  derivatives from the op table (``Value._backward`` is that step at one node). No per-node
+  closure captures its own node, so a graph holds no reference cycles and is freed by
+  reference counting the moment you drop it.
 - Plain numbers are kept as they are in ``_prev`` (``x * 2`` has inputs ``(x, 2.0)``), not
   wrapped in Values: they need no gradient, and they cost no extra node.
 - A node stores its one or two inputs in two slots and ``_prev`` builds the tuple when read:
@@ -394,55 +395,8 @@ class Value(metaclass=_OpMethods):
         return op.local(*xs, self._data)
 
     def _backward(self) -> None:
-        """One chain-rule step at this node: ``child.grad += local * out.grad`` for each child.
-
-        A few rows add a word to the rule so that an inf or nan gradient meeting a zero gives
-        PyTorch's numbers (see ``masked`` and ``vjp`` in :class:`~microgradnn.ops.Op`): those
-        nodes take :func:`_careful_backward`.
-        """
-        out = self
-        op = out._op
-        if op is None:
-            return
-        if not op.plain:
-            if op.masked is not True or op.arity != 1:
-                _careful_backward(out, op)
-                return
-            a = out._a  # relu, step, sign, hard sigmoid: a zero local passes nothing at all
-            if type(a) is Value:
-                (local_a,) = op.local(a._data, out._data)
-                if local_a:
-                    a.grad += local_a * out.grad
-            return
-        b = out._b
-        # Unrolled for two and one children (almost every node): no loop, no zip.
-        if b is None:
-            a = out._a
-            if type(a) is Value:
-                (local_a,) = op.local(a._data, out._data)
-                a.grad += local_a * out.grad
-        elif b is not ...:
-            a = out._a
-            local_a, local_b = op.local(
-                a._data if type(a) is Value else a, b._data if type(b) is Value else b, out._data
-            )
-            if type(a) is Value:
-                a.grad += local_a * out.grad
-            if type(b) is Value:
-                b.grad += local_b * out.grad
-        else:
-            prev = out._a
-            g = out.grad
-            if op.passes_grad:  # Σ: each local derivative is 1, so each input gets g itself
-                for child in prev:
-                    if type(child) is Value:
-                        child.grad += g
-                return
-            xs = tuple([p._data if type(p) is Value else p for p in prev])
-            locals_ = op.local(xs, out._data) if op.variadic else op.local(*xs, out._data)
-            for child, local in zip(prev, locals_, strict=True):
-                if type(child) is Value:
-                    child.grad += local * g
+        """One chain-rule step at this node: ``child.grad += local * out.grad`` for each child."""
+        _chain_rule((self,))
 
     def topological_order(self) -> list[Value]:
         """Every Value this one depends on, each after all of its inputs (self is last).
@@ -537,10 +491,61 @@ def _backpropagate(root: Value, seed: float) -> None:
         node.grad = 0.0
         node._reached = True
     root.grad = seed
-    for node in reversed(order):
-        node._backward()
+    _chain_rule(reversed(order))
     for node, grad in held:
         node.grad = grad + node.grad
+
+
+def _chain_rule(nodes: Iterable[Value]) -> None:
+    """The chain rule at each node in turn: ``child.grad += local * out.grad`` for each child.
+
+    A few rows add a word to the rule so that an inf or nan gradient meeting a zero gives
+    PyTorch's numbers (see ``masked`` and ``vjp`` in :class:`~microgradnn.ops.Op`): those
+    nodes take :func:`_careful_backward`. One loop over all the nodes, not a call per node.
+    """
+    for out in nodes:
+        op = out._op
+        if op is None:
+            continue
+        if not op.plain:
+            if op.masked is not True or op.arity != 1:
+                _careful_backward(out, op)
+                continue
+            a = out._a  # relu, step, sign, hard sigmoid: a zero local passes nothing at all
+            if type(a) is Value:
+                (local_a,) = op.local(a._data, out._data)
+                if local_a:
+                    a.grad += local_a * out.grad
+            continue
+        b = out._b
+        # Unrolled for two and one children (almost every node): no loop, no zip.
+        if b is None:
+            a = out._a
+            if type(a) is Value:
+                (local_a,) = op.local(a._data, out._data)
+                a.grad += local_a * out.grad
+        elif b is not ...:
+            a = out._a
+            local_a, local_b = op.local(
+                a._data if type(a) is Value else a, b._data if type(b) is Value else b, out._data
+            )
+            if type(a) is Value:
+                a.grad += local_a * out.grad
+            if type(b) is Value:
+                b.grad += local_b * out.grad
+        else:
+            prev = out._a
+            g = out.grad
+            if op.passes_grad:  # Σ: each local derivative is 1, so each input gets g itself
+                for child in prev:
+                    if type(child) is Value:
+                        child.grad += g
+                continue
+            xs = tuple([p._data if type(p) is Value else p for p in prev])
+            locals_ = op.local(xs, out._data) if op.variadic else op.local(*xs, out._data)
+            for child, local in zip(prev, locals_, strict=True):
+                if type(child) is Value:
+                    child.grad += local * g
 
 
 def _careful_backward(out: Value, op: Op) -> None:
