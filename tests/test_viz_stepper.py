@@ -343,6 +343,54 @@ def test_browser_next_button_steps_through_backward(browser: Any, tmp_path: Path
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
 
+def test_the_page_puts_the_legend_in_a_group_of_its_own() -> None:
+    svg = re.search(r"<svg.*</svg>", BackwardStepper(neuron()[0]).html, re.DOTALL)
+    assert svg is not None
+    legend = re.search(r'<g class="mg-legend">(.*?)</g>', svg.group(0), re.DOTALL)
+    assert legend is not None
+    assert "backward view: gradients flow from o back to the inputs" in legend.group(1)
+    assert "<g " not in legend.group(1)  # the legend alone: no node or edge went in with it
+    from microgradnn.viz import draw_dot
+    from microgradnn.viz.stepper import _svg_body
+
+    bare = draw_dot(neuron()[0], "backward", legend=False).pipe(format="svg").decode()
+    assert _svg_body(bare).count("<g ") == bare[bare.index("<svg") :].count("<g ")
+
+
+@pytest.mark.browser
+def test_browser_a_wide_picture_keeps_its_legend_in_view(browser: Any, tmp_path: Path) -> None:
+    """Scrolled sideways to the node that runs, the picture still shows its legend at the left
+    of what is visible, in the legend's own band above the graph (over no node)."""
+    o, _ = neuron()
+    path = BackwardStepper(o).save(tmp_path / "steps.html")
+    browser.set_window_size(1000, 900)
+    try:
+        browser.get(path.resolve().as_uri() + "#step=1")  # tanh's step: o and n, at the right
+        where = """
+            var box = document.querySelector('.mg-svg').getBoundingClientRect();
+            var t = document.querySelector('.mg-legend text').getBoundingClientRect();
+            var top = Math.min.apply(null, Array.from(document.querySelectorAll('g.node'))
+                .map(function (e) { return e.getBoundingClientRect().top; }));
+            return [document.querySelector('.mg-svg').scrollLeft, box.left, box.right,
+                    t.left, t.right, t.bottom, top];
+        """
+        scrolled, left, right, t_left, t_right, t_bottom, nodes_top = browser.execute_script(where)
+        assert scrolled > 100  # the picture is wider than the window, scrolled to the right
+        assert left <= t_left < left + 40  # the title in view, at the visible part's left
+        assert t_right <= right
+        assert t_bottom < nodes_top
+        browser.execute_script(
+            "var b = document.querySelector('.mg-svg'); b.scrollLeft = 0;"
+            "b.dispatchEvent(new Event('scroll'));"
+        )
+        moved = browser.execute_script(
+            "return document.querySelector('.mg-legend').getAttribute('transform')"
+        )
+        assert moved == "translate(0 0)"  # back at the picture's left end, where graphviz put it
+    finally:
+        browser.set_window_size(1400, 900)
+
+
 @pytest.mark.browser
 def test_browser_keyboard_slider_and_hash(browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By

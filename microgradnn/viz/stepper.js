@@ -2,7 +2,7 @@
    #step=N for one .mg-stepper element. The picture fits the width it is given, shrinking to no
    less than MIN_FIT of its size (its 10 pt edge labels stay 10 px tall; a wider picture
    scrolls); the zoom button, z or ctrl + wheel show it at 100%; every frame scrolls the node
-   that runs into view. The page embeds this function expression in a script element and
+   that runs into view, and the legend stays in view above it. The page embeds this function expression in a script element and
    calls it with the element's id, ("mg..._stepper"). It reads the frames from the element's
    JSON data script (class mg-data) and fetches nothing. */
 (function (cid) {
@@ -67,6 +67,20 @@
     if (last.scrollIntoView) { last.scrollIntoView(opts); }
     if (marks[0].scrollIntoView) { marks[0].scrollIntoView(opts); }
   }
+  /* The legend (title, swatches, what the colours mean) sits in a band of its own above the
+     graph, at its left end: when a wide picture scrolls sideways to the node that runs, slide
+     it along that band so that it stays at the visible part's left edge. */
+  var legend = svg.querySelector('g.mg-legend');
+  var band = legend && legend.parentNode.querySelector('polygon');
+  function pin() {
+    if (!legend || !band || !legend.parentNode.getScreenCTM) { return; }
+    var ctm = legend.parentNode.getScreenCTM();
+    if (!ctm || !ctm.a) { return; }
+    var room = band.getBBox().width - legend.getBBox().width - 8;
+    var dx = Math.max(0, Math.min(box.scrollLeft / ctm.a, room));
+    legend.setAttribute('transform', 'translate(' + dx + ' 0)');
+  }
+  box.addEventListener('scroll', pin);
   var MIN_FIT = 0.75;
   function setZoom(on) {
     var natural = svg.width && svg.width.baseVal ? svg.width.baseVal.value : 0;
@@ -81,6 +95,7 @@
       zoom.textContent = on ? 'fit width' : 'zoom 100%';
       zoom.disabled = !on && (!natural || natural <= room + 1);
     }
+    pin();
   }
   function show(f, page) {
     f = Math.max(0, Math.min(data.n - 1, f | 0));

@@ -697,10 +697,27 @@ def page_asset(name: str) -> str:
     return resources.files("microgradnn.viz").joinpath(name).read_text(encoding="utf-8")
 
 
+# graphviz draws the graph's label (our legend, labelloc=t) between the background polygon and
+# the first node, edge or cluster group.
+_LEGEND = re.compile(
+    r'(<g id="graph0" class="graph"[^>]*>\s*<title>.*?</title>\s*<polygon[^>]*/>\s*)'
+    r"(.*?)(?=<g id=)",
+    re.DOTALL,
+)
+
+
 def _svg_body(svg: str) -> str:
-    """Drop the XML declaration, DOCTYPE and comments: the ``<svg>`` element alone."""
+    """The ``<svg>`` element alone: no XML declaration, DOCTYPE or comments.
+
+    Its legend goes into a ``<g class="mg-legend">``, which the page's script keeps in view when
+    a wide picture scrolls sideways to the node that runs.
+    """
     start = svg.index("<svg")
-    return re.sub(r"<!--.*?-->\n?", "", svg[start:], flags=re.DOTALL)
+    body = re.sub(r"<!--.*?-->\n?", "", svg[start:], flags=re.DOTALL)
+    m = _LEGEND.search(body)
+    if m is None or not m.group(2).strip():
+        return body
+    return f'{body[: m.end(1)]}<g class="mg-legend">\n{m.group(2)}</g>\n{body[m.end(2) :]}'
 
 
 def _tag_slots(
