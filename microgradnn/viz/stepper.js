@@ -2,9 +2,10 @@
    #step=N for one .mg-stepper element. The picture fits the width it is given, shrinking to no
    less than MIN_FIT of its size (its 10 pt edge labels stay 10 px tall; a wider picture
    scrolls); the zoom button, z or ctrl + wheel show it at 100%; every frame scrolls the node
-   that runs into view, and the legend stays in view above it. The page embeds this function expression in a script element and
-   calls it with the element's id, ("mg..._stepper"). It reads the frames from the element's
-   JSON data script (class mg-data) and fetches nothing. */
+   that runs into view, and a picture scrolled sideways keeps its legend in view. The page
+   embeds this function expression in a script element and calls it with the element's id,
+   ("mg..._stepper"). It reads the frames from the element's JSON data script (class mg-data)
+   and fetches nothing. */
 (function (cid) {
   var me = document.currentScript;
   var root = (me && me.parentNode && me.parentNode.classList &&
