@@ -75,11 +75,14 @@
   var band = legend && legend.parentNode.querySelector('polygon');
   function pin() {
     if (!legend || !band || !legend.parentNode.getScreenCTM) { return; }
-    var ctm = legend.parentNode.getScreenCTM();
-    if (!ctm || !ctm.a) { return; }
-    var room = band.getBBox().width - legend.getBBox().width - 8;
-    var dx = Math.max(0, Math.min(box.scrollLeft / ctm.a, room));
-    legend.setAttribute('transform', 'translate(' + dx + ' 0)');
+    if (!box.scrollLeft && !legend.getAttribute('transform')) { return; }
+    try {  /* a browser may refuse to measure a picture that is not shown yet */
+      var ctm = legend.parentNode.getScreenCTM();
+      if (!ctm || !ctm.a) { return; }
+      var room = band.getBBox().width - legend.getBBox().width - 8;
+      var dx = Math.max(0, Math.min(box.scrollLeft / ctm.a, room));
+      legend.setAttribute('transform', 'translate(' + dx + ' 0)');
+    } catch (e) { /* the legend stays where graphviz drew it */ }
   }
   box.addEventListener('scroll', pin);
   var MIN_FIT = 0.75;
