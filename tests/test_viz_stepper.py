@@ -392,6 +392,53 @@ def test_browser_a_wide_picture_keeps_its_legend_in_view(browser: Any, tmp_path:
 
 
 @pytest.mark.browser
+def test_browser_the_legend_sits_beside_a_picture_where_there_is_room(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A top-to-bottom picture scrolls down to the output; where the stepper has room, its
+    legend sits beside the picture (out of the scrolling box, the band cut off the picture),
+    and without room it goes back into its band, the picture whole again."""
+    o, _ = neuron()
+    page = BackwardStepper(o, rankdir="TB").save(tmp_path / "steps.html")
+    source = re.search(r'<svg[^>]*viewBox="([^"]+)"', page.read_text(encoding="utf-8"))
+    assert source is not None
+    layout = """
+        var box = document.querySelector('.mg-svg'), svg = box.querySelector('svg');
+        var own = document.querySelector('.mg-legend-svg');
+        var r = function (e) { var q = e.getBoundingClientRect();
+                               return [q.left, q.top, q.right, q.bottom]; };
+        var nodes = Array.from(svg.querySelectorAll('g.node')).map(function (e) {
+            return e.getBoundingClientRect().top; });
+        return {box: r(box), svg: r(svg), own: own && document.contains(own) ? r(own) : null,
+                title: r(document.querySelector('.mg-legend text')),
+                inside: !!box.querySelector('.mg-legend'), top: Math.min.apply(null, nodes),
+                viewBox: svg.getAttribute('viewBox'), height: innerHeight};
+    """
+    browser.set_window_size(1400, 600)
+    try:
+        browser.get(page.resolve().as_uri())
+        wide = browser.execute_script(layout)
+        assert wide["own"] is not None
+        assert not wide["inside"]
+        assert wide["own"][2] <= wide["box"][0]  # beside the box, to its left
+        assert wide["own"][1] <= wide["title"][1]
+        assert wide["title"][3] <= wide["height"]
+        assert wide["viewBox"] != source.group(1)  # the band is cut off the picture ...
+        assert wide["top"] >= wide["svg"][1]  # ... and no node with it
+        browser.set_window_size(700, 600)
+        deadline = time.monotonic() + 5  # the page's resize observer moves it back
+        narrow = browser.execute_script(layout)
+        while narrow["own"] is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            narrow = browser.execute_script(layout)
+        assert narrow["own"] is None
+        assert narrow["inside"]
+        assert narrow["viewBox"] == source.group(1)  # the picture whole, as graphviz drew it
+    finally:
+        browser.set_window_size(1400, 900)
+
+
+@pytest.mark.browser
 def test_browser_keyboard_slider_and_hash(browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

@@ -2,7 +2,7 @@
    #step=N for one .mg-stepper element. The picture fits the width it is given, shrinking to no
    less than MIN_FIT of its size (its 10 pt edge labels stay 10 px tall; a wider picture
    scrolls); the zoom button, z or ctrl + wheel show it at 100%; every frame scrolls the node
-   that runs into view, and a picture scrolled sideways keeps its legend in view. The page
+   that runs into view, and its legend stays in view (beside it, or sliding along it). The page
    embeds this function expression in a script element and calls it with the element's id,
    ("mg..._stepper"). It reads the frames from the element's JSON data script (class mg-data)
    and fetches nothing. */
@@ -69,15 +69,66 @@
     if (marks[0].scrollIntoView) { marks[0].scrollIntoView(opts); }
   }
   /* The legend (title, swatches, what the colours mean) sits in a band of its own above the
-     graph, at its left end: when a wide picture scrolls sideways to the node that runs, slide
-     it along that band so that it stays at the visible part's left edge. */
+     graph, at its left end, and the box scrolls to the node that runs. A picture taller than
+     the box would scroll the legend away: where the stepper is wide enough for the legend
+     beside the picture (fitted as setZoom fits it), the legend moves there, into a picture of
+     its own, and the band is cut off the graph's picture. Otherwise it stays in its band, and
+     when a wide picture scrolls sideways it slides along the band to the visible part's left
+     edge. */
   var legend = svg.querySelector('g.mg-legend');
   var band = legend && legend.parentNode.querySelector('polygon');
-  function pin() {
-    if (!legend || !band || !legend.parentNode.getScreenCTM) { return; }
-    if (!box.scrollLeft && !legend.getAttribute('transform')) { return; }
+  var home = legend && legend.parentNode, after = legend && legend.nextSibling;
+  var aside = null, whole = null, cut = null, tall = 0;
+  function measure() {
+    if (aside || !band) { return !!aside; }
+    var l, t, vb = svg.viewBox && svg.viewBox.baseVal, m = 4;
     try {  /* a browser may refuse to measure a picture that is not shown yet */
-      var ctm = legend.parentNode.getScreenCTM();
+      l = legend.getBBox();
+      t = home.transform.baseVal.consolidate();
+    } catch (e) { return false; }
+    if (!l || !l.width || !t || !vb || !vb.height || !svg.height) { return false; }
+    aside = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    aside.setAttribute('class', 'mg-legend-svg');
+    aside.setAttribute('viewBox', [l.x - m, l.y - m, l.width + 2 * m, l.height + 2 * m].join(' '));
+    aside.setAttribute('width', (l.width + 2 * m) + 'pt');
+    aside.setAttribute('height', (l.height + 2 * m) + 'pt');
+    whole = [svg.getAttribute('viewBox'), svg.getAttribute('height')];
+    tall = svg.height.baseVal.value;
+    var c = t.matrix.d * (l.y + l.height + m) + t.matrix.f - vb.y;  /* the band's height */
+    if (c > 0 && c < vb.height) {
+      cut = [[vb.x, vb.y + c, vb.width, vb.height - c].join(' '),
+             svg.height.baseVal.value * (vb.height - c) / vb.height];
+    }
+    return true;
+  }
+  /* The legend goes beside the picture when the picture is taller than the box and the two
+     fit side by side (the gap, and 20 px for the box's scroll bar). */
+  function place() {
+    if (!legend || !measure()) { return; }
+    var natural = svg.width && svg.width.baseVal ? svg.width.baseVal.value : 0;
+    var fitted = Math.min(natural, Math.max(root.clientWidth, natural * MIN_FIT));
+    var most = parseFloat(window.getComputedStyle(box).maxHeight) || Infinity;
+    var on = natural > 0 && tall * fitted / natural > most &&
+             aside.width.baseVal.value + 12 + 20 + natural * MIN_FIT <= root.clientWidth;
+    if (on === (legend.parentNode === aside)) { return; }
+    if (on) {
+      legend.removeAttribute('transform');
+      aside.appendChild(legend);
+      box.parentNode.insertBefore(aside, box);
+      if (cut) { svg.setAttribute('viewBox', cut[0]); svg.setAttribute('height', cut[1]); }
+    } else {
+      home.insertBefore(legend, after);
+      aside.parentNode.removeChild(aside);
+      svg.setAttribute('viewBox', whole[0]);
+      svg.setAttribute('height', whole[1]);
+    }
+    root.classList.toggle('mg-aside', on);
+  }
+  function pin() {
+    if (!legend || !band || legend.parentNode !== home || !home.getScreenCTM) { return; }
+    if (!box.scrollLeft && !legend.getAttribute('transform')) { return; }
+    try {
+      var ctm = home.getScreenCTM();
       if (!ctm || !ctm.a) { return; }
       var room = band.getBBox().width - legend.getBBox().width - 8;
       var dx = Math.max(0, Math.min(box.scrollLeft / ctm.a, room));
@@ -174,6 +225,7 @@
      picture whenever its box gets a new width, and bring the node back into view. */
   var width = -1, height = -1;
   function resized() {
+    place();
     if (box.clientWidth === width && box.clientHeight === height) { return; }
     if (box.clientWidth !== width) {
       width = box.clientWidth;

@@ -828,7 +828,7 @@ class _Page:
             f'<span class="mg-counter">{html.escape(self.counter)}</span></div>\n'
             f'<div class="mg-caption">{html.escape(self.caption)}</div>\n'
             f'<div class="mg-note">{note}</div>\n'
-            f'<div class="mg-svg"{hidden}>{self.svg}</div>\n'
+            f'<div class="mg-view"><div class="mg-svg"{hidden}>{self.svg}</div></div>\n'
             f'<script type="application/json" class="mg-data">{self.payload}</script>\n'
             f"<script>{page_asset('stepper.js').rstrip()}({json.dumps(self.cid)});</script>\n"
             f"{show}</div>"
