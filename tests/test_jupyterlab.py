@@ -211,7 +211,7 @@ def _trusted(lab: Lab) -> None:
     cells = _open(lab, "trusted.ipynb")
     _check_pictures(lab, cells, trusted=True)
     (stepper,) = [o for cell in cells for o in cell if o["mime"] == "text/html"]
-    assert stepper["svg"] == 1  # the interactive picture
+    assert stepper["svg"] == 2  # the interactive picture, and its legend beside it (tall picture)
     assert not stepper["img"]  # the still PNG went with the note
     assert stepper["note"] == 0
     _screenshots(lab, "trusted")

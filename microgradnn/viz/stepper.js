@@ -78,51 +78,66 @@
   var legend = svg.querySelector('g.mg-legend');
   var band = legend && legend.parentNode.querySelector('polygon');
   var home = legend && legend.parentNode, after = legend && legend.nextSibling;
-  var aside = null, whole = null, cut = null, tall = 0;
+  var aside = null, whole = null, cut = null;
+  /* The picture as graphviz drew it, and cut to the graph alone (no band, none of the width
+     the legend alone needed): [viewBox, width px, height px] each. */
   function measure() {
     if (aside || !band) { return !!aside; }
-    var l, t, vb = svg.viewBox && svg.viewBox.baseVal, m = 4;
+    var l, t, vb = svg.viewBox && svg.viewBox.baseVal, m = 4, x0 = Infinity, x1 = -Infinity;
     try {  /* a browser may refuse to measure a picture that is not shown yet */
       l = legend.getBBox();
-      t = home.transform.baseVal.consolidate();
+      t = home.transform.baseVal.consolidate().matrix;
+      Array.prototype.forEach.call(home.querySelectorAll(':scope > g'), function (e) {
+        if (e === legend) { return; }
+        var b = e.getBBox();
+        x0 = Math.min(x0, b.x); x1 = Math.max(x1, b.x + b.width);
+      });
     } catch (e) { return false; }
-    if (!l || !l.width || !t || !vb || !vb.height || !svg.height) { return false; }
+    if (!l || !l.width || !t || !vb || !vb.width || !vb.height || !svg.height) { return false; }
     aside = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     aside.setAttribute('class', 'mg-legend-svg');
     aside.setAttribute('viewBox', [l.x - m, l.y - m, l.width + 2 * m, l.height + 2 * m].join(' '));
     aside.setAttribute('width', (l.width + 2 * m) + 'pt');
     aside.setAttribute('height', (l.height + 2 * m) + 'pt');
-    whole = [svg.getAttribute('viewBox'), svg.getAttribute('height')];
-    tall = svg.height.baseVal.value;
-    var c = t.matrix.d * (l.y + l.height + m) + t.matrix.f - vb.y;  /* the band's height */
-    if (c > 0 && c < vb.height) {
-      cut = [[vb.x, vb.y + c, vb.width, vb.height - c].join(' '),
-             svg.height.baseVal.value * (vb.height - c) / vb.height];
-    }
+    var w = svg.width.baseVal.value, h = svg.height.baseVal.value;
+    whole = [svg.getAttribute('viewBox'), w, h];
+    var top = Math.max(vb.y, t.d * (l.y + l.height + m) + t.f);
+    var left = x1 > x0 ? Math.max(vb.x, t.a * (x0 - m) + t.e) : vb.x;
+    var right = x1 > x0 ? Math.min(vb.x + vb.width, t.a * (x1 + m) + t.e) : vb.x + vb.width;
+    var cw = right - left, ch = vb.y + vb.height - top;
+    cut = cw > 0 && ch > 0 ? [[left, top, cw, ch].join(' '), w * cw / vb.width, h * ch / vb.height]
+                           : whole;
     return true;
   }
+  function shape(s) {
+    svg.setAttribute('viewBox', s[0]);
+    svg.setAttribute('width', s[1]);
+    svg.setAttribute('height', s[2]);
+  }
   /* The legend goes beside the picture when the picture is taller than the box and the two
-     fit side by side (the gap, and 20 px for the box's scroll bar). */
+     fit side by side, each shrunk to no less than MIN_FIT of its size (with the gap, and 20 px
+     for the box's scroll bar); the legend shrinks first, the picture only after it. */
   function place() {
     if (!legend || !measure()) { return; }
-    var natural = svg.width && svg.width.baseVal ? svg.width.baseVal.value : 0;
-    var fitted = Math.min(natural, Math.max(root.clientWidth, natural * MIN_FIT));
+    var fitted = Math.min(whole[1], Math.max(root.clientWidth, whole[1] * MIN_FIT));
     var most = parseFloat(window.getComputedStyle(box).maxHeight) || Infinity;
-    var on = natural > 0 && tall * fitted / natural > most &&
-             aside.width.baseVal.value + 12 + 20 + natural * MIN_FIT <= root.clientWidth;
+    var free = root.clientWidth - 12 - 20 - cut[1] * MIN_FIT, own = aside.width.baseVal.value;
+    var on = whole[2] * fitted / whole[1] > most && own * MIN_FIT <= free;
+    var spare = root.clientWidth - 12 - 20 - cut[1];  /* beside the picture at its own size */
+    if (on) { aside.style.width = Math.max(own * MIN_FIT, Math.min(own, spare)) + 'px'; }
     if (on === (legend.parentNode === aside)) { return; }
     if (on) {
       legend.removeAttribute('transform');
       aside.appendChild(legend);
       box.parentNode.insertBefore(aside, box);
-      if (cut) { svg.setAttribute('viewBox', cut[0]); svg.setAttribute('height', cut[1]); }
+      shape(cut);
     } else {
       home.insertBefore(legend, after);
       aside.parentNode.removeChild(aside);
-      svg.setAttribute('viewBox', whole[0]);
-      svg.setAttribute('height', whole[1]);
+      shape(whole);
     }
     root.classList.toggle('mg-aside', on);
+    setZoom(root.classList.contains('mg-zoomed'));
   }
   function pin() {
     if (!legend || !band || legend.parentNode !== home || !home.getScreenCTM) { return; }
