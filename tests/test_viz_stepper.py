@@ -407,11 +407,14 @@ def test_browser_the_legend_sits_beside_a_picture_where_there_is_room(
         var own = document.querySelector('.mg-legend-svg');
         var r = function (e) { var q = e.getBoundingClientRect();
                                return [q.left, q.top, q.right, q.bottom]; };
-        var nodes = Array.from(svg.querySelectorAll('g.node')).map(function (e) {
-            return e.getBoundingClientRect().top; });
+        var rects = Array.from(svg.querySelectorAll('g.node, g.edge')).map(function (e) {
+            return e.getBoundingClientRect(); });
+        var edge = function (k, f) { return f.apply(null, rects.map(function (q) {
+            return q[k]; })); };
         return {box: r(box), svg: r(svg), own: own && document.contains(own) ? r(own) : null,
                 title: r(document.querySelector('.mg-legend text')),
-                inside: !!box.querySelector('.mg-legend'), top: Math.min.apply(null, nodes),
+                inside: !!box.querySelector('.mg-legend'), top: edge('top', Math.min),
+                left: edge('left', Math.min), right: edge('right', Math.max),
                 viewBox: svg.getAttribute('viewBox'), height: innerHeight};
     """
     browser.set_window_size(1400, 600)
@@ -424,7 +427,9 @@ def test_browser_the_legend_sits_beside_a_picture_where_there_is_room(
         assert wide["own"][1] <= wide["title"][1]
         assert wide["title"][3] <= wide["height"]
         assert wide["viewBox"] != source.group(1)  # the band is cut off the picture ...
-        assert wide["top"] >= wide["svg"][1]  # ... and no node with it
+        assert wide["top"] >= wide["svg"][1]  # ... and no node or edge with it, nor at the sides
+        assert wide["svg"][0] - 1 <= wide["left"]
+        assert wide["right"] <= wide["svg"][2] + 1
         browser.set_window_size(700, 600)
         deadline = time.monotonic() + 5  # the page's resize observer moves it back
         narrow = browser.execute_script(layout)
