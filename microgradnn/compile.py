@@ -1479,7 +1479,6 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
                     "computed by an op"
                 )
     unique = list(dict.fromkeys(params))  # each once, in order (a Value hashes by identity)
-    index = dict(zip(map(id, unique), range(len(unique)), strict=True))
     if not is_grad_enabled():
         raise CompileError("trace records the graph, so it cannot run inside no_grad()")
 
@@ -1491,7 +1490,7 @@ def trace(fn: TraceFn, n_inputs: int, n_targets: int, params: Sequence[Value]) -
     xs_first = (0.25 + 0.75 * rng.random(n_inputs)).tolist()
     xs_second = (-0.25 - 0.75 * rng.random(n_inputs)).tolist()
     with collector_paused():  # two graphs of fresh nodes, and no cycles among them
-        refs: dict[int, Ref] = {pid: ("p", k) for pid, k in index.items()}
+        refs: dict[int, Ref] = {id(p): ("p", k) for k, p in enumerate(unique)}
         first = _record(fn, xs_first, [1.0] * n_targets, refs)
         rejected: Exception | None = None
         for target in (0.0, -1.0, 2.0) if n_targets else (0.0,):

@@ -709,8 +709,8 @@ _LEGEND = re.compile(
 def _svg_body(svg: str) -> str:
     """The ``<svg>`` element alone: no XML declaration, DOCTYPE or comments.
 
-    Its legend goes into a ``<g class="mg-legend">``, which the page's script keeps in view when
-    a wide picture scrolls sideways to the node that runs.
+    Its legend goes into a ``<g class="mg-legend">``, which the page's script keeps in view as
+    the picture scrolls to the node that runs: beside a tall picture, or along its band.
     """
     start = svg.index("<svg")
     body = re.sub(r"<!--.*?-->\n?", "", svg[start:], flags=re.DOTALL)
